@@ -1,0 +1,27 @@
+//! The cctap archive: what `record` writes and `analyze` reads.
+//!
+//! The contract is `shared/ARCHIVE.md`; this crate is its only
+//! implementation, so the two binaries cannot drift apart.
+//!
+//! # Layout
+//! - [`model`]: the HAR 1.2 document (from the `har` crate) plus cctap's
+//!   `_sseEvents`, `_error` and `_redacted` extras.
+//! - [`writer`]: a streaming writer (`.har`, `.har.zst`, `.har.gz`) that
+//!   flushes after every entry, so a cut-off file keeps what was written.
+//! - [`reader`]: a streaming reader that sniffs the format by content,
+//!   yields one entry at a time and recovers cut-off archives.
+//! - [`sse`]: an incremental `text/event-stream` parser.
+//! - [`redact`]: credential patterns, the `redacted:<kind>:<fp>` marker and
+//!   redaction of a whole entry.
+//! - [`decode`]: undoing `content-encoding` (gzip, deflate, br, zstd).
+
+pub mod decode;
+pub mod model;
+pub mod reader;
+pub mod redact;
+pub mod sse;
+pub mod writer;
+
+pub use model::{Entry, SseEvent};
+pub use reader::{ArchiveReader, ReadError};
+pub use writer::{ArchiveWriter, Format, WriteError};

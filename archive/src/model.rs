@@ -1,0 +1,155 @@
+//! The archive's data model: standard HAR 1.2 from the `har` crate, plus the
+//! custom fields of `shared/ARCHIVE.md` carried beside it.
+//!
+//! [`Entry`] flattens `har::v1_2::Entries` and adds `_sseEvents`, `_error`
+//! and `_redacted`, so the standard part stays the `har` crate's and no HAR
+//! struct exists twice.
+
+use serde::{Deserialize, Serialize};
+
+pub use har::v1_2::{
+    Cache, Content, Cookies as Cookie, Creator, Entries as HarEntry, Headers as Header, PostData,
+    QueryString, Request, Response, Timings,
+};
+
+/// The HAR version cctap writes.
+pub const HAR_VERSION: &str = "1.2";
+
+/// One exchange: a standard HAR entry and cctap's extras.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    #[serde(flatten)]
+    pub har: HarEntry,
+    /// The `text/event-stream` response as parsed events, in arrival order.
+    #[serde(rename = "_sseEvents", default, skip_serializing_if = "Option::is_none")]
+    pub sse_events: Option<Vec<SseEvent>>,
+    /// Why the exchange did not complete normally.
+    #[serde(rename = "_error", default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The places redaction changed (`request.headers.authorization`, …).
+    #[serde(rename = "_redacted", default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
+}
+
+/// One server-sent event, stamped with the time it arrived.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SseEvent {
+    /// Milliseconds since the entry's `startedDateTime` (µs precision).
+    pub time: f64,
+    /// The event type; `message` when the stream named none.
+    pub event: String,
+    /// The data lines joined with `\n`.
+    pub data: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<u64>,
+}
+
+/// The document's `log` object without its entries: what a reader learns
+/// before the first entry and what a writer emits in the head.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogHead {
+    pub version: String,
+    pub creator: Creator,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<Creator>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl LogHead {
+    /// The head cctap's own tools write: version 1.2 and the given creator.
+    pub fn new(creator_name: &str, creator_version: &str) -> Self {
+        LogHead {
+            version: HAR_VERSION.to_owned(),
+            creator: Creator {
+                name: creator_name.to_owned(),
+                version: creator_version.to_owned(),
+                comment: None,
+            },
+            browser: None,
+            comment: None,
+        }
+    }
+}
+
+impl Entry {
+    /// The first request header with this name, compared case-insensitively.
+    pub fn request_header(&self, name: &str) -> Option<&str> {
+        find_header(&self.har.request.headers, name)
+    }
+
+    /// The first response header with this name, compared case-insensitively.
+    pub fn response_header(&self, name: &str) -> Option<&str> {
+        find_header(&self.har.response.headers, name)
+    }
+
+    /// The request body as text, if the entry has one.
+    pub fn request_text(&self) -> Option<&str> {
+        self.har.request.post_data.as_ref()?.text.as_deref()
+    }
+
+    /// The response body as stored: text, or base64 when
+    /// `content.encoding` says so.
+    pub fn response_text(&self) -> Option<&str> {
+        self.har.response.content.text.as_deref()
+    }
+}
+
+/// The first header with this name, compared case-insensitively.
+pub fn find_header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}
+
+/// Formats a time as HAR wants it: RFC 3339 with milliseconds and offset.
+pub fn format_started(t: time::OffsetDateTime) -> String {
+    const FMT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3][offset_hour sign:mandatory]:[offset_minute]"
+    );
+    // The format has only fields every OffsetDateTime has.
+    t.format(FMT).unwrap_or_default()
+}
+
+/// Parses a HAR `startedDateTime` (RFC 3339, any precision).
+pub fn parse_started(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extras_serialize_beside_the_standard_fields() {
+        let mut e = Entry::default();
+        e.har.started_date_time = "2026-11-25T12:00:00.000+00:00".into();
+        e.error = Some("upstream reset".into());
+        e.redacted = vec!["request.headers.x-api-key".into()];
+        e.sse_events = Some(vec![SseEvent {
+            time: 1.5,
+            event: "ping".into(),
+            data: "{}".into(),
+            ..Default::default()
+        }]);
+        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["_error"], "upstream reset");
+        assert_eq!(v["_redacted"][0], "request.headers.x-api-key");
+        assert_eq!(v["_sseEvents"][0]["event"], "ping");
+        assert!(v["_sseEvents"][0].get("id").is_none());
+        assert_eq!(v["startedDateTime"], "2026-11-25T12:00:00.000+00:00");
+        let back: Entry = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn started_time_has_millis_and_offset() {
+        let t = time::macros::datetime!(2026-11-25 12:34:56.789_123 UTC);
+        let s = format_started(t);
+        assert_eq!(s, "2026-11-25T12:34:56.789+00:00");
+        assert_eq!(parse_started(&s).unwrap().unix_timestamp(), t.unix_timestamp());
+    }
+}
