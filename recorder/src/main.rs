@@ -1,1 +1,3 @@
+mod tls;
+
 fn main() {}
