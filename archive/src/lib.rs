@@ -14,7 +14,9 @@
 //! - [`redact`]: credential patterns, the `redacted:<kind>:<fp>` marker and
 //!   redaction of a whole entry.
 //! - [`decode`]: undoing `content-encoding` (gzip, deflate, br, zstd).
+//! - [`base64`]: the codec for HAR's base64 bodies.
 
+pub mod base64;
 pub mod decode;
 pub mod model;
 pub mod reader;

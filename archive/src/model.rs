@@ -127,6 +127,9 @@ mod tests {
     fn extras_serialize_beside_the_standard_fields() {
         let mut e = Entry::default();
         e.har.started_date_time = "2026-11-25T12:00:00.000+00:00".into();
+        // What serde's defaults read back for absent optional timings.
+        let t = &mut e.har.timings;
+        (t.blocked, t.dns, t.connect, t.ssl) = (Some(-1.0), Some(-1.0), Some(-1.0), Some(-1.0));
         e.error = Some("upstream reset".into());
         e.redacted = vec!["request.headers.x-api-key".into()];
         e.sse_events = Some(vec![SseEvent {

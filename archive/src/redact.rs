@@ -1,5 +1,15 @@
-//! Credential patterns and redaction. (API fixed; bodies to be implemented.)
+//! Credential redaction (ARCHIVE.md, "Redaction").
+//!
+//! A secret is replaced by `redacted:<kind>:<fp>`, where `<fp>` is the first
+//! 12 hex digits of its SHA-256: two archives can be seen to share a key
+//! without holding it. Sensitive headers are always redacted, keeping the
+//! auth scheme and cookie names; everywhere else only values matching a
+//! credential pattern ([`patterns`]) are. Redacting twice changes nothing.
 use crate::model::Entry;
+use sha2::{Digest, Sha256};
+
+mod entry;
+mod patterns;
 
 /// One credential found in a text.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,43 +23,203 @@ pub struct Found {
 
 /// First 12 hex digits of SHA-256 of the secret.
 pub fn fingerprint(secret: &str) -> String {
-    todo!("{secret}")
+    let digest = Sha256::digest(secret.as_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `redacted:<kind>:<fp>`.
 pub fn marker(kind: &str, secret: &str) -> String {
-    todo!("{kind}{secret}")
+    format!("redacted:{kind}:{}", fingerprint(secret))
 }
 
 /// Whether a value is a redaction marker (optionally after an auth scheme).
 pub fn is_marker(value: &str) -> bool {
-    todo!("{value}")
+    let value = value.trim();
+    let value = match value.split_once(' ') {
+        Some((scheme, rest)) if is_token(scheme) => rest.trim(),
+        _ => value,
+    };
+    let Some(rest) = value.strip_prefix("redacted:") else {
+        return false;
+    };
+    let Some((kind, fp)) = rest.rsplit_once(':') else {
+        return false;
+    };
+    !kind.is_empty()
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && fp.len() == 12
+        && fp
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// An auth scheme or similar token: letters, digits and `-`.
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Headers that are always redacted (ARCHIVE.md's list and suffixes).
 pub fn is_sensitive_header(name: &str) -> bool {
-    todo!("{name}")
+    const ALWAYS: &[&str] = &[
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+    ];
+    let name = name.trim().to_ascii_lowercase();
+    ALWAYS.contains(&name.as_str())
+        || ["-token", "-key", "-secret"]
+            .iter()
+            .any(|s| name.ends_with(s))
 }
 
 /// Every credential-pattern match in a text.
 pub fn find_secrets(text: &str) -> Vec<Found> {
-    todo!("{text}")
+    patterns::scan(text)
+        .into_iter()
+        .map(|hit| Found {
+            kind: hit.kind,
+            start: hit.start,
+            end: hit.end,
+        })
+        .collect()
 }
 
 /// A header value with its secret replaced by a marker, keeping the scheme;
 /// `None` when nothing needed to change.
 pub fn redact_header(name: &str, value: &str) -> Option<String> {
-    todo!("{name}{value}")
+    if !is_sensitive_header(name) {
+        return redact_text(value);
+    }
+    let name = name.trim().to_ascii_lowercase();
+    match name.as_str() {
+        "cookie" => redact_cookie_values(value, usize::MAX),
+        "set-cookie" => redact_cookie_values(value, 1),
+        "authorization" | "proxy-authorization" => redact_credential(value, true),
+        _ => redact_credential(value, false),
+    }
+}
+
+/// A whole header value as one secret, after its auth scheme if `scheme`.
+fn redact_credential(value: &str, scheme: bool) -> Option<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || is_marker(trimmed) {
+        return None;
+    }
+    if scheme {
+        if let Some((name, cred)) = trimmed.split_once(' ') {
+            let cred = cred.trim();
+            if is_token(name) && !cred.is_empty() {
+                let fallback = match name.to_ascii_lowercase().as_str() {
+                    "bearer" => "bearer",
+                    "basic" => "basic",
+                    _ => "secret",
+                };
+                return Some(format!(
+                    "{name} {}",
+                    marker(whole_kind(cred).unwrap_or(fallback), cred)
+                ));
+            }
+        }
+    }
+    Some(marker(whole_kind(trimmed).unwrap_or("secret"), trimmed))
+}
+
+/// The family of a value that is exactly one known credential.
+fn whole_kind(value: &str) -> Option<&'static str> {
+    let found = find_secrets(value);
+    match found.as_slice() {
+        [one] if one.start == 0 && one.end == value.len() => Some(one.kind),
+        _ => None,
+    }
+}
+
+/// Redacts the values of the first `limit` `name=value` pairs of a cookie
+/// header (all of them in `cookie`, the first in `set-cookie`, whose other
+/// pairs are attributes), keeping names and attributes.
+fn redact_cookie_values(value: &str, limit: usize) -> Option<String> {
+    let mut changed = false;
+    let parts: Vec<String> = value
+        .split(';')
+        .enumerate()
+        .map(|(i, part)| {
+            if i >= limit {
+                return part.to_owned();
+            }
+            let (name, val) = match part.split_once('=') {
+                Some((name, val)) => (Some(name), val),
+                None => (None, part),
+            };
+            let secret = val.trim();
+            if secret.is_empty() || is_marker(secret) {
+                return part.to_owned();
+            }
+            changed = true;
+            let redacted = marker("cookie", secret);
+            match name {
+                Some(name) => format!("{name}={redacted}"),
+                None => format!(
+                    "{}{redacted}",
+                    &part[..part.len() - part.trim_start().len()]
+                ),
+            }
+        })
+        .collect();
+    changed.then(|| parts.join(";"))
 }
 
 /// A text with every credential-pattern match replaced; `None` if unchanged.
 pub fn redact_text(text: &str) -> Option<String> {
-    todo!("{text}")
+    let found = find_secrets(text);
+    if found.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for f in found {
+        out.push_str(&text[last..f.start]);
+        out.push_str(&marker(f.kind, &text[f.start..f.end]));
+        last = f.end;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
+/// Like [`redact_text`] for bytes that may not all be UTF-8 (a binary body):
+/// credentials are ASCII, so each valid UTF-8 run is searched.
+pub fn redact_bytes(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut changed = false;
+    let mut last = 0;
+    let mut pos = 0;
+    for chunk in data.utf8_chunks() {
+        let text = chunk.valid();
+        for f in find_secrets(text) {
+            let (start, end) = (pos + f.start, pos + f.end);
+            out.extend_from_slice(&data[last..start]);
+            out.extend_from_slice(marker(f.kind, &text[f.start..f.end]).as_bytes());
+            last = end;
+            changed = true;
+        }
+        pos += text.len() + chunk.invalid().len();
+    }
+    if !changed {
+        return None;
+    }
+    out.extend_from_slice(&data[last..]);
+    Some(out)
 }
 
 /// Redacts a whole entry in place and records each changed place in
 /// `entry.redacted`.
 pub fn redact_entry(entry: &mut Entry) {
-    let _ = entry;
-    todo!()
+    entry::redact(entry);
 }
+
+#[cfg(test)]
+mod tests;
