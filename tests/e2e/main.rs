@@ -1,1 +1,18 @@
-//! End-to-end tests.
+//! End-to-end tests: real `record` binary, real sockets on 127.0.0.1, the
+//! fake upstream from `cctap_tests`, real clients (reqwest, hyper, raw TCP,
+//! curl when installed). Every test is bounded by a timeout.
+//!
+//! One binary mounts every module (as ripgrep does): one link, one run.
+//! `record` must be built first: `cargo build --workspace`.
+
+mod common;
+
+mod archive_format;
+mod bodies;
+mod crash;
+mod failures;
+mod https;
+mod redaction;
+mod roundtrip;
+mod streaming;
+mod wrap;

@@ -1,0 +1,95 @@
+//! HTTPS upstreams: trusted through `--upstream-ca`, rejected without it
+//! (502 + `_error`), accepted with `--ssl-insecure`.
+
+use crate::common::*;
+use cctap_tests::archive::sse_text;
+use cctap_tests::upstream::{FakeUpstream, DEFAULT_REPLY};
+
+async fn stream_through(session: &Session) -> reqwest::Response {
+    client()
+        .post(format!("{}/v1/messages", session.url()))
+        .body(messages_body(true))
+        .send()
+        .await
+        .expect("send")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstream_trusted_with_upstream_ca() {
+    bounded("test", LIMIT, async {
+        let upstream = FakeUpstream::builder()
+            .tls()
+            .start()
+            .await
+            .expect("TLS upstream");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = dir.path().join("ca.pem");
+        upstream.write_ca(&ca).expect("write CA");
+        let archive = dir.path().join("tls.har.zst");
+        let ca_arg = ca.display().to_string();
+        let recorder =
+            cctap_tests::Recorder::reverse(&upstream.url(), &archive, &["--upstream-ca", &ca_arg])
+                .expect("record");
+        let session = Session {
+            dir,
+            upstream,
+            recorder,
+            archive,
+        };
+        let response = stream_through(&session).await;
+        assert_eq!(response.status(), 200);
+        assert!(response
+            .text()
+            .await
+            .expect("stream")
+            .contains("event: message_stop"));
+        let url = session.upstream.url();
+        let (entries, _, _dir) = session.finish().await;
+        assert_eq!(entries[0].har.request.url, format!("{url}/v1/messages"));
+        assert_eq!(sse_text(&entries[0]), DEFAULT_REPLY);
+        let ssl = entries[0].har.timings.ssl.unwrap_or(-1.0);
+        assert!(
+            ssl >= 0.0,
+            "a new TLS connection has an ssl time, got {ssl}"
+        );
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_https_upstream_gives_502_and_error_entry() {
+    bounded("test", LIMIT, async {
+        let session = Session::with(FakeUpstream::builder().tls(), "har", &[]).await;
+        let response = stream_through(&session).await;
+        assert_eq!(
+            response.status(),
+            502,
+            "an unverifiable upstream must be refused"
+        );
+        assert!(
+            session.upstream.requests().is_empty(),
+            "no request may reach an unverified upstream"
+        );
+        let (entries, _, _dir) = session.finish().await;
+        let error = entries[0].error.clone().unwrap_or_default().to_lowercase();
+        assert!(
+            error.contains("tls") || error.contains("certificate"),
+            "_error should name the TLS failure: {error:?}"
+        );
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssl_insecure_accepts_any_upstream_certificate() {
+    bounded("test", LIMIT, async {
+        let session =
+            Session::with(FakeUpstream::builder().tls(), "har", &["--ssl-insecure"]).await;
+        let response = stream_through(&session).await;
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("stream");
+        let (entries, _, _dir) = session.finish().await;
+        assert_eq!(entries[0].error, None);
+    })
+    .await
+}
