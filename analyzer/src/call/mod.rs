@@ -1,0 +1,283 @@
+//! The typed Messages API call derived from one archive entry: where it
+//! went, which client sent it, what it asked ([`request`]) and what came
+//! back ([`reply`]). Commands read this model, not raw JSON.
+//!
+//! The reply comes from `_sseEvents` when present, else from parsing the
+//! raw stream in `content.text` (mitmproxy's HARs), else from a JSON body.
+
+pub mod body;
+pub mod reply;
+pub mod request;
+
+use cctap_archive::Entry;
+pub use reply::{Reply, ReplySource, Usage};
+pub use request::MessagesRequest;
+
+/// Which API the entry spoke to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `…/v1/messages` under any base path.
+    Messages,
+    /// `…/v1/messages/count_tokens`.
+    CountTokens,
+    /// Anything else (telemetry, metrics_enabled, a web page, …).
+    Other,
+}
+
+impl Endpoint {
+    pub fn of_path(path: &str) -> Endpoint {
+        let path = path.trim_end_matches('/');
+        if path.ends_with("/v1/messages") {
+            Endpoint::Messages
+        } else if path.ends_with("/v1/messages/count_tokens") {
+            Endpoint::CountTokens
+        } else {
+            Endpoint::Other
+        }
+    }
+}
+
+/// An entry whose body cannot be read: strict, names the entry.
+#[derive(Debug, thiserror::Error)]
+#[error("entry {index} ({url}): {source}")]
+pub struct CallError {
+    pub index: usize,
+    pub url: String,
+    pub source: body::BodyError,
+}
+
+/// One exchange as a Messages API call.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The entry's position in its file (as `ls` numbers it).
+    pub index: usize,
+    pub started: String,
+    pub method: String,
+    pub url: String,
+    pub host: String,
+    /// The path without the query.
+    pub path: String,
+    pub endpoint: Endpoint,
+    /// HTTP status; 0 when no response head arrived.
+    pub status: i64,
+    /// From `User-Agent: claude-cli/2.0.50 (…)`: (`claude-cli`, `2.0.50`).
+    pub client: Option<(String, String)>,
+    pub betas: Vec<String>,
+    pub api_version: Option<String>,
+    /// `None` when the body is not a JSON object (or not an API call).
+    pub request: Option<MessagesRequest>,
+    pub reply: Reply,
+    /// The entry's `_error`.
+    pub error: Option<String>,
+    pub duration_ms: f64,
+    /// HAR `timings.wait`: time to the first response byte.
+    pub wait_ms: Option<f64>,
+}
+
+impl Call {
+    /// Derives the call; only an undecodable response body is an error.
+    pub fn from_entry(index: usize, entry: &Entry) -> Result<Call, CallError> {
+        let req = &entry.har.request;
+        let (host, path) = split_url(&req.url);
+        let endpoint = Endpoint::of_path(&path);
+        let request = match endpoint {
+            Endpoint::Other => None,
+            _ => entry.request_text().and_then(MessagesRequest::parse),
+        };
+        let reply = reply_of(entry).map_err(|source| CallError {
+            index,
+            url: req.url.clone(),
+            source,
+        })?;
+        Ok(Call {
+            index,
+            started: entry.har.started_date_time.clone(),
+            method: req.method.clone(),
+            url: req.url.clone(),
+            host,
+            path,
+            endpoint,
+            status: entry.har.response.status,
+            client: entry
+                .request_header("user-agent")
+                .and_then(request::client_of),
+            betas: request::betas_of(entry.request_header("anthropic-beta")),
+            api_version: entry.request_header("anthropic-version").map(str::to_owned),
+            request,
+            reply,
+            error: entry.error.clone(),
+            duration_ms: entry.har.time,
+            wait_ms: Some(entry.har.timings.wait).filter(|w| *w >= 0.0),
+        })
+    }
+
+    pub fn model(&self) -> &str {
+        self.request
+            .as_ref()
+            .map(|r| r.model.as_str())
+            .filter(|m| !m.is_empty())
+            .or(self.reply.model.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn session(&self) -> Option<&str> {
+        self.request.as_ref()?.user_id.as_ref()?.session()
+    }
+
+    /// An API call that did not produce usage: refused, errored, reset.
+    pub fn failed(&self) -> bool {
+        self.endpoint == Endpoint::Messages
+            && (!(200..300).contains(&self.status) || self.reply.usage.is_none())
+    }
+
+    /// Start time in Unix nanoseconds, for ordering (0 when unparsable).
+    pub fn started_nanos(&self) -> i128 {
+        cctap_archive::model::parse_started(&self.started).map_or(0, |t| t.unix_timestamp_nanos())
+    }
+
+    /// The UTC day the call started (`2026-11-25`), for grouping.
+    pub fn day(&self) -> String {
+        cctap_archive::model::parse_started(&self.started)
+            .map(|t| t.to_offset(time::UtcOffset::UTC).date().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// `https://api.x.com:443/a/b?c` → (`api.x.com:443`, `/a/b`).
+pub fn split_url(url: &str) -> (String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    (authority.to_owned(), path.to_owned())
+}
+
+/// The reply, from the best source the entry has.
+fn reply_of(entry: &Entry) -> Result<Reply, body::BodyError> {
+    if let Some(events) = entry.sse_events.as_deref().filter(|e| !e.is_empty()) {
+        return Ok(Reply::from_events(events, ReplySource::SseEvents));
+    }
+    let content = &entry.har.response.content;
+    let Some(text) = content.text.as_deref().filter(|t| !t.is_empty()) else {
+        return Ok(Reply::default());
+    };
+    let base64 = content
+        .encoding
+        .as_deref()
+        .is_some_and(|e| e.eq_ignore_ascii_case("base64"));
+    let bytes = body::response_bytes(text, base64, entry.response_header("content-encoding"))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mime = content
+        .mime_type
+        .as_deref()
+        .or(entry.response_header("content-type"))
+        .unwrap_or("");
+    if mime.contains("event-stream") || text.trim_start().starts_with("event:") {
+        let events = cctap_archive::sse::parse_all(&text);
+        return Ok(Reply::from_events(&events, ReplySource::SseText));
+    }
+    Ok(Reply::from_json(&text).unwrap_or_default())
+}
+
+#[cfg(test)]
+pub mod testkit;
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::*;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_streamed_main_loop_call() {
+        let e = streamed(
+            UA_2_0,
+            &main_body("claude-sonnet-4-5-20250929", &["Bash", "Read"], "sys"),
+            (10, 20, 300, 4000),
+            "hi",
+        );
+        let c = Call::from_entry(3, &e).unwrap();
+        assert_eq!(c.index, 3);
+        assert_eq!(c.endpoint, Endpoint::Messages);
+        assert_eq!(c.host, "api.anthropic.com");
+        assert_eq!(c.client, Some(("claude-cli".into(), "2.0.50".into())));
+        assert_eq!(c.model(), "claude-sonnet-4-5-20250929");
+        assert_eq!(c.session(), Some("11111111-2222-4333-8444-555555555555"));
+        let u = c.reply.usage.clone().unwrap();
+        assert_eq!(
+            (
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_read_input_tokens
+            ),
+            (10, 20, 300, 4000)
+        );
+        assert_eq!(c.reply.text, "hi");
+        assert_eq!(c.reply.first_token_ms, Some(320.0));
+        assert!(!c.failed());
+        assert_eq!(c.day(), "2026-11-25");
+    }
+
+    #[test]
+    fn a_529_is_a_failed_call_and_base64_json_bodies_are_read() {
+        let e = request(
+            "http://127.0.0.1:9/api/anthropic/v1/messages",
+            &[],
+            &warmup_body("m"),
+        );
+        let mut e = answered_json(
+            e,
+            529,
+            &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        );
+        e.har.response.content.text = Some("eyJ0eXBlIjoiZXJyb3IiLCJlcnJvciI6eyJ0eXBlIjoib3ZlcmxvYWRlZF9lcnJvciIsIm1lc3NhZ2UiOiJPdmVybG9hZGVkIn19".into());
+        e.har.response.content.encoding = Some("base64".into());
+        let c = Call::from_entry(0, &e).unwrap();
+        assert_eq!(c.endpoint, Endpoint::Messages, "any base path");
+        assert_eq!(c.host, "127.0.0.1:9");
+        assert!(c.failed());
+        assert_eq!(
+            c.reply.api_error.as_deref(),
+            Some("overloaded_error: Overloaded")
+        );
+    }
+
+    #[test]
+    fn an_undecodable_body_is_an_error_naming_the_entry() {
+        let mut e = answered_json(
+            request("https://h/v1/messages", &[], &json!({})),
+            200,
+            &json!({}),
+        );
+        e.har.response.content.text = Some("H4sIAAAAAAAA/wNOT".into());
+        e.har.response.content.encoding = Some("base64".into());
+        e.har.response.headers.push(cctap_archive::model::Header {
+            name: "content-encoding".into(),
+            value: "gzip".into(),
+            comment: None,
+        });
+        let err = Call::from_entry(7, &e).unwrap_err().to_string();
+        assert!(err.starts_with("entry 7 (https://h/v1/messages)"), "{err}");
+    }
+
+    #[test]
+    fn endpoints_and_urls() {
+        assert_eq!(
+            Endpoint::of_path("/v1/messages/count_tokens"),
+            Endpoint::CountTokens
+        );
+        assert_eq!(
+            Endpoint::of_path("/api/claude_code/organizations/metrics_enabled"),
+            Endpoint::Other
+        );
+        assert_eq!(
+            split_url("https://u:p@h:8443/a?b=1"),
+            ("h:8443".to_owned(), "/a".to_owned())
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Naming each call's role in a session: the main agent loop, side calls
+//! (Warmup subagents, git-history, topic/title, quota checks),
+//! `count_tokens`, and retries of failed attempts.
+//!
+//! Claude Code starts its requests concurrently, so roles come from
+//! content, never from position (CLAUDE-CODE.md).
+
+use crate::call::{Call, Endpoint};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The agent loop: has tools.
+    Main,
+    /// A subagent warm-up: user text `Warmup`, no tools.
+    Warmup,
+    /// The git-history side call (2.0.x, in a git repository).
+    GitHistory,
+    /// Topic or title detection.
+    Title,
+    /// A quota check (user text `quota`).
+    Quota,
+    /// Any other Messages call without tools.
+    Side,
+    CountTokens,
+    /// Not a Messages API call.
+    Other,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Main => "main",
+            Role::Warmup => "warmup",
+            Role::GitHistory => "git-history",
+            Role::Title => "title",
+            Role::Quota => "quota",
+            Role::Side => "side",
+            Role::CountTokens => "count_tokens",
+            Role::Other => "other",
+        }
+    }
+
+    pub fn is_side(self) -> bool {
+        matches!(
+            self,
+            Role::Warmup | Role::GitHistory | Role::Title | Role::Quota | Role::Side
+        )
+    }
+}
+
+/// The call's role, from its endpoint and content.
+pub fn role(call: &Call) -> Role {
+    match call.endpoint {
+        Endpoint::CountTokens => return Role::CountTokens,
+        Endpoint::Other => return Role::Other,
+        Endpoint::Messages => {}
+    }
+    let Some(req) = &call.request else {
+        return Role::Other;
+    };
+    let user = req.first_user_text().unwrap_or_default();
+    let user = user.trim();
+    if user.eq_ignore_ascii_case("warmup") {
+        return Role::Warmup;
+    }
+    if user.eq_ignore_ascii_case("quota") {
+        return Role::Quota;
+    }
+    if !req.tools.is_empty() {
+        return Role::Main;
+    }
+    let prompt = format!("{}\n{}", req.system_text(), user).to_lowercase();
+    if prompt.contains("git history")
+        || prompt.contains("commit messages")
+        || prompt.contains("recent commits")
+    {
+        Role::GitHistory
+    } else if prompt.contains("title") || prompt.contains("topic") {
+        Role::Title
+    } else {
+        Role::Side
+    }
+}
+
+/// Links retries to the failed attempts before them: the same model and
+/// conversation sent again after a failure (the 2.0.x non-streaming
+/// fallback changes parameters, not messages).
+#[derive(Debug, Default)]
+pub struct Retries {
+    failed: HashMap<u64, usize>,
+}
+
+impl Retries {
+    /// Feeds calls in order; returns the index of the failed attempt this
+    /// call retries, if any.
+    pub fn observe(&mut self, call: &Call) -> Option<usize> {
+        let req = call.request.as_ref()?;
+        let mut h = DefaultHasher::new();
+        req.model.hash(&mut h);
+        for m in &req.messages {
+            m.role.hash(&mut h);
+            for b in &m.blocks {
+                b.text.hash(&mut h);
+            }
+        }
+        let key = h.finish();
+        let earlier = self.failed.get(&key).copied();
+        if call.failed() {
+            self.failed.insert(key, call.index);
+        } else {
+            self.failed.remove(&key);
+        }
+        earlier
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::testkit::*;
+    use serde_json::json;
+
+    fn call(i: usize, e: &cctap_archive::Entry) -> Call {
+        Call::from_entry(i, e).unwrap()
+    }
+
+    #[test]
+    fn roles_by_content() {
+        let main = streamed(UA_2_0, &main_body("s", &["Bash"], "p"), (1, 1, 0, 0), "x");
+        let warm = streamed(UA_2_0, &warmup_body("h"), (1, 1, 0, 0), "x");
+        let mut git = warmup_body("h");
+        git["messages"][0]["content"][0]["text"] = json!("Here is the git history of the repo");
+        let git = streamed(UA_2_0, &git, (1, 1, 0, 0), "x");
+        assert_eq!(role(&call(0, &main)), Role::Main);
+        assert_eq!(role(&call(1, &warm)), Role::Warmup);
+        assert_eq!(role(&call(2, &git)), Role::GitHistory);
+        let mut count = main.clone();
+        count.har.request.url =
+            "https://api.anthropic.com/v1/messages/count_tokens?beta=true".into();
+        assert_eq!(role(&call(3, &count)), Role::CountTokens);
+        let mut other = main;
+        other.har.request.url = "https://api.anthropic.com/api/hello".into();
+        assert_eq!(role(&call(4, &other)), Role::Other);
+    }
+
+    #[test]
+    fn a_retry_points_at_the_failed_attempt() {
+        let body = main_body("s", &["Bash"], "p");
+        let failed = answered_json(
+            request("https://h/v1/messages", &[], &body),
+            529,
+            &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        );
+        let mut fallback = body.clone();
+        fallback.as_object_mut().unwrap().remove("stream");
+        fallback["max_tokens"] = json!(21333);
+        let ok = streamed(UA_2_0, &fallback, (1, 1, 0, 0), "x");
+        let mut r = Retries::default();
+        assert_eq!(r.observe(&call(0, &failed)), None);
+        assert_eq!(r.observe(&call(1, &ok)), Some(0));
+        assert_eq!(
+            r.observe(&call(2, &ok)),
+            None,
+            "a success clears the attempt"
+        );
+    }
+}

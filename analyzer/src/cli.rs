@@ -1,0 +1,144 @@
+//! Command-line interface: every flag and subcommand, declared with clap
+//! derive.
+//!
+//! House rules (after xh): `long` is implicit, `short` only where written,
+//! `value_name` in upper case, every flag has a one-line doc.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Read cctap, mitmproxy and browser HAR archives offline.
+///
+/// Exit codes: 0 ok; 1 found something (`diff`: the sides differ, `leaks`:
+/// a credential was found); 2 error (unreadable file, bad arguments).
+#[derive(Debug, Parser)]
+#[command(name = "analyze", version, about, long_about = None)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What changed between two sessions (typically two Claude Code versions).
+    ///
+    /// Exit 0 when equal, 1 when different (like diff(1)), 2 on error.
+    Diff(DiffArgs),
+    /// Token totals and estimated cost.
+    Usage(UsageArgs),
+    /// Find credentials an archive should not hold; exit 1 if any.
+    Leaks(FilesArgs),
+    /// One line per entry.
+    Ls(FilesArgs),
+    /// One exchange, readable.
+    Show(ShowArgs),
+    /// Convert between .har, .har.zst and .har.gz (by the output's name).
+    Export(ConvertArgs),
+    /// Write a copy with credentials replaced by redaction markers.
+    Redact(ConvertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// Archives (.har, .har.zst, .har.gz), directories of archives, or `-` for stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffSection {
+    /// System blocks and message blocks (incl. 2.1.x `role: "system"` messages).
+    System,
+    /// The tool set, descriptions and input schemas.
+    Tools,
+    /// Model, request parameters, betas, API and client versions, side calls.
+    Params,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side: an archive or a directory of archives.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The new side: an archive or a directory of archives.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub format: DiffFormat,
+    /// Print a summary (changed lines and items per section) instead of the diff.
+    #[arg(long)]
+    pub stat: bool,
+    /// Compare only these sections (repeatable).
+    #[arg(long, value_enum, value_name = "SECTION")]
+    pub only: Vec<DiffSection>,
+    /// Compare entry N (as numbered by `ls`) instead of the first main-loop
+    /// request; `N:M` picks N on the old side and M on the new.
+    #[arg(long, value_name = "N[:M]")]
+    pub entry: Option<String>,
+    /// Do not mask the per-run parts (directory, date, git state).
+    #[arg(long)]
+    pub no_mask: bool,
+    /// Mask every match of this regex too (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub mask: Vec<String>,
+    /// Lines of context around each change.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub context: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GroupBy {
+    Model,
+    Request,
+    File,
+    Session,
+    ClientVersion,
+    Day,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    #[command(flatten)]
+    pub files: FilesArgs,
+    /// How to group the totals.
+    #[arg(long, value_enum, default_value = "model", value_name = "KEY")]
+    pub by: GroupBy,
+    /// A JSON price table overriding the built-in one (see README).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Print CSV (one row per group, then a total row).
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The archive.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The entry's number, as printed by `ls` (from 0).
+    #[arg(value_name = "N")]
+    pub entry: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The archive to read (`-` for stdin).
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// Where to write; the format comes from the name (.har, .har.zst, .har.gz; `-` is stdout).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+}

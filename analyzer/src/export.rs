@@ -1,0 +1,59 @@
+//! `analyze export IN -o OUT`: converts between `.har`, `.har.zst` and
+//! `.har.gz`; the output format comes from its name (`-` is stdout, plain
+//! `.har`). Entries are copied one at a time.
+
+use crate::cli::ConvertArgs;
+use crate::input::{self, Source};
+use crate::report::Outcome;
+use anyhow::Context;
+use cctap_archive::{ArchiveWriter, Entry};
+use std::io::Write;
+
+/// Copies every entry of `args.input` to `args.output`, passing each
+/// through `change` on the way; returns how many were written.
+pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::Result<usize> {
+    let source = Source {
+        path: args.input.clone(),
+    };
+    if source.path == args.output && !source.is_stdin() {
+        anyhow::bail!(
+            "input and output are the same file {}: write to another name",
+            args.output.display()
+        );
+    }
+    let mut reader = input::open(&source)?;
+    let head = reader.head().clone();
+    let mut writer = ArchiveWriter::create(&args.output, &head).with_context(|| {
+        format!(
+            "cannot create {}: check the directory exists and is writable",
+            args.output.display()
+        )
+    })?;
+    let mut n = 0;
+    for item in reader.by_ref() {
+        let mut entry = item.with_context(|| format!("reading {}", source.name()))?;
+        change(&mut entry);
+        writer
+            .append(&entry)
+            .with_context(|| format!("writing {}", args.output.display()))?;
+        n += 1;
+    }
+    if let Some(cut) = reader.cut_off() {
+        crate::report::warn(&format!(
+            "{} was cut off (at byte {}); recovered {} entries, written as a complete archive",
+            source.name(),
+            cut.offset,
+            cut.entries
+        ));
+    }
+    writer
+        .finish()
+        .with_context(|| format!("finishing {}", args.output.display()))?;
+    Ok(n)
+}
+
+pub fn run(args: &ConvertArgs, _out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let n = copy(args, |_| {})?;
+    eprintln!("analyze: wrote {n} entries to {}", args.output.display());
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,404 @@
+//! `analyze leaks`: judges archives by ARCHIVE.md's redaction rules. Every
+//! header, URL, cookie, body (decoded) and stream event of every entry is
+//! checked: a sensitive header holding anything but a redaction marker is a
+//! leak, and a credential-pattern match anywhere is a leak. A credential
+//! (by fingerprint, also from markers) sent to a host other than the
+//! session's API host is reported as a warning. Findings never hold the
+//! secret: only its kind, fingerprint and a masked excerpt.
+
+use crate::call::{body, split_url, Endpoint};
+use crate::input::{self, Source};
+use crate::report::{self, Outcome, Style};
+use cctap_archive::model::Header;
+use cctap_archive::redact::{find_secrets, fingerprint, is_marker, is_sensitive_header};
+use cctap_archive::Entry;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A secret is readable in the archive: exit 1.
+    Leak,
+    /// A credential went somewhere it perhaps should not (the archive
+    /// itself may hold only its marker).
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub file: String,
+    pub entry: usize,
+    /// The URL with any secret in it masked.
+    pub url: String,
+    pub place: String,
+    pub kind: String,
+    pub fingerprint: String,
+    pub excerpt: String,
+    pub severity: Severity,
+}
+
+/// `sk-ant-api03-FAKE…(98 chars)`: the family prefix and four characters
+/// at most, never enough to use.
+pub fn excerpt(secret: &str, kind: &str) -> String {
+    let n = secret.chars().count();
+    let keep = if kind.len() > 3 && secret.starts_with(kind) {
+        (kind.len() + 5).min(n / 2)
+    } else {
+        4.min(n / 4)
+    };
+    let head: String = secret.chars().take(keep).collect();
+    format!("{head}…({n} chars)")
+}
+
+/// The fingerprint inside a marker (`Bearer redacted:kind:fp` → `fp`).
+fn marker_fp(value: &str) -> Option<String> {
+    let at = value.find("redacted:")?;
+    value[at..]
+        .rsplit(':')
+        .next()
+        .map(|fp| fp.trim().to_owned())
+}
+
+/// The credential part of a header value: after an auth scheme, if any.
+fn credential_of(value: &str) -> (&str, Option<&'static str>) {
+    let v = value.trim();
+    for (scheme, kind) in [("bearer ", "bearer"), ("basic ", "basic")] {
+        if v.len() > scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return (v[scheme.len()..].trim(), Some(kind));
+        }
+    }
+    (v, None)
+}
+
+/// Per-file state: findings, and where each credential was sent.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub file: String,
+    pub findings: Vec<Finding>,
+    /// fingerprint → host → first (entry, url, place, kind).
+    sent: HashMap<String, BTreeMap<String, (usize, String, String, String)>>,
+    /// Hosts of Messages API calls, with counts.
+    api_hosts: BTreeMap<String, usize>,
+    pub entries: usize,
+}
+
+impl Scan {
+    pub fn new(file: &str) -> Scan {
+        Scan {
+            file: file.to_owned(),
+            ..Scan::default()
+        }
+    }
+
+    /// Checks every place of one entry.
+    pub fn entry(&mut self, index: usize, e: &Entry) {
+        self.entries += 1;
+        let req = &e.har.request;
+        let (host, path) = split_url(&req.url);
+        if Endpoint::of_path(&path) != Endpoint::Other {
+            *self.api_hosts.entry(host.clone()).or_default() += 1;
+        }
+        let url = mask_secrets(&req.url);
+        let mut ctx = Place {
+            scan: self,
+            index,
+            url: &url,
+            host: &host,
+            seen: BTreeSet::new(),
+        };
+        ctx.headers("request.headers", &req.headers);
+        ctx.text("request.url", &req.url);
+        ctx.cookies("request.cookies", &req.cookies);
+        if let Some(pd) = &req.post_data {
+            if let Some(t) = &pd.text {
+                ctx.text("request.postData.text", t);
+            }
+            for p in pd.params.iter().flatten() {
+                ctx.text(
+                    &format!("request.postData.params.{}", p.name),
+                    p.value.as_deref().unwrap_or(""),
+                );
+            }
+        }
+        let resp = &e.har.response;
+        ctx.headers("response.headers", &resp.headers);
+        ctx.cookies("response.cookies", &resp.cookies);
+        if let Some(t) = resp.content.text.as_deref() {
+            let b64 = resp
+                .content
+                .encoding
+                .as_deref()
+                .is_some_and(|x| x.eq_ignore_ascii_case("base64"));
+            let enc = cctap_archive::model::find_header(&resp.headers, "content-encoding");
+            match body::response_bytes(t, b64, enc) {
+                Ok(bytes) => ctx.text("response.content.text", &String::from_utf8_lossy(&bytes)),
+                Err(_) => ctx.text("response.content.text", t),
+            }
+        }
+        if let Some(redirect) = resp.redirect_url.as_deref() {
+            ctx.text("response.redirectURL", redirect);
+        }
+        for (i, ev) in e.sse_events.iter().flatten().enumerate() {
+            ctx.text(&format!("_sseEvents[{i}].data"), &ev.data);
+        }
+        if let Some(err) = &e.error {
+            ctx.text("_error", err);
+        }
+    }
+
+    /// After the last entry: credentials seen on the API host and elsewhere.
+    pub fn finish(&mut self) {
+        let Some(api) = self
+            .api_hosts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(h, _)| h.clone())
+        else {
+            return;
+        };
+        let mut extra = Vec::new();
+        for (fp, hosts) in &self.sent {
+            if !hosts.contains_key(&api) {
+                continue;
+            }
+            for (host, (entry, url, place, kind)) in hosts.iter().filter(|(h, _)| **h != api) {
+                extra.push(Finding {
+                    file: self.file.clone(),
+                    entry: *entry,
+                    url: url.clone(),
+                    place: place.clone(),
+                    kind: format!("{kind} sent to {host}, not only to the API host {api}"),
+                    fingerprint: fp.clone(),
+                    excerpt: String::new(),
+                    severity: Severity::Warning,
+                });
+            }
+        }
+        extra.sort_by_key(|f| f.entry);
+        self.findings.extend(extra);
+    }
+}
+
+/// Checking one entry's places, deduplicating per place and fingerprint.
+struct Place<'a> {
+    scan: &'a mut Scan,
+    index: usize,
+    url: &'a str,
+    host: &'a str,
+    seen: BTreeSet<(String, String)>,
+}
+
+impl Place<'_> {
+    fn leak(&mut self, place: &str, kind: &str, secret: &str) {
+        let fp = fingerprint(secret);
+        if !self.seen.insert((place.to_owned(), fp.clone())) {
+            return;
+        }
+        self.scan.findings.push(Finding {
+            file: self.scan.file.clone(),
+            entry: self.index,
+            url: self.url.to_owned(),
+            place: place.to_owned(),
+            kind: kind.to_owned(),
+            fingerprint: fp,
+            excerpt: excerpt(secret, kind),
+            severity: Severity::Leak,
+        });
+    }
+
+    fn sent(&mut self, fp: String, place: &str, kind: &str) {
+        self.scan
+            .sent
+            .entry(fp)
+            .or_default()
+            .entry(self.host.to_owned())
+            .or_insert_with(|| {
+                (
+                    self.index,
+                    self.url.to_owned(),
+                    place.to_owned(),
+                    kind.to_owned(),
+                )
+            });
+    }
+
+    fn text(&mut self, place: &str, text: &str) {
+        for f in find_secrets(text) {
+            if let Some(secret) = text.get(f.start..f.end) {
+                self.leak(place, f.kind, secret);
+            }
+        }
+    }
+
+    fn headers(&mut self, prefix: &str, headers: &[Header]) {
+        for h in headers {
+            let place = format!("{prefix}.{}", h.name.to_ascii_lowercase());
+            if is_sensitive_header(&h.name) && !h.value.trim().is_empty() {
+                if is_marker(&h.value) {
+                    if let Some(fp) = marker_fp(&h.value) {
+                        self.sent(fp, &place, "credential (redacted)");
+                    }
+                    continue;
+                }
+                let (secret, scheme) = credential_of(&h.value);
+                let kind = find_secrets(secret)
+                    .first()
+                    .map(|f| f.kind.to_owned())
+                    .or(scheme.map(str::to_owned));
+                let kind = kind.unwrap_or_else(|| "secret".to_owned());
+                self.leak(&place, &kind, secret);
+                self.sent(fingerprint(secret), &place, &kind);
+                continue;
+            }
+            self.text(&place, &h.value);
+        }
+    }
+
+    fn cookies(&mut self, prefix: &str, cookies: &[cctap_archive::model::Cookie]) {
+        for c in cookies
+            .iter()
+            .filter(|c| !c.value.is_empty() && !is_marker(&c.value))
+        {
+            self.leak(&format!("{prefix}.{}", c.name), "cookie", &c.value);
+        }
+    }
+}
+
+/// A text with each credential replaced by its excerpt (for URLs).
+fn mask_secrets(text: &str) -> String {
+    let mut out = text.to_owned();
+    let mut found = find_secrets(text);
+    found.sort_by_key(|f| std::cmp::Reverse(f.start));
+    for f in found {
+        if let Some(secret) = text.get(f.start..f.end) {
+            out.replace_range(f.start..f.end, &excerpt(secret, f.kind));
+        }
+    }
+    out
+}
+
+pub fn run(
+    files: &[PathBuf],
+    json_out: bool,
+    style: Style,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let sources = input::expand(files)?;
+    let mut findings = Vec::new();
+    let mut checked = Vec::new();
+    for source in &sources {
+        let mut scan = Scan::new(&source.name());
+        input::read_entries(source, |i, e| {
+            scan.entry(i, &e);
+            Ok(())
+        })?;
+        scan.finish();
+        checked.push((source.clone(), scan.entries));
+        findings.extend(scan.findings);
+    }
+    let leaks = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Leak)
+        .count();
+    if json_out {
+        let files: Vec<_> = checked
+            .iter()
+            .map(|(s, n)| json!({"file": s.name(), "entries": n}))
+            .collect();
+        report::write_json(
+            out,
+            &json!({
+                "leaks": leaks,
+                "warnings": findings.len() - leaks,
+                "files": files,
+                "findings": findings,
+            }),
+        )?;
+    } else {
+        write_human(out, &findings, &checked, leaks, style)?;
+    }
+    Ok(if leaks > 0 {
+        Outcome::Found
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn write_human(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    checked: &[(Source, usize)],
+    leaks: usize,
+    style: Style,
+) -> std::io::Result<()> {
+    let entries: usize = checked.iter().map(|(_, n)| n).sum();
+    if !findings.is_empty() {
+        let mut t = style.table([
+            "file",
+            "entry",
+            "url",
+            "place",
+            "kind",
+            "fingerprint",
+            "excerpt",
+        ]);
+        for f in findings {
+            let kind = match f.severity {
+                Severity::Leak => style.red(&f.kind),
+                Severity::Warning => f.kind.clone(),
+            };
+            t.add_row(vec![
+                f.file.clone(),
+                f.entry.to_string(),
+                f.url.clone(),
+                f.place.clone(),
+                kind,
+                f.fingerprint.clone(),
+                f.excerpt.clone(),
+            ]);
+        }
+        report::write_table(out, &t)?;
+    }
+    let warnings = findings.len() - leaks;
+    let summary = format!(
+        "{leaks} leak(s), {warnings} warning(s) in {entries} entries of {} file(s)",
+        checked.len()
+    );
+    let summary = if leaks > 0 {
+        style.red(&summary)
+    } else {
+        style.green(&summary)
+    };
+    writeln!(out, "{summary}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_never_hold_the_secret() {
+        let key = format!("sk-ant-api03-FAKE{}", "x".repeat(81));
+        assert_eq!(
+            excerpt(&key, "sk-ant-api03"),
+            "sk-ant-api03-FAKE…(98 chars)"
+        );
+        assert_eq!(excerpt("abcdefghijklmnopqrst", "bearer"), "abcd…(20 chars)");
+        assert_eq!(excerpt("short", "secret"), "s…(5 chars)");
+    }
+
+    #[test]
+    fn markers_and_schemes() {
+        assert_eq!(
+            marker_fp("Bearer redacted:sk-ant-oat01:3f9a1c0b27de").as_deref(),
+            Some("3f9a1c0b27de")
+        );
+        assert_eq!(marker_fp("plain"), None);
+        assert_eq!(credential_of("Bearer abc"), ("abc", Some("bearer")));
+        assert_eq!(credential_of("abc"), ("abc", None));
+    }
+}

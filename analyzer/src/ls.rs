@@ -1,0 +1,167 @@
+//! `analyze ls`: one line per entry — start time, method, status, host and
+//! path, role, model, tokens, duration, time to first token, `_error`.
+
+use crate::call::Call;
+use crate::classify::{self, Retries};
+use crate::input;
+use crate::report::{self, Outcome, Style};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// One listed entry.
+fn row(file: &str, call: &Call, retry_of: Option<usize>) -> Value {
+    let u = call.reply.usage.as_ref();
+    json!({
+        "file": file,
+        "entry": call.index,
+        "started": call.started,
+        "method": call.method,
+        "status": call.status,
+        "host": call.host,
+        "path": call.path,
+        "role": classify::role(call).name(),
+        "model": call.model(),
+        "client": call.client.as_ref().map(|(n, v)| format!("{n}/{v}")),
+        "input_tokens": u.map(|u| u.input_tokens),
+        "output_tokens": u.map(|u| u.output_tokens),
+        "cache_creation_input_tokens": u.map(|u| u.cache_creation_input_tokens),
+        "cache_read_input_tokens": u.map(|u| u.cache_read_input_tokens),
+        "duration_ms": call.duration_ms,
+        "first_token_ms": call.reply.first_token_ms.or(call.wait_ms),
+        "stop_reason": call.reply.stop_reason,
+        "cut_off": call.reply.cut_off,
+        "retry_of": retry_of,
+        "api_error": call.reply.api_error,
+        "error": call.error,
+    })
+}
+
+/// `2026-11-25T12:00:01.234+00:00` → `12:00:01.234`.
+fn clock(started: &str) -> String {
+    started.get(11..23).unwrap_or(started).to_owned()
+}
+
+pub fn run(
+    files: &[PathBuf],
+    json_out: bool,
+    style: Style,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let sources = input::expand(files)?;
+    let mut rows = Vec::new();
+    for source in &sources {
+        let mut retries = Retries::default();
+        input::read_entries(source, |i, e| {
+            let call = Call::from_entry(i, &e)?;
+            let retry_of = retries.observe(&call);
+            rows.push(row(&source.name(), &call, retry_of));
+            Ok(())
+        })?;
+    }
+    if json_out {
+        report::write_json(out, &Value::Array(rows))?;
+        return Ok(Outcome::Clean);
+    }
+    let many = sources.len() > 1;
+    let mut header = vec![
+        "#",
+        "start",
+        "method",
+        "status",
+        "url",
+        "role",
+        "model",
+        "in",
+        "out",
+        "cache w/r",
+        "time",
+        "ttft",
+        "note",
+    ];
+    if many {
+        header.insert(0, "file");
+    }
+    let mut t = style.table(header);
+    for r in &rows {
+        let num = |k: &str| {
+            r[k].as_u64()
+                .map(report::thousands)
+                .unwrap_or_else(|| "-".into())
+        };
+        let cache = match (
+            r["cache_creation_input_tokens"].as_u64(),
+            r["cache_read_input_tokens"].as_u64(),
+        ) {
+            (Some(w), Some(rd)) => format!("{}/{}", report::thousands(w), report::thousands(rd)),
+            _ => "-".into(),
+        };
+        let status = r["status"].as_i64().unwrap_or(0);
+        let status_text = if (200..300).contains(&status) {
+            status.to_string()
+        } else {
+            style.red(&status.to_string())
+        };
+        let mut notes = Vec::new();
+        if let Some(n) = r["retry_of"].as_u64() {
+            notes.push(format!("retry of #{n}"));
+        }
+        if r["cut_off"].as_bool() == Some(true) {
+            notes.push("stream cut off".into());
+        }
+        for k in ["api_error", "error"] {
+            if let Some(s) = r[k].as_str() {
+                notes.push(s.to_owned());
+            }
+        }
+        let mut cells = vec![
+            r["entry"].to_string(),
+            clock(r["started"].as_str().unwrap_or("")),
+            r["method"].as_str().unwrap_or("").to_owned(),
+            status_text,
+            format!(
+                "{}{}",
+                r["host"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            ),
+            r["role"].as_str().unwrap_or("").to_owned(),
+            r["model"].as_str().unwrap_or("").to_owned(),
+            num("input_tokens"),
+            num("output_tokens"),
+            cache,
+            report::millis(r["duration_ms"].as_f64()),
+            report::millis(r["first_token_ms"].as_f64()),
+            notes.join("; "),
+        ];
+        if many {
+            cells.insert(0, r["file"].as_str().unwrap_or("").to_owned());
+        }
+        t.add_row(cells);
+    }
+    report::write_table(out, &t)?;
+    Ok(Outcome::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::testkit::*;
+
+    #[test]
+    fn a_row_has_role_tokens_and_timing() {
+        let e = streamed(
+            UA_2_0,
+            &main_body("claude-sonnet-4-5", &["Bash"], "p"),
+            (10, 20, 30, 40),
+            "x",
+        );
+        let r = row("a.har", &Call::from_entry(2, &e).unwrap(), None);
+        assert_eq!(r["entry"], 2);
+        assert_eq!(r["role"], "main");
+        assert_eq!(r["input_tokens"], 10);
+        assert_eq!(r["output_tokens"], 20);
+        assert_eq!(r["first_token_ms"], 320.0);
+        assert_eq!(r["path"], "/v1/messages");
+        assert_eq!(clock("2026-11-25T12:00:01.234+00:00"), "12:00:01.234");
+    }
+}

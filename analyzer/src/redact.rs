@@ -1,0 +1,24 @@
+//! `analyze redact IN -o OUT`: a copy with ARCHIVE.md's redaction applied
+//! (for HARs recorded by other tools). Uses the archive crate's
+//! `redact_entry`, the same code `record` redacts with, so the result
+//! leaves `analyze leaks` clean.
+
+use crate::cli::ConvertArgs;
+use crate::export;
+use crate::report::Outcome;
+use cctap_archive::redact::redact_entry;
+use std::io::Write;
+
+pub fn run(args: &ConvertArgs, _out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let mut changed = 0usize;
+    let n = export::copy(args, |entry| {
+        let before = entry.redacted.len();
+        redact_entry(entry);
+        changed += usize::from(entry.redacted.len() > before);
+    })?;
+    eprintln!(
+        "analyze: wrote {n} entries to {} ({changed} redacted)",
+        args.output.display()
+    );
+    Ok(Outcome::Clean)
+}

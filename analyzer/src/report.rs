@@ -1,0 +1,203 @@
+//! Output helpers every command shares: the outcome that becomes the exit
+//! code, terminal detection and colour, tables, JSON and number formatting.
+//!
+//! Data goes to stdout, diagnostics to stderr. Colour only on a terminal,
+//! never with `NO_COLOR` or `TERM=dumb`.
+
+use comfy_table::{presets, ContentArrangement, Table};
+use std::io::{IsTerminal, Write};
+
+/// What a command found; `main` maps it to the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Clean,
+    /// Exit 1: the command's "found something" (a difference, a leak).
+    Found,
+}
+
+/// How stdout looks: a terminal gets borders and colour, a pipe plain text.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    pub tty: bool,
+    pub color: bool,
+}
+
+impl Style {
+    /// Looks at stdout and the environment.
+    pub fn detect() -> Style {
+        let tty = std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+            || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Style {
+            tty,
+            color: tty && !no_color,
+        }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+
+    pub fn cyan(&self, s: &str) -> String {
+        self.paint("36", s)
+    }
+
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+
+    /// A table with the given header: bordered on a terminal, aligned
+    /// columns without borders in a pipe (easy to grep and cut).
+    pub fn table<I, S>(&self, header: I) -> Table
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<comfy_table::Cell>,
+    {
+        let mut t = Table::new();
+        if self.tty {
+            t.load_preset(presets::UTF8_FULL_CONDENSED);
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            t.load_preset(presets::NOTHING);
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+        if !self.color {
+            t.force_no_tty();
+        }
+        t.set_header(header);
+        t
+    }
+}
+
+/// Writes a table followed by a newline, trimming the trailing blanks the
+/// border-less preset leaves.
+pub fn write_table(out: &mut dyn Write, table: &Table) -> std::io::Result<()> {
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Pretty JSON and a newline.
+pub fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
+/// A warning on stderr, never on stdout (where data goes).
+pub fn warn(message: &str) {
+    eprintln!("analyze: warning: {message}");
+}
+
+/// Whether an error is a closed stdout (`analyze ls x | head`): exit 0.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `12345678` → `12,345,678`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Milliseconds for humans: `850 ms`, `12.3 s`; `-` when unknown.
+pub fn millis(ms: Option<f64>) -> String {
+    match ms {
+        None => "-".into(),
+        Some(ms) if ms < 0.0 => "-".into(),
+        Some(ms) if ms < 1000.0 => format!("{ms:.0} ms"),
+        Some(ms) => format!("{:.1} s", ms / 1000.0),
+    }
+}
+
+/// Bytes for humans: `812 B`, `48.2 KB`, `1.5 MB`.
+pub fn bytes(n: usize) -> String {
+    let n = n as f64;
+    if n < 1000.0 {
+        format!("{n} B")
+    } else if n < 1_000_000.0 {
+        format!("{:.1} KB", n / 1000.0)
+    } else {
+        format!("{:.1} MB", n / 1_000_000.0)
+    }
+}
+
+/// Dollars: `$0.0123`, or `unpriced` when the model has no price.
+pub fn dollars(cost: Option<f64>) -> String {
+    match cost {
+        Some(c) if c < 1.0 => format!("${c:.4}"),
+        Some(c) => format!("${c:.2}"),
+        None => "unpriced".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(12345678), "12,345,678");
+        assert_eq!(millis(Some(850.2)), "850 ms");
+        assert_eq!(millis(Some(12345.0)), "12.3 s");
+        assert_eq!(millis(Some(-1.0)), "-");
+        assert_eq!(bytes(61921), "61.9 KB");
+        assert_eq!(dollars(None), "unpriced");
+        assert_eq!(dollars(Some(0.01234)), "$0.0123");
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "closed");
+        let e = anyhow::Error::new(io).context("writing the table");
+        assert!(is_broken_pipe(&e));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+
+    #[test]
+    fn plain_style_never_paints() {
+        let s = Style {
+            tty: false,
+            color: false,
+        };
+        assert_eq!(s.red("x"), "x");
+        let c = Style {
+            tty: true,
+            color: true,
+        };
+        assert_eq!(c.red("x"), "\x1b[31mx\x1b[0m");
+    }
+}

@@ -1,0 +1,440 @@
+//! `analyze usage`: token totals and estimated cost, grouped by model,
+//! request, file, session, client version or day.
+//!
+//! Counting follows the wire (see [`crate::call::reply`]); failed calls and
+//! `count_tokens` are counted apart, cut-off streams are flagged. The JSON
+//! shape (`total`, `groups`, `failed`, `warnings`) is a stable interface.
+
+use crate::call::{Call, Endpoint, Usage};
+use crate::cli::{GroupBy, UsageArgs};
+use crate::input::{self, Source};
+use crate::prices::{self, Prices};
+use crate::report::{self, Outcome, Style};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+
+/// Sums for one group (or the total).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    pub requests: u64,
+    pub usage: Usage,
+    /// Cost of the priced requests; `None` while none was priced.
+    pub cost_usd: Option<f64>,
+    pub unpriced_requests: u64,
+    pub cut_off_streams: u64,
+}
+
+impl Totals {
+    fn add(&mut self, u: &Usage, cost: Option<f64>, cut_off: bool) {
+        self.requests += 1;
+        let t = &mut self.usage;
+        t.input_tokens += u.input_tokens;
+        t.output_tokens += u.output_tokens;
+        t.cache_creation_input_tokens += u.cache_creation_input_tokens;
+        t.cache_read_input_tokens += u.cache_read_input_tokens;
+        let (w5, w1) = u.cache_writes();
+        *t.ephemeral_5m_input_tokens.get_or_insert(0) += w5;
+        *t.ephemeral_1h_input_tokens.get_or_insert(0) += w1;
+        match cost {
+            Some(c) => *self.cost_usd.get_or_insert(0.0) += c,
+            None => self.unpriced_requests += 1,
+        }
+        self.cut_off_streams += u64::from(cut_off);
+    }
+
+    fn to_json(&self) -> Value {
+        let u = &self.usage;
+        json!({
+            "requests": self.requests,
+            "input_tokens": u.input_tokens,
+            "output_tokens": u.output_tokens,
+            "cache_creation_input_tokens": u.cache_creation_input_tokens,
+            "cache_read_input_tokens": u.cache_read_input_tokens,
+            "ephemeral_5m_input_tokens": u.ephemeral_5m_input_tokens.unwrap_or(0),
+            "ephemeral_1h_input_tokens": u.ephemeral_1h_input_tokens.unwrap_or(0),
+            "cost_usd": self.cost_usd,
+            "unpriced_requests": self.unpriced_requests,
+            "cut_off_streams": self.cut_off_streams,
+        })
+    }
+
+    fn cost_text(&self) -> String {
+        match (self.cost_usd, self.unpriced_requests) {
+            (None, _) => "unpriced".into(),
+            (c, 0) => report::dollars(c),
+            (c, n) => format!("{} (+{n} unpriced)", report::dollars(c)),
+        }
+    }
+}
+
+/// Everything `usage` learns from the archives.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub total: Totals,
+    /// Groups in first-seen order; sorted by key before printing except
+    /// for `--by request`.
+    pub groups: Vec<(String, Totals)>,
+    index: HashMap<String, usize>,
+    pub failed: u64,
+    pub failed_by_status: BTreeMap<String, u64>,
+    pub count_tokens: u64,
+    pub other_entries: u64,
+    pub unpriced_models: BTreeSet<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one call under the given group key.
+    pub fn add(&mut self, call: &Call, key: String, prices: &Prices) {
+        match call.endpoint {
+            Endpoint::Other => {
+                self.other_entries += 1;
+                return;
+            }
+            Endpoint::CountTokens => {
+                self.count_tokens += 1;
+                return;
+            }
+            Endpoint::Messages => {}
+        }
+        let usage = match &call.reply.usage {
+            Some(u) if !call.failed() => u,
+            _ => {
+                self.failed += 1;
+                *self
+                    .failed_by_status
+                    .entry(failure_label(call))
+                    .or_default() += 1;
+                return;
+            }
+        };
+        let cost = prices.cost(call.model(), usage);
+        if cost.is_none() && self.unpriced_models.insert(call.model().to_owned()) {
+            self.warnings.push(format!(
+                "model {:?} is not in the price table: its cost is shown as unpriced (add it with --prices FILE)",
+                call.model()
+            ));
+        }
+        let slot = *self.index.entry(key.clone()).or_insert_with(|| {
+            self.groups.push((key, Totals::default()));
+            self.groups.len() - 1
+        });
+        self.groups[slot].1.add(usage, cost, call.reply.cut_off);
+        self.total.add(usage, cost, call.reply.cut_off);
+    }
+}
+
+fn failure_label(call: &Call) -> String {
+    match (call.status, &call.reply.api_error, &call.error) {
+        (0, _, Some(e)) => format!("no response ({e})"),
+        (s, Some(e), _) => format!("{s} {}", e.split(':').next().unwrap_or("")),
+        (s, None, _) => format!("{s} without usage"),
+    }
+}
+
+/// The group a call falls in.
+pub fn key_of(by: GroupBy, source: &Source, call: &Call) -> String {
+    match by {
+        GroupBy::Model => non_empty(call.model()),
+        GroupBy::Request => format!("{}#{}", source.name(), call.index),
+        GroupBy::File => source.name(),
+        GroupBy::Session => non_empty(call.session().unwrap_or("")),
+        GroupBy::ClientVersion => call
+            .client
+            .as_ref()
+            .map_or_else(|| "(unknown)".to_owned(), |(n, v)| format!("{n}/{v}")),
+        GroupBy::Day => call.day(),
+    }
+}
+
+fn non_empty(s: &str) -> String {
+    if s.is_empty() {
+        "(none)".into()
+    } else {
+        s.to_owned()
+    }
+}
+
+pub fn run(
+    args: &UsageArgs,
+    json_out: bool,
+    style: Style,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let prices = match &args.prices {
+        Some(path) => Prices::with_file(path)?,
+        None => Prices::built_in(),
+    };
+    let sources = input::expand(&args.files.files)?;
+    let mut tally = Tally::default();
+    let mut files = Vec::new();
+    for source in &sources {
+        let summary = input::read_entries(source, |i, entry| {
+            let call = Call::from_entry(i, &entry)?;
+            tally.add(&call, key_of(args.by, source, &call), &prices);
+            Ok(())
+        })?;
+        if summary.cut_off {
+            tally.warnings.push(format!(
+                "{} was cut off; {} entries recovered",
+                source.name(),
+                summary.entries
+            ));
+        }
+        files.push(
+            json!({"file": source.name(), "entries": summary.entries, "cut_off": summary.cut_off}),
+        );
+    }
+    if args.by != GroupBy::Request {
+        tally.groups.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    for w in tally.warnings.iter().filter(|w| !w.contains("was cut off")) {
+        report::warn(w);
+    }
+    if json_out {
+        report::write_json(out, &to_json(&tally, args.by, files))?;
+    } else if args.csv {
+        write_csv(out, &tally)?;
+    } else {
+        write_table(out, &tally, style)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The stable JSON shape.
+pub fn to_json(t: &Tally, by: GroupBy, files: Vec<Value>) -> Value {
+    let groups: Vec<Value> = t
+        .groups
+        .iter()
+        .map(|(key, g)| {
+            let mut v = g.to_json();
+            if let Value::Object(m) = &mut v {
+                m.insert("key".into(), json!(key));
+            }
+            v
+        })
+        .collect();
+    json!({
+        "by": format!("{by:?}").to_lowercase(),
+        "total": t.total.to_json(),
+        "groups": groups,
+        "failed": {"requests": t.failed, "by_status": t.failed_by_status},
+        "count_tokens": {"requests": t.count_tokens},
+        "other_entries": t.other_entries,
+        "files": files,
+        "prices": {"date": prices::TABLE_DATE, "source": prices::TABLE_SOURCE},
+        "warnings": t.warnings,
+    })
+}
+
+fn write_csv(out: &mut dyn Write, t: &Tally) -> std::io::Result<()> {
+    writeln!(out, "key,requests,input_tokens,output_tokens,cache_creation_input_tokens,cache_read_input_tokens,cost_usd")?;
+    let rows = t
+        .groups
+        .iter()
+        .map(|(k, g)| (k.as_str(), g))
+        .chain([("TOTAL", &t.total)]);
+    for (key, g) in rows {
+        let u = &g.usage;
+        let cost = g.cost_usd.map(|c| format!("{c:.6}")).unwrap_or_default();
+        let key = if key.contains([',', '"']) {
+            format!("\"{}\"", key.replace('"', "\"\""))
+        } else {
+            key.to_owned()
+        };
+        writeln!(
+            out,
+            "{key},{},{},{},{},{},{cost}",
+            g.requests,
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_creation_input_tokens,
+            u.cache_read_input_tokens
+        )?;
+    }
+    Ok(())
+}
+
+fn write_table(out: &mut dyn Write, t: &Tally, style: Style) -> std::io::Result<()> {
+    let mut table = style.table([
+        "group",
+        "requests",
+        "input",
+        "output",
+        "cache write",
+        "cache read",
+        "cost",
+    ]);
+    let rows = t
+        .groups
+        .iter()
+        .map(|(k, g)| (k.clone(), g))
+        .chain([(style.bold("total"), &t.total)]);
+    for (key, g) in rows {
+        let u = &g.usage;
+        let mut cells = vec![key, g.requests.to_string()];
+        cells.extend(
+            [
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_read_input_tokens,
+            ]
+            .map(report::thousands),
+        );
+        cells.push(g.cost_text());
+        table.add_row(cells);
+    }
+    report::write_table(out, &table)?;
+    if t.failed > 0 {
+        let detail: Vec<String> = t
+            .failed_by_status
+            .iter()
+            .map(|(s, n)| format!("{s} ×{n}"))
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            style.red(&format!(
+                "failed (not counted): {} ({})",
+                t.failed,
+                detail.join(", ")
+            ))
+        )?;
+    }
+    if t.total.cut_off_streams > 0 {
+        writeln!(
+            out,
+            "cut-off streams (counted as far as they went): {}",
+            t.total.cut_off_streams
+        )?;
+    }
+    if t.count_tokens > 0 {
+        writeln!(out, "count_tokens calls (not billed): {}", t.count_tokens)?;
+    }
+    writeln!(
+        out,
+        "{}",
+        style.dim(&format!(
+            "prices as of {} from {}",
+            prices::TABLE_DATE,
+            prices::TABLE_SOURCE
+        ))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::testkit::*;
+    use serde_json::json;
+
+    fn call(i: usize, e: &cctap_archive::Entry) -> Call {
+        Call::from_entry(i, e).unwrap()
+    }
+
+    #[test]
+    fn totals_by_model_with_failures_apart() {
+        let prices = Prices::built_in();
+        let src = Source {
+            path: "s.har".into(),
+        };
+        let mut t = Tally::default();
+        let calls = [
+            streamed(
+                UA_2_0,
+                &main_body("claude-sonnet-4-5-20250929", &["Bash"], "p"),
+                (10, 100, 2000, 0),
+                "a",
+            ),
+            streamed(
+                UA_2_0,
+                &main_body("claude-sonnet-4-5-20250929", &["Bash"], "p"),
+                (20, 200, 0, 2000),
+                "b",
+            ),
+            streamed(
+                UA_2_0,
+                &warmup_body("claude-haiku-4-5-20251001"),
+                (5, 1, 0, 0),
+                "c",
+            ),
+            streamed(UA_2_1, &warmup_body("claude-opus-5-5"), (7, 3, 0, 0), "d"),
+            answered_json(
+                request(
+                    "https://api.anthropic.com/v1/messages",
+                    &[],
+                    &warmup_body("x"),
+                ),
+                529,
+                &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            ),
+        ];
+        for (i, e) in calls.iter().enumerate() {
+            let c = call(i, e);
+            t.add(&c, key_of(GroupBy::Model, &src, &c), &prices);
+        }
+        t.groups.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(t.total.requests, 4);
+        assert_eq!(t.total.usage.input_tokens, 42);
+        assert_eq!(t.total.usage.output_tokens, 304);
+        assert_eq!(t.total.usage.cache_creation_input_tokens, 2000);
+        assert_eq!(t.total.usage.cache_read_input_tokens, 2000);
+        assert_eq!(t.failed, 1);
+        assert_eq!(t.failed_by_status["529 overloaded_error"], 1);
+        let keys: Vec<&str> = t.groups.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "claude-haiku-4-5-20251001",
+                "claude-opus-5-5",
+                "claude-sonnet-4-5-20250929"
+            ]
+        );
+        assert_eq!(t.groups[1].1.cost_usd, None, "unknown model is unpriced");
+        assert_eq!(t.total.unpriced_requests, 1);
+        assert_eq!(t.warnings.len(), 1);
+        let sonnet = t.groups[2].1.cost_usd.unwrap();
+        let want = (30.0 * 3.0 + 300.0 * 15.0 + 2000.0 * 3.75 + 2000.0 * 0.3) / 1e6;
+        assert!((sonnet - want).abs() < 1e-12, "{sonnet} vs {want}");
+
+        let v = to_json(&t, GroupBy::Model, vec![]);
+        assert_eq!(v["total"]["requests"], 4);
+        assert_eq!(v["groups"][2]["key"], "claude-sonnet-4-5-20250929");
+        assert_eq!(v["groups"][1]["cost_usd"], Value::Null);
+        assert_eq!(v["failed"]["requests"], 1);
+        let mut csv = Vec::new();
+        write_csv(&mut csv, &t).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(
+            csv.lines()
+                .last()
+                .unwrap()
+                .starts_with("TOTAL,4,42,304,2000,2000,"),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn group_keys() {
+        let src = Source {
+            path: "dir/a.har".into(),
+        };
+        let c = call(
+            4,
+            &streamed(UA_2_1, &main_body("m", &["Bash"], "p"), (1, 1, 0, 0), "x"),
+        );
+        assert_eq!(key_of(GroupBy::Request, &src, &c), "dir/a.har#4");
+        assert_eq!(
+            key_of(GroupBy::ClientVersion, &src, &c),
+            "claude-cli/2.1.332"
+        );
+        assert_eq!(
+            key_of(GroupBy::Session, &src, &c),
+            "11111111-2222-4333-8444-555555555555"
+        );
+        assert_eq!(key_of(GroupBy::Day, &src, &c), "2026-11-25");
+        assert_eq!(key_of(GroupBy::File, &src, &c), "dir/a.har");
+    }
+}
