@@ -113,6 +113,9 @@ impl Scan {
         ctx.headers("request.headers", &req.headers);
         ctx.text("request.url", &req.url);
         ctx.cookies("request.cookies", &req.cookies);
+        for q in &req.query_string {
+            ctx.text(&format!("request.queryString.{}", q.name), &q.value);
+        }
         if let Some(pd) = &req.post_data {
             if let Some(t) = &pd.text {
                 ctx.text("request.postData.text", t);
@@ -237,6 +240,15 @@ impl Place<'_> {
     fn headers(&mut self, prefix: &str, headers: &[Header]) {
         for h in headers {
             let place = format!("{prefix}.{}", h.name.to_ascii_lowercase());
+            let lower = h.name.to_ascii_lowercase();
+            if lower == "cookie" || lower == "set-cookie" {
+                self.cookie_header(
+                    &place,
+                    &h.value,
+                    if lower == "cookie" { usize::MAX } else { 1 },
+                );
+                continue;
+            }
             if is_sensitive_header(&h.name) && !h.value.trim().is_empty() {
                 if is_marker(&h.value) {
                     if let Some(fp) = marker_fp(&h.value) {
@@ -255,6 +267,20 @@ impl Place<'_> {
                 continue;
             }
             self.text(&place, &h.value);
+        }
+    }
+
+    /// `a=1; b=2` (all pairs) or `id=1; Path=/` (the first pair only):
+    /// each value must be a marker; names and attributes are not secret.
+    fn cookie_header(&mut self, place: &str, value: &str, pairs: usize) {
+        for part in value.split(';').take(pairs) {
+            let v = part.split_once('=').map_or(part, |(_, v)| v).trim();
+            if v.is_empty() {
+                continue;
+            }
+            if !is_marker(v) {
+                self.leak(place, "cookie", v);
+            }
         }
     }
 
@@ -400,5 +426,94 @@ mod tests {
         assert_eq!(marker_fp("plain"), None);
         assert_eq!(credential_of("Bearer abc"), ("abc", Some("bearer")));
         assert_eq!(credential_of("abc"), ("abc", None));
+    }
+
+    fn entry_with(headers: &[(&str, &str)], body: &str) -> Entry {
+        let mut e = crate::call::testkit::request(
+            "https://api.anthropic.com/v1/messages",
+            headers,
+            &serde_json::json!({}),
+        );
+        e.har.request.post_data.as_mut().unwrap().text = Some(body.to_owned());
+        e
+    }
+
+    #[test]
+    fn sensitive_headers_patterns_and_cookies() {
+        let key = format!("sk-ant-api03-FAKE{}", "x".repeat(81));
+        let mut scan = Scan::new("f.har");
+        let e = entry_with(
+            &[
+                ("Authorization", "Bearer not-a-known-pattern-FAKE-token"),
+                ("x-api-key", "redacted:sk-ant-api03:0123456789ab"),
+                ("cookie", "a=redacted:cookie:0123456789ab; b=plainFAKE"),
+                ("x-note", &format!("see {key}")),
+            ],
+            &format!("{{\"text\": \"my key is {key}\"}}"),
+        );
+        scan.entry(0, &e);
+        let got: Vec<(String, String, String)> = scan
+            .findings
+            .iter()
+            .map(|f| (f.place.clone(), f.kind.clone(), f.excerpt.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "request.headers.authorization".into(),
+                    "bearer".into(),
+                    "not-…(30 chars)".into()
+                ),
+                (
+                    "request.headers.cookie".into(),
+                    "cookie".into(),
+                    "pl…(9 chars)".into()
+                ),
+                (
+                    "request.headers.x-note".into(),
+                    "sk-ant-api03".into(),
+                    "sk-ant-api03-FAKE…(98 chars)".into()
+                ),
+                (
+                    "request.postData.text".into(),
+                    "sk-ant-api03".into(),
+                    "sk-ant-api03-FAKE…(98 chars)".into()
+                ),
+            ]
+        );
+        assert!(
+            scan.findings
+                .iter()
+                .all(|f| !format!("{f:?}").contains(&key)),
+            "never the secret"
+        );
+        assert_eq!(scan.findings[2].fingerprint, fingerprint(&key));
+    }
+
+    #[test]
+    fn a_credential_on_another_host_is_a_warning() {
+        let mut scan = Scan::new("f.har");
+        let marker = "redacted:sk-ant-api03:0123456789ab";
+        scan.entry(0, &entry_with(&[("x-api-key", marker)], "{}"));
+        let mut other = entry_with(&[("x-api-key", marker)], "{}");
+        other.har.request.url =
+            "https://api.anthropic.com/api/claude_code/organizations/metrics_enabled".into();
+        let mut api = entry_with(&[("x-api-key", marker)], "{}");
+        api.har.request.url = "https://api.z.ai/api/anthropic/v1/messages".into();
+        scan.entry(1, &api);
+        scan.entry(2, &api);
+        scan.entry(3, &other);
+        scan.finish();
+        assert_eq!(scan.findings.len(), 1, "{:?}", scan.findings);
+        let f = &scan.findings[0];
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(
+            f.entry, 0,
+            "the first entry that sent it to api.anthropic.com"
+        );
+        assert_eq!(f.fingerprint, "0123456789ab");
+        assert!(f.kind.contains("sent to api.anthropic.com"), "{}", f.kind);
+        assert!(f.kind.contains("API host api.z.ai"), "{}", f.kind);
     }
 }
