@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Drives the real Claude Code CLI through `record` and checks the archives.
+#
+#   .ci/claude-code.sh CACHE_DIR            verify (archives go to a temp dir; the repo is not touched)
+#   .ci/claude-code.sh --regen CACHE_DIR    also rewrite fixtures/claude-code/*.har
+#
+# For each pinned version (installed from npm into CACHE_DIR/VERSION, reused
+# when already there) it runs `claude -p "say hi"` under `record`, once in
+# reverse mode against the fake upstream (`fake-upstream`, plain HTTP on
+# 127.0.0.1) and once with `-m offline`; 2.1.332 runs in reverse mode a second
+# time in another working directory, so the analyzer can show that two runs of
+# one version diff empty once masked. Every run has a throwaway HOME, both
+# "disable" flags, an obviously fake key and stdin </dev/null, and a time
+# limit. fixtures/claude-code/check_archive.py judges each archive.
+# Ends with `N passed, M failed`; exits 1 if anything failed.
+set -uo pipefail
+
+regen=0
+if [ "${1:-}" = "--regen" ]; then regen=1; shift; fi
+if [ $# -ne 1 ]; then
+  echo "usage: $0 [--regen] CACHE_DIR   (CACHE_DIR keeps the npm installs between runs)" >&2
+  exit 2
+fi
+mkdir -p "$1" && cache=$(cd "$1" && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+VERSIONS=(2.0.14 2.0.50 2.1.332)
+RERUN_VERSION=2.1.332
+FAKE_KEY="sk-ant-api03-FAKEcctapCI0000000000fakefakefakefake0000000000FAKE-notareal-keyAA"
+REPLY="Hello from the cctap fake upstream."
+RUN_LIMIT=120
+check="$repo/fixtures/claude-code/check_archive.py"
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cctap-claude-code.XXXXXX")
+upstream_pid=""
+cleanup() {
+  if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null; wait "$upstream_pid" 2>/dev/null; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ "$regen" -eq 1 ]; then
+  out_dir="$repo/fixtures/claude-code"
+else
+  out_dir="$tmp/archives"
+fi
+mkdir -p "$out_dir"
+
+echo "==> building record and fake-upstream"
+(cd "$repo" && cargo build --locked -q -p cctap-recorder -p cctap-tests --bins) || { fail "cargo build"; echo "$passed passed, $failed failed"; exit 1; }
+bin_dir="${CARGO_TARGET_DIR:-$repo/target}/debug"
+record="$bin_dir/record"
+fake_upstream="$bin_dir/fake-upstream"
+
+# The version a claude binary reports, with a throwaway HOME.
+claude_version() {
+  HOME="$tmp/version-home" timeout 60 "$1" --version </dev/null 2>/dev/null | awk '{print $1}'
+}
+
+# Installs one version into CACHE_DIR/VERSION unless it is already there.
+install_version() {
+  local version=$1 prefix="$cache/$1" claude="$cache/$1/node_modules/.bin/claude"
+  mkdir -p "$tmp/version-home"
+  if [ "$(claude_version "$claude")" = "$version" ]; then return 0; fi
+  echo "==> npm install @anthropic-ai/claude-code@$version"
+  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$version" || return 1
+  # 2.1.x: the postinstall copies the native binary over a stub; run it if
+  # this npm skipped install scripts.
+  if [ "$(claude_version "$claude")" != "$version" ] && [ -f "$prefix/node_modules/@anthropic-ai/claude-code/install.cjs" ]; then
+    (cd "$prefix/node_modules/@anthropic-ai/claude-code" && node install.cjs) || return 1
+  fi
+  [ "$(claude_version "$claude")" = "$version" ]
+}
+
+# Starts a fresh fake upstream logging to $1; sets upstream_url.
+start_upstream() {
+  local log=$1 out="$tmp/upstream.out"
+  : > "$out"
+  "$fake_upstream" --reply "$REPLY" --log "$log" > "$out" 2>&1 &
+  upstream_pid=$!
+  for _ in $(seq 100); do
+    upstream_url=$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$out")
+    if [ -n "$upstream_url" ]; then return 0; fi
+    sleep 0.1
+  done
+  cat "$out" >&2
+  return 1
+}
+
+stop_upstream() {
+  if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null; wait "$upstream_pid" 2>/dev/null; fi
+  upstream_pid=""
+}
+
+# run_case NAME VERSION MODE: claude -p "say hi" under record, then checks.
+run_case() {
+  local name=$1 version=$2 mode=$3
+  local claude="$cache/$version/node_modules/.bin/claude"
+  local home work archive="$out_dir/$name.har" log="$tmp/$name"
+  home=$(mktemp -d "$tmp/home.XXXXXX")
+  work=$(mktemp -d "$tmp/work.XXXXXX")
+  local mode_arg check_args=()
+  rm -f "$archive"
+  if [ "$mode" = reverse ]; then
+    start_upstream "$log.upstream.jsonl" || { fail "$name: fake-upstream did not start"; return; }
+    mode_arg="reverse:$upstream_url"
+    check_args=(--reply "$REPLY" --upstream "$upstream_url" --upstream-log "$log.upstream.jsonl")
+  else
+    mode_arg=offline
+  fi
+  (
+    cd "$work" &&
+      env -u ANTHROPIC_BASE_URL -u ANTHROPIC_AUTH_TOKEN -u CLAUDE_CODE_OAUTH_TOKEN \
+        -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy -u NO_PROXY -u no_proxy \
+        HOME="$home" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_TELEMETRY=1 \
+        ANTHROPIC_API_KEY="$FAKE_KEY" \
+        timeout "$RUN_LIMIT" "$record" -m "$mode_arg" -o "$archive" -q -- "$claude" -p "say hi" \
+        </dev/null >"$log.stdout" 2>"$log.stderr"
+  )
+  local status=$?
+  stop_upstream
+  if [ "$status" -ne 0 ]; then
+    fail "$name: record -- claude exited $status (124: timed out after ${RUN_LIMIT}s)"
+    sed 's/^/  stderr: /' "$log.stderr" | tail -20
+    sed 's/^/  stdout: /' "$log.stdout" | tail -5
+    return
+  fi
+  if python3 "$check" "$archive" --key "$FAKE_KEY" --version "$version" --stdout "$log.stdout" "${check_args[@]}"; then
+    pass "$name"
+  else
+    fail "$name: archive check (see above)"
+  fi
+}
+
+for version in "${VERSIONS[@]}"; do
+  if ! install_version "$version"; then
+    fail "$version: cannot install @anthropic-ai/claude-code@$version from npm"
+    continue
+  fi
+  echo "==> Claude Code $version"
+  run_case "$version-reverse" "$version" reverse
+  run_case "$version-offline" "$version" offline
+  if [ "$version" = "$RERUN_VERSION" ]; then
+    run_case "$version-reverse-rerun" "$version" reverse
+  fi
+done
+
+if [ "$regen" -eq 1 ]; then
+  echo "==> fixtures written to fixtures/claude-code/ (review with git diff)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
