@@ -1,3 +1,89 @@
-mod tls;
+//! `record`: an intercepting proxy that writes what an AI coding client
+//! sends to its model API as a HAR archive.
+//!
+//! # Layout (modules follow the bytes)
+//! - [`cli`]: flags → [`cli::Config`]; [`app`]: start, wait, shut down in order.
+//! - [`listener`]: the front door: accept, serve HTTP/1 per connection,
+//!   route each request ([`route`]), graceful [`shutdown`].
+//! - [`headtap`]: header names and order as they were on the wire.
+//! - [`exchange`]: one request/response: forward, tee ([`tee`]), record.
+//! - [`upstream`]: pooled upstream connections with timings; TLS trust in
+//!   [`upstream_tls`]. [`offline`]: canned answers instead of an upstream.
+//! - [`entry`]: what an exchange saw → a HAR entry; [`archive`]: the writer
+//!   thread behind a bounded channel; [`status`]: counters and live line.
+//! - [`wrap`]: running a command against the proxy; [`body`]: body types.
+//! - `tls`: the local CA for forward mode (not wired in yet).
 
-fn main() {}
+mod app;
+mod archive;
+mod body;
+mod cli;
+mod entry;
+mod exchange;
+mod headtap;
+mod listener;
+mod offline;
+mod route;
+mod shutdown;
+mod status;
+mod tee;
+#[allow(dead_code)]
+mod tls;
+mod upstream;
+mod upstream_tls;
+mod wrap;
+
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let env_base = std::env::var("ANTHROPIC_BASE_URL").ok();
+    let config = match cli.into_config(env_base, time::OffsetDateTime::now_utc()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("record: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(app::run(config));
+    // Connections still open must not hold the exit up.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(code) => code,
+        Err(e) => match e.downcast_ref::<cli::UsageError>() {
+            Some(usage) => usage_error(usage),
+            None => {
+                eprintln!("record: error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+fn usage_error(e: &cli::UsageError) -> ExitCode {
+    eprintln!("record: error: {e}");
+    eprintln!("Try 'record --help' for more information.");
+    ExitCode::from(2)
+}
+
+/// `RUST_LOG` decides; by default only warnings and errors, so the status
+/// line stays readable.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,198 @@
+//! One run of `record`: start everything, wait, shut down in order.
+//!
+//! Order matters for the archive: the listener is bound before the file is
+//! created (a busy port leaves no empty archive behind); at the end, traffic
+//! stops first, in-flight exchanges get a grace period, and only then does
+//! the writer write the tail.
+
+use crate::archive;
+use crate::cli::{Config, Mode, UsageError};
+use crate::exchange::Pipeline;
+use crate::listener::{self, FrontDoor};
+use crate::route::BaseUrl;
+use crate::shutdown::{Phase, Shutdown};
+use crate::status::Stats;
+use crate::upstream::Pool;
+use crate::upstream_tls;
+use crate::wrap::{self, Signals};
+use anyhow::Context;
+use cctap_archive::model::LogHead;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// How long in-flight exchanges may finish after a stop was asked for.
+const GRACE: Duration = Duration::from_secs(3);
+
+/// Runs until the wrapped command exits or a signal arrives.
+pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let mut signals = Signals::install().context("cannot install signal handlers")?;
+    let wraps = !config.command.is_empty();
+    let stats = Arc::new(Stats::default());
+
+    let (door, pool) = match &config.mode {
+        Mode::Offline => (FrontDoor::Offline, None),
+        Mode::Reverse(base) => {
+            let tls =
+                upstream_tls::client_config(config.upstream_ca.as_deref(), config.ssl_insecure)
+                    .map_err(|e| UsageError(e.to_string()))?;
+            (
+                FrontDoor::Reverse(base.clone()),
+                Some(Arc::new(Pool::new(Some(tls)))),
+            )
+        }
+    };
+    let tcp = TcpListener::bind((config.listen_host.as_str(), config.listen_port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}:{}; pick another port with -p (-p 0 picks a free one)",
+                config.listen_host, config.listen_port
+            )
+        })?;
+    let addr = tcp
+        .local_addr()
+        .context("cannot read the listening address")?;
+    if let Mode::Reverse(base) = &config.mode {
+        refuse_loop(base, addr)?;
+    }
+
+    let head = LogHead::new("cctap record", env!("CARGO_PKG_VERSION"));
+    let (sink, writer) = archive::start(&config.output, head, stats.clone())
+        .with_context(|| format!("cannot create the archive {}", config.output.display()))?;
+    if !config.redact {
+        stats.say(&format!(
+            "record: WARNING: --no-redact: API keys, tokens and cookies are written verbatim to {}.\n\
+             record: WARNING: that archive now holds live secrets; do not share it.",
+            config.output.display()
+        ));
+    }
+
+    let pipeline = Arc::new(Pipeline::new(pool, sink, config.redact, stats.clone()));
+    let shutdown = Shutdown::new(pipeline.cut_off.clone());
+    let mut serving = tokio::spawn(listener::run(
+        tcp,
+        door,
+        pipeline.clone(),
+        shutdown.watcher(),
+    ));
+    drop(pipeline);
+
+    let proxy_url = format!("http://{}", client_authority(addr));
+    announce(&config, addr, &proxy_url, &stats);
+    let live = (!wraps && Stats::wants_live_line(config.quiet)).then(|| stats.spawn_live_line());
+
+    let code = if wraps {
+        let status = wrap::run(&config.command, &proxy_url, &mut signals).await;
+        match status {
+            Ok(status) => Some(wrap::exit_code(status)),
+            Err(e) => {
+                stats.say(&format!("record: error: {e}"));
+                Some(1)
+            }
+        }
+    } else {
+        signals.recv().await;
+        None
+    };
+
+    // Stop: drain, then cut off what is still in flight.
+    shutdown.set(Phase::Draining);
+    let drained = tokio::select! {
+        r = tokio::time::timeout(GRACE, &mut serving) => r.is_ok(),
+        _ = signals.recv() => false,
+    };
+    if !drained {
+        shutdown.set(Phase::CutOff);
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut serving).await;
+    }
+    wait_for_exchanges(&stats, Duration::from_secs(1)).await;
+    if let Some(live) = live {
+        live.stop();
+    }
+    let written = writer.finish();
+    summarize(&config, &stats, &written);
+    Ok(match (code, written) {
+        (Some(code), _) => ExitCode::from(code),
+        (None, Ok(())) => ExitCode::SUCCESS,
+        (None, Err(_)) => ExitCode::from(1),
+    })
+}
+
+/// An upstream that is this very proxy would loop forever.
+fn refuse_loop(base: &BaseUrl, addr: SocketAddr) -> Result<(), UsageError> {
+    let host = base.origin.host.as_str();
+    let local = host == "localhost"
+        || host
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip == addr.ip());
+    if local && base.origin.port == addr.port() && !base.origin.tls {
+        return Err(UsageError(format!(
+            "the upstream {base} is record itself (does ANTHROPIC_BASE_URL already point at the proxy?); \
+             give the real API with -m reverse:URL"
+        )));
+    }
+    Ok(())
+}
+
+/// Where a client on this machine reaches the proxy.
+fn client_authority(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => format!("[::1]:{}", addr.port()),
+        _ => addr.to_string(),
+    }
+}
+
+fn announce(config: &Config, addr: SocketAddr, proxy_url: &str, stats: &Stats) {
+    if config.quiet {
+        return;
+    }
+    let upstream = match &config.mode {
+        Mode::Reverse(base) => format!("forwarding to {base}"),
+        Mode::Offline => "offline: canned replies, nothing contacted".to_owned(),
+    };
+    let archive = config.output.display();
+    if config.command.is_empty() {
+        stats.say(&format!("record: listening on http://{addr}, {upstream}"));
+        stats.say(&format!("record: archive: {archive}"));
+        stats.say("record: point your client at the proxy (Ctrl-C stops and closes the archive):");
+        stats.say(&format!("export ANTHROPIC_BASE_URL={proxy_url}"));
+    } else {
+        stats.say(&format!(
+            "record: proxy on {proxy_url}, {upstream}, archive: {archive}"
+        ));
+    }
+}
+
+/// Gives exchanges still held by upstream connections a moment to finish.
+async fn wait_for_exchanges(stats: &Stats, limit: Duration) {
+    let until = Instant::now() + limit;
+    while stats.in_flight.load(Relaxed) > 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn summarize(config: &Config, stats: &Stats, written: &Result<(), cctap_archive::WriteError>) {
+    let lost = stats.not_archived.load(Relaxed);
+    if let Err(e) = written {
+        stats.say(&format!("record: error: {e}"));
+    }
+    if lost > 0 {
+        stats.say(&format!(
+            "record: error: {lost} exchange{} could not be archived (see above)",
+            if lost == 1 { "" } else { "s" }
+        ));
+    }
+    if !config.quiet && written.is_ok() {
+        let n = stats.exchanges.load(Relaxed) - lost;
+        stats.say(&format!(
+            "record: wrote {n} exchange{} to {}",
+            if n == 1 { "" } else { "s" },
+            config.output.display()
+        ));
+    }
+}

@@ -1,0 +1,563 @@
+//! What an exchange left behind, turned into a HAR entry.
+//!
+//! [`Recorded`] is filled by the exchange as bytes flow (cheap `Bytes`
+//! clones and timestamps only); [`build`] runs once, when the exchange is
+//! over, and does all the work the archive needs: joins and decodes bodies
+//! (`content-encoding` undone, base64 for non-UTF-8), parses the SSE stream
+//! with each event's arrival time, and computes HAR timings.
+
+use bytes::Bytes;
+use cctap_archive::decode::decode_body;
+use cctap_archive::model::{
+    format_started, Content, Header, PostData, QueryString, Request, Response, Timings,
+};
+use cctap_archive::sse::{parse_all, SseParser};
+use cctap_archive::{Entry, SseEvent};
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// The HTTP version every exchange is recorded with (HTTP/1.1 both sides).
+pub const HTTP_11: &str = "HTTP/1.1";
+
+/// Everything an exchange saw, as it happened.
+#[derive(Debug)]
+pub struct Recorded {
+    pub started_wall: time::OffsetDateTime,
+    pub started: Instant,
+    pub method: String,
+    /// Absolute upstream URL.
+    pub url: String,
+    /// Request headers in wire order and case (as forwarded).
+    pub request_headers: Vec<(String, String)>,
+    /// Wire size of the request head, when known.
+    pub request_head_size: Option<usize>,
+    pub request_body: Vec<Bytes>,
+    pub request_done: Option<Instant>,
+    pub connection: Option<ConnRecord>,
+    /// When the upstream connection was ready to send on.
+    pub conn_ready: Option<Instant>,
+    pub response: Option<ResponseHead>,
+    pub response_at: Option<Instant>,
+    /// Response body chunks and when each arrived.
+    pub response_body: Vec<(Instant, Bytes)>,
+    /// When the response body ended cleanly.
+    pub response_done: Option<Instant>,
+    pub error: Option<String>,
+}
+
+/// The upstream connection an exchange used.
+#[derive(Clone, Debug)]
+pub struct ConnRecord {
+    pub id: u64,
+    pub server_ip: IpAddr,
+    /// `None` when the connection was reused.
+    pub fresh: Option<crate::upstream::ConnectTimings>,
+}
+
+/// A response head as received.
+#[derive(Clone, Debug)]
+pub struct ResponseHead {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub head_size: Option<usize>,
+}
+
+impl Recorded {
+    /// A record for a request that arrived now.
+    pub fn new(
+        method: String,
+        url: String,
+        request_headers: Vec<(String, String)>,
+        head_size: Option<usize>,
+    ) -> Self {
+        Recorded {
+            started_wall: time::OffsetDateTime::now_utc(),
+            started: Instant::now(),
+            method,
+            url,
+            request_headers,
+            request_head_size: head_size,
+            request_body: Vec::new(),
+            request_done: None,
+            connection: None,
+            conn_ready: None,
+            response: None,
+            response_at: None,
+            response_body: Vec::new(),
+            response_done: None,
+            error: None,
+        }
+    }
+
+    fn ms(&self, t: Instant) -> f64 {
+        let ms = t.saturating_duration_since(self.started).as_secs_f64() * 1000.0;
+        (ms * 1000.0).round() / 1000.0
+    }
+
+    /// The last moment anything happened.
+    fn end(&self) -> Instant {
+        self.response_done
+            .or_else(|| self.response_body.last().map(|(t, _)| *t))
+            .or(self.response_at)
+            .unwrap_or_else(Instant::now)
+    }
+}
+
+/// Turns what an exchange saw into its archive entry.
+pub fn build(rec: Recorded) -> Entry {
+    let mut entry = Entry::default();
+    let har = &mut entry.har;
+    har.started_date_time = format_started(rec.started_wall);
+    har.time = rec.ms(rec.end());
+    har.timings = timings(&rec);
+    har.request = request(&rec);
+    if let Some(conn) = &rec.connection {
+        har.server_ip_address = Some(conn.server_ip.to_string());
+        har.connection = Some(conn.id.to_string());
+    }
+    let (response, sse) = response(&rec);
+    har.response = response;
+    entry.sse_events = sse;
+    entry.error = rec.error;
+    entry
+}
+
+fn timings(rec: &Recorded) -> Timings {
+    let fresh = rec.connection.as_ref().and_then(|c| c.fresh);
+    let ready = rec.conn_ready.unwrap_or(rec.started);
+    let sent = rec.request_done.map_or(ready, |t| t.max(ready));
+    let (wait, receive) = match rec.response_at {
+        Some(head) => (
+            rec.ms(head) - rec.ms(sent),
+            rec.ms(rec.end()) - rec.ms(head),
+        ),
+        None => (0.0, 0.0),
+    };
+    Timings {
+        blocked: Some(-1.0),
+        dns: Some(fresh.map_or(-1.0, |f| f.dns)),
+        connect: Some(fresh.map_or(-1.0, |f| f.connect)),
+        ssl: Some(fresh.map_or(-1.0, |f| f.ssl)),
+        send: (rec.ms(sent) - rec.ms(ready)).max(0.0),
+        wait: wait.max(0.0),
+        receive: receive.max(0.0),
+        comment: None,
+    }
+}
+
+fn headers(list: &[(String, String)]) -> Vec<Header> {
+    list.iter()
+        .map(|(name, value)| Header {
+            name: name.clone(),
+            value: value.clone(),
+            comment: None,
+        })
+        .collect()
+}
+
+fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    list.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn request(rec: &Recorded) -> Request {
+    let wire: Vec<u8> = rec.request_body.concat();
+    let post_data = (!wire.is_empty()).then(|| {
+        let body = Body::decode(
+            header(&rec.request_headers, "content-encoding"),
+            wire.clone().into(),
+        );
+        PostData {
+            mime_type: header(&rec.request_headers, "content-type")
+                .unwrap_or("")
+                .to_owned(),
+            // HAR 1.2 postData has no `encoding`; the comment says base64.
+            comment: body.base64.then(|| "base64".to_owned()).or(body.problem),
+            text: Some(body.text),
+            params: None,
+        }
+    });
+    Request {
+        method: rec.method.clone(),
+        url: rec.url.clone(),
+        http_version: HTTP_11.to_owned(),
+        cookies: Vec::new(),
+        headers: headers(&rec.request_headers),
+        query_string: query_string(&rec.url),
+        post_data,
+        headers_size: rec.request_head_size.map_or(-1, |n| n as i64),
+        body_size: wire.len() as i64,
+        comment: None,
+    }
+}
+
+fn response(rec: &Recorded) -> (Response, Option<Vec<SseEvent>>) {
+    let Some(head) = &rec.response else {
+        // No response head arrived: status 0, as ARCHIVE.md says.
+        return (
+            Response {
+                status: 0,
+                content: Content {
+                    size: 0,
+                    mime_type: Some(String::new()),
+                    ..Content::default()
+                },
+                redirect_url: Some(String::new()),
+                headers_size: -1,
+                body_size: -1,
+                ..Response::default()
+            },
+            None,
+        );
+    };
+    let mut wire = Vec::with_capacity(rec.response_body.iter().map(|(_, b)| b.len()).sum());
+    for (_, chunk) in &rec.response_body {
+        wire.extend_from_slice(chunk);
+    }
+    let wire_size = wire.len();
+    let encoding = header(&head.headers, "content-encoding");
+    let mime = header(&head.headers, "content-type")
+        .unwrap_or("")
+        .to_owned();
+    let body = Body::decode(encoding, wire.into());
+    let sse = mime
+        .to_ascii_lowercase()
+        .starts_with("text/event-stream")
+        .then(|| sse_events(rec, encoding, &body));
+    let response = Response {
+        status: i64::from(head.status),
+        status_text: head.reason.clone(),
+        http_version: HTTP_11.to_owned(),
+        cookies: Vec::new(),
+        headers: headers(&head.headers),
+        content: Content {
+            size: body.decoded_len as i64,
+            compression: (body.decoded_len > wire_size && encoding.is_some())
+                .then(|| (body.decoded_len - wire_size) as i64),
+            mime_type: Some(mime),
+            encoding: body.base64.then(|| "base64".to_owned()),
+            comment: body.problem,
+            text: Some(body.text),
+        },
+        redirect_url: Some(header(&head.headers, "location").unwrap_or("").to_owned()),
+        headers_size: head.head_size.map_or(-1, |n| n as i64),
+        body_size: wire_size as i64,
+        comment: None,
+    };
+    (response, sse)
+}
+
+/// The stream's events. An unencoded stream is parsed chunk by chunk with
+/// each chunk's arrival time; an encoded one (rare) only as a whole.
+fn sse_events(rec: &Recorded, encoding: Option<&str>, body: &Body) -> Vec<SseEvent> {
+    let mut out = Vec::new();
+    if is_identity(encoding) {
+        let mut parser = SseParser::new();
+        for (t, chunk) in &rec.response_body {
+            parser.feed(chunk, rec.ms(*t), &mut out);
+        }
+        parser.finish(rec.ms(rec.end()), &mut out);
+    } else if !body.base64 {
+        let end = rec.ms(rec.end());
+        out = parse_all(&body.text);
+        for ev in &mut out {
+            ev.time = end;
+        }
+    }
+    out
+}
+
+fn is_identity(encoding: Option<&str>) -> bool {
+    encoding.is_none_or(|e| e.trim().is_empty() || e.trim().eq_ignore_ascii_case("identity"))
+}
+
+/// A body ready for the archive.
+struct Body {
+    text: String,
+    base64: bool,
+    decoded_len: usize,
+    /// Why the body is kept as sent (it could not be decoded).
+    problem: Option<String>,
+}
+
+impl Body {
+    fn decode(encoding: Option<&str>, wire: Bytes) -> Body {
+        let (bytes, problem): (Bytes, _) = if is_identity(encoding) {
+            (wire, None)
+        } else {
+            match decode_body(encoding.unwrap_or(""), &wire) {
+                Ok(decoded) => (decoded.into(), None),
+                Err(e) => (wire, Some(format!("{e}; body kept as sent"))),
+            }
+        };
+        let decoded_len = bytes.len();
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body {
+                text,
+                base64: false,
+                decoded_len,
+                problem,
+            },
+            Err(_) => Body {
+                text: base64(&bytes),
+                base64: true,
+                decoded_len,
+                problem,
+            },
+        }
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The URL's query, split and percent-decoded.
+fn query_string(url: &str) -> Vec<QueryString> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            QueryString {
+                name: percent_decode(name),
+                value: percent_decode(value),
+                comment: None,
+            }
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Tokens an entry's response reports: input (fresh, cache written and
+/// cache read) and output, from SSE `usage` or a JSON body's `usage`.
+pub fn tokens(entry: &Entry) -> (u64, u64) {
+    let mut input = 0;
+    let mut output = 0;
+    let mut add = |usage: &serde_json::Value, take_input: bool| {
+        let n = |k: &str| {
+            usage
+                .get(k)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        if take_input {
+            input +=
+                n("input_tokens") + n("cache_creation_input_tokens") + n("cache_read_input_tokens");
+        }
+        if let Some(o) = usage
+            .get("output_tokens")
+            .and_then(serde_json::Value::as_u64)
+        {
+            output = o;
+        }
+    };
+    match &entry.sse_events {
+        Some(events) => {
+            for ev in events {
+                let Ok(data) = serde_json::from_str::<serde_json::Value>(&ev.data) else {
+                    continue;
+                };
+                match ev.event.as_str() {
+                    "message_start" => add(&data["message"]["usage"], true),
+                    "message_delta" => add(&data["usage"], false),
+                    _ => {}
+                }
+            }
+        }
+        None if entry.har.response.content.encoding.is_none() => {
+            if let Some(v) = entry
+                .har
+                .response
+                .content
+                .text
+                .as_deref()
+                .filter(|t| t.contains("\"usage\""))
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            {
+                add(&v["usage"], true);
+            }
+        }
+        None => {}
+    }
+    (input, output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(&[0xff, 0x00, 0x80, 0x7f]), "/wCAfw==");
+    }
+
+    #[test]
+    fn query_strings_are_split_and_decoded() {
+        let q = query_string("https://x/v1/messages?beta=true&a%20b=c+d&e&=%zz");
+        let pairs: Vec<_> = q
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("beta", "true"), ("a b", "c d"), ("e", ""), ("", "%zz")]
+        );
+        assert!(query_string("https://x/").is_empty());
+    }
+
+    fn recorded() -> Recorded {
+        Recorded::new(
+            "POST".into(),
+            "https://api.z.ai/api/anthropic/v1/messages?beta=true".into(),
+            vec![
+                ("Host".into(), "api.z.ai".into()),
+                ("content-type".into(), "application/json".into()),
+            ],
+            Some(120),
+        )
+    }
+
+    #[test]
+    fn an_exchange_without_response_has_status_0_and_its_error() {
+        let mut rec = recorded();
+        rec.request_body.push(Bytes::from_static(b"{\"model\":"));
+        rec.request_body.push(Bytes::from_static(b"\"m\"}"));
+        rec.error = Some("cannot connect to http://127.0.0.1:9: refused".into());
+        let e = build(rec);
+        assert_eq!(e.har.response.status, 0);
+        assert_eq!(
+            e.error.as_deref(),
+            Some("cannot connect to http://127.0.0.1:9: refused")
+        );
+        assert_eq!(e.request_text(), Some("{\"model\":\"m\"}"));
+        assert_eq!(e.har.request.body_size, 13);
+        assert_eq!(e.har.request.headers_size, 120);
+        assert_eq!(e.har.request.headers[0].name, "Host");
+        assert_eq!(e.har.request.query_string[0].name, "beta");
+        assert_eq!(e.har.timings.connect, Some(-1.0));
+    }
+
+    #[test]
+    fn binary_bodies_are_base64_and_timings_add_up() {
+        let mut rec = recorded();
+        let t = rec.started;
+        rec.conn_ready = Some(t + Duration::from_millis(5));
+        rec.connection = Some(ConnRecord {
+            id: 7,
+            server_ip: IpAddr::from([127, 0, 0, 1]),
+            fresh: Some(crate::upstream::ConnectTimings {
+                dns: 1.0,
+                connect: 4.0,
+                ssl: -1.0,
+            }),
+        });
+        rec.request_done = Some(t + Duration::from_millis(6));
+        rec.response_at = Some(t + Duration::from_millis(10));
+        rec.response = Some(ResponseHead {
+            status: 200,
+            reason: "OK".into(),
+            headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+            head_size: Some(50),
+        });
+        rec.response_body.push((
+            t + Duration::from_millis(12),
+            Bytes::from_static(&[0xff, 0xfe]),
+        ));
+        rec.response_done = Some(t + Duration::from_millis(20));
+        let e = build(rec);
+        let c = &e.har.response.content;
+        assert_eq!(
+            (c.text.as_deref(), c.encoding.as_deref()),
+            (Some("//4="), Some("base64"))
+        );
+        assert_eq!(c.size, 2);
+        assert!(e.sse_events.is_none());
+        let tm = &e.har.timings;
+        assert_eq!((tm.send, tm.wait, tm.receive), (1.0, 4.0, 10.0));
+        assert_eq!(e.har.time, 20.0);
+        assert_eq!(e.har.connection.as_deref(), Some("7"));
+        assert_eq!(e.har.server_ip_address.as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn sse_events_carry_their_arrival_time() {
+        let mut rec = recorded();
+        let t = rec.started;
+        rec.response_at = Some(t);
+        rec.response = Some(ResponseHead {
+            status: 200,
+            reason: "OK".into(),
+            headers: vec![(
+                "content-type".into(),
+                "text/event-stream; charset=utf-8".into(),
+            )],
+            head_size: None,
+        });
+        rec.response_body.push((
+            t + Duration::from_micros(1500),
+            Bytes::from_static(b"event: ping\ndata: {}\n\nevent: message_delta\n"),
+        ));
+        rec.response_body.push((
+            t + Duration::from_micros(2250),
+            Bytes::from_static(b"data: {\"usage\":{\"output_tokens\":9}}\n\n"),
+        ));
+        rec.response_done = Some(t + Duration::from_millis(3));
+        let e = build(rec);
+        let ev = e.sse_events.as_ref().unwrap();
+        assert_eq!(ev.len(), 2);
+        assert_eq!((ev[0].event.as_str(), ev[0].time), ("ping", 1.5));
+        assert_eq!((ev[1].event.as_str(), ev[1].time), ("message_delta", 2.25));
+        assert_eq!(tokens(&e), (0, 9));
+    }
+}

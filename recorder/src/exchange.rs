@@ -1,0 +1,492 @@
+//! One request and its response: forward, tee, record.
+//!
+//! The pipeline every front door feeds. [`Pipeline::serve`] takes a request
+//! and its [`Destination`], forwards it (to an upstream connection from the
+//! [`Pool`], or to the offline responder), and returns the response whose
+//! body streams straight through. Both bodies are wrapped in a
+//! [`TeeBody`] that copies each frame into the exchange's [`Recorded`].
+//!
+//! The entry is built when the last holder of the exchange lets go: the
+//! handler, the request body, the response body. So every way an exchange
+//! can end (clean end, upstream reset, client gone, shutdown cut-off, a
+//! dropped handler) yields exactly one entry, with `_error` where it did not
+//! complete. Redaction happens there, before the entry leaves for the writer.
+
+use crate::archive::ArchiveSink;
+use crate::body::{boxed, full, ProxyBody};
+use crate::entry::{self, ConnRecord, Recorded, ResponseHead};
+use crate::headtap::WireHead;
+use crate::offline;
+use crate::route::{Origin, Target};
+use crate::status::Stats;
+use crate::tee::{error_chain, TeeBody, TeeSink};
+use crate::upstream::{Pool, UpstreamConn};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tracing::Instrument;
+
+/// Where one request goes.
+#[derive(Clone, Debug)]
+pub enum Destination {
+    /// Forward to an upstream server.
+    Remote(Target),
+    /// Answer with offline mode's canned reply; `url` is what the client asked.
+    Offline { url: String },
+}
+
+/// Everything an exchange needs, shared by all connections (read-only,
+/// counters are atomics).
+pub struct Pipeline {
+    /// Upstream connections; `None` in offline mode.
+    pub pool: Option<Arc<Pool>>,
+    pub archive: ArchiveSink,
+    pub redact: bool,
+    pub stats: Arc<Stats>,
+    /// Set when shutdown stopped waiting for exchanges still in flight.
+    pub cut_off: Arc<AtomicBool>,
+    next_id: AtomicU64,
+}
+
+impl Pipeline {
+    pub fn new(
+        pool: Option<Arc<Pool>>,
+        archive: ArchiveSink,
+        redact: bool,
+        stats: Arc<Stats>,
+    ) -> Pipeline {
+        Pipeline {
+            pool,
+            archive,
+            redact,
+            stats,
+            cut_off: Arc::new(AtomicBool::new(false)),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Serves one request; `wire` is its head as tapped from the socket.
+    pub async fn serve(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        wire: Option<WireHead>,
+        dest: Destination,
+    ) -> Response<ProxyBody> {
+        let id = self.next_id.fetch_add(1, Relaxed);
+        // The path only: a query could carry a credential.
+        let span =
+            tracing::debug_span!("exchange", id, method = %req.method(), path = req.uri().path());
+        async move {
+            let (parts, body) = req.into_parts();
+            let url = match &dest {
+                Destination::Remote(t) => t.url(),
+                Destination::Offline { url } => url.clone(),
+            };
+            let (mut headers, head_size) = match wire {
+                Some(w) => (w.headers, Some(w.size)),
+                None => (header_list(&parts.headers), None),
+            };
+            if let Destination::Remote(t) = &dest {
+                rewrite_host(&mut headers, &t.origin.authority());
+            }
+            let rec = Recorded::new(parts.method.to_string(), url, headers, head_size);
+            let ex = Exchange::start(rec, &self);
+            let body = TeeBody::new(body, RequestSink(ex.clone()));
+            match dest {
+                Destination::Remote(target) => self.forward(ex, parts, body, target).await,
+                Destination::Offline { .. } => answer_offline(ex, parts, body).await,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn forward(
+        &self,
+        ex: Arc<Exchange>,
+        parts: http::request::Parts,
+        body: TeeBody<Incoming, RequestSink>,
+        target: Target,
+    ) -> Response<ProxyBody> {
+        let Some(pool) = self.pool.clone() else {
+            return fail(&ex, "no upstream is configured".into());
+        };
+        let is_head = parts.method == Method::HEAD;
+        let mut request = upstream_request(parts, boxed(body), &target);
+        let mut checkout = match pool.checkout(&target.origin).await {
+            Ok(c) => c,
+            Err(e) => return fail(&ex, e.to_string()),
+        };
+        let response = loop {
+            ex.note_connection(&checkout.conn, checkout.fresh);
+            checkout.conn.heads.expect_response(is_head);
+            match checkout.conn.send.try_send_request(request).await {
+                Ok(r) => break r,
+                Err(mut e) => match e.take_message() {
+                    // A reused connection the server had closed: nothing was
+                    // sent, so a fresh connection may carry the request.
+                    Some(unsent) if checkout.fresh.is_none() => {
+                        tracing::debug!(err = %e.error(), "idle connection was closed; reconnecting");
+                        request = unsent;
+                        checkout = match pool.connect(&target.origin).await {
+                            Ok(c) => c,
+                            Err(e) => return fail(&ex, e.to_string()),
+                        };
+                    }
+                    _ => {
+                        let reason = format!(
+                            "upstream {} failed: {}",
+                            target.origin,
+                            error_chain(e.error())
+                        );
+                        return fail(&ex, reason);
+                    }
+                },
+            }
+        };
+        let wire = checkout.conn.heads.pop();
+        let (mut parts, incoming) = response.into_parts();
+        ex.note_response(&parts, wire);
+        strip_hop_by_hop(&mut parts.headers);
+        let sink = ResponseSink {
+            ex,
+            give_back: Some((pool, target.origin, checkout.conn)),
+        };
+        Response::from_parts(parts, boxed(TeeBody::new(incoming, sink)))
+    }
+}
+
+/// Offline mode: read the request whole, answer from [`offline`].
+async fn answer_offline(
+    ex: Arc<Exchange>,
+    parts: http::request::Parts,
+    body: TeeBody<Incoming, RequestSink>,
+) -> Response<ProxyBody> {
+    ex.with(|r| r.conn_ready = Some(Instant::now()));
+    let bytes = match body.collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            let reason = format!(
+                "client went away while sending the request: {}",
+                error_chain(&e)
+            );
+            return fail(&ex, reason);
+        }
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let response = offline::respond(&parts.method, path, &bytes);
+    let (parts, body) = response.into_parts();
+    ex.note_response(&parts, None);
+    let sink = ResponseSink {
+        ex,
+        give_back: None,
+    };
+    Response::from_parts(parts, boxed(TeeBody::new(body, sink)))
+}
+
+/// Records the failure and gives the client a 502 with a one-line reason.
+fn fail(ex: &Exchange, reason: String) -> Response<ProxyBody> {
+    tracing::info!(%reason, "exchange failed");
+    let body = format!("cctap: {reason}\n");
+    ex.with(|r| {
+        r.error.get_or_insert(reason);
+    });
+    let mut response = Response::new(full(Bytes::from(body)));
+    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The request as sent upstream: origin-form target, upstream `Host`, no
+/// hop-by-hop headers. Extensions (hyper's header-case map) go along, so
+/// header names keep their case on the upstream wire.
+fn upstream_request(
+    parts: http::request::Parts,
+    body: ProxyBody,
+    target: &Target,
+) -> Request<ProxyBody> {
+    let mut parts = parts;
+    strip_hop_by_hop(&mut parts.headers);
+    if let Ok(host) = HeaderValue::from_str(&target.origin.authority()) {
+        parts.headers.insert(header::HOST, host);
+    }
+    parts.uri =
+        Uri::try_from(target.path_and_query.as_str()).unwrap_or_else(|_| Uri::from_static("/"));
+    parts.version = Version::HTTP_11;
+    Request::from_parts(parts, body)
+}
+
+/// Headers that describe one connection, not the message. The map is
+/// rebuilt rather than edited in place because `HeaderMap::remove` moves the
+/// last header into the gap, and the upstream should see the client's order.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let mut named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    named.extend([
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::TE,
+        header::TRAILER,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+    ]);
+    if !named.iter().any(|n| headers.contains_key(n)) {
+        return;
+    }
+    let mut kept = HeaderMap::with_capacity(headers.len());
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in std::mem::take(headers).into_iter() {
+        if let Some(name) = name {
+            current = Some(name);
+        }
+        if let Some(name) = current.as_ref().filter(|n| !named.contains(n)) {
+            kept.append(name.clone(), value);
+        }
+    }
+    *headers = kept;
+}
+
+/// hyper's view of the headers, for when the tap could not help (lower case).
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn rewrite_host(headers: &mut [(String, String)], authority: &str) {
+    for (name, value) in headers.iter_mut() {
+        if name.eq_ignore_ascii_case("host") {
+            *value = authority.to_owned();
+        }
+    }
+}
+
+/// One exchange in flight; see the module doc for when it ends.
+pub struct Exchange {
+    rec: Mutex<Option<Recorded>>,
+    archive: ArchiveSink,
+    stats: Arc<Stats>,
+    redact: bool,
+    cut_off: Arc<AtomicBool>,
+}
+
+impl Exchange {
+    fn start(rec: Recorded, pipeline: &Pipeline) -> Arc<Exchange> {
+        pipeline.stats.in_flight.fetch_add(1, Relaxed);
+        Arc::new(Exchange {
+            rec: Mutex::new(Some(rec)),
+            archive: pipeline.archive.clone(),
+            stats: pipeline.stats.clone(),
+            redact: pipeline.redact,
+            cut_off: pipeline.cut_off.clone(),
+        })
+    }
+
+    /// Runs `f` on the record (a lock held by this exchange alone).
+    fn with(&self, f: impl FnOnce(&mut Recorded)) {
+        if let Ok(mut guard) = self.rec.lock() {
+            if let Some(rec) = guard.as_mut() {
+                f(rec);
+            }
+        }
+    }
+
+    fn note_connection(&self, conn: &UpstreamConn, fresh: Option<crate::upstream::ConnectTimings>) {
+        let record = ConnRecord {
+            id: conn.id,
+            server_ip: conn.server_ip,
+            fresh,
+        };
+        self.with(|r| {
+            r.connection = Some(record);
+            r.conn_ready = Some(Instant::now());
+        });
+    }
+
+    fn note_response(&self, parts: &http::response::Parts, wire: Option<WireHead>) {
+        let now = Instant::now();
+        let head = ResponseHead {
+            status: parts.status.as_u16(),
+            reason: match &wire {
+                Some(w) => w.reason.clone(),
+                None => parts.status.canonical_reason().unwrap_or("").to_owned(),
+            },
+            head_size: wire.as_ref().map(|w| w.size),
+            headers: wire.map_or_else(|| header_list(&parts.headers), |w| w.headers),
+        };
+        self.with(|r| {
+            r.response_at = Some(now);
+            r.response = Some(head);
+        });
+    }
+
+    /// Builds, redacts and hands over the entry; counts it.
+    fn finish(&self, mut rec: Recorded) {
+        if rec.error.is_none() && rec.response_done.is_none() {
+            rec.error = Some(self.unfinished_reason(&rec).to_owned());
+        }
+        let up: usize = rec.request_body.iter().map(Bytes::len).sum();
+        let down: usize = rec.response_body.iter().map(|(_, b)| b.len()).sum();
+        let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut entry = entry::build(rec);
+            if self.redact {
+                cctap_archive::redact::redact_entry(&mut entry);
+            }
+            entry
+        }));
+        let stats = &self.stats;
+        stats.in_flight.fetch_sub(1, Relaxed);
+        stats.exchanges.fetch_add(1, Relaxed);
+        stats.bytes_up.fetch_add(up as u64, Relaxed);
+        stats.bytes_down.fetch_add(down as u64, Relaxed);
+        let Ok(entry) = built else {
+            tracing::error!(
+                "building the archive entry failed (a bug); the exchange is not archived"
+            );
+            stats.not_archived.fetch_add(1, Relaxed);
+            return;
+        };
+        if let Some(err) = &entry.error {
+            stats.errors.fetch_add(1, Relaxed);
+            tracing::debug!(status = entry.har.response.status, error = %err, "exchange ended");
+        } else {
+            tracing::debug!(status = entry.har.response.status, "exchange ended");
+        }
+        let (tokens_in, tokens_out) = entry::tokens(&entry);
+        stats.tokens_in.fetch_add(tokens_in, Relaxed);
+        stats.tokens_out.fetch_add(tokens_out, Relaxed);
+        self.archive.submit(entry);
+    }
+
+    /// Why an exchange with no recorded error did not complete.
+    fn unfinished_reason(&self, rec: &Recorded) -> &'static str {
+        if self.cut_off.load(Relaxed) {
+            "cut off at shutdown"
+        } else if rec.response.is_some() {
+            "client went away mid-stream"
+        } else {
+            "client went away before the response arrived"
+        }
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        let rec = self.rec.get_mut().ok().and_then(Option::take);
+        if let Some(rec) = rec {
+            self.finish(rec);
+        }
+    }
+}
+
+/// The recorder side of the request body.
+pub struct RequestSink(Arc<Exchange>);
+
+impl TeeSink for RequestSink {
+    fn data(&mut self, chunk: &Bytes) {
+        let chunk = chunk.clone();
+        self.0.with(|r| r.request_body.push(chunk));
+    }
+
+    fn end(&mut self) {
+        self.0.with(|r| r.request_done = Some(Instant::now()));
+    }
+
+    fn error(&mut self, reason: String) {
+        self.0.with(|r| {
+            r.error.get_or_insert(format!(
+                "client went away while sending the request: {reason}"
+            ));
+        });
+    }
+
+    fn dropped(&mut self) {}
+}
+
+/// The recorder side of the response body; gives the upstream connection
+/// back to the pool when the body ended cleanly.
+struct ResponseSink {
+    ex: Arc<Exchange>,
+    give_back: Option<(Arc<Pool>, Origin, UpstreamConn)>,
+}
+
+impl TeeSink for ResponseSink {
+    fn data(&mut self, chunk: &Bytes) {
+        let item = (Instant::now(), chunk.clone());
+        self.ex.with(|r| r.response_body.push(item));
+    }
+
+    fn end(&mut self) {
+        self.ex.with(|r| r.response_done = Some(Instant::now()));
+        if let Some((pool, origin, conn)) = self.give_back.take() {
+            pool.checkin(&origin, conn);
+        }
+    }
+
+    fn error(&mut self, reason: String) {
+        self.ex.with(|r| {
+            r.error
+                .get_or_insert(format!("upstream reset mid-stream: {reason}"));
+        });
+    }
+
+    /// The exchange's own end decides the reason (client gone or cut off).
+    fn dropped(&mut self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_do_not_travel() {
+        let mut h = HeaderMap::new();
+        h.insert("user-agent", HeaderValue::from_static("claude-cli"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, X-Private"),
+        );
+        h.insert("x-private", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        h.insert("x-api-key", HeaderValue::from_static("sk-ant-api03-FAKE"));
+        strip_hop_by_hop(&mut h);
+        let names: Vec<_> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["user-agent", "content-length", "x-api-key"]);
+    }
+
+    #[test]
+    fn the_recorded_host_is_the_upstreams() {
+        let mut headers = vec![
+            ("Host".to_owned(), "127.0.0.1:8080".to_owned()),
+            ("x".into(), "y".into()),
+        ];
+        rewrite_host(&mut headers, "api.z.ai");
+        assert_eq!(headers[0], ("Host".to_owned(), "api.z.ai".to_owned()));
+    }
+}

@@ -1,0 +1,472 @@
+//! Header names as they were on the wire: order and original case.
+//!
+//! hyper keeps header case for forwarding (`preserve_header_case`) but does
+//! not expose it, and its `HeaderMap` groups repeated names. The archive
+//! wants the wire, so [`HeadTap`] wraps a socket, watches the bytes hyper
+//! reads through it, parses each message head with `httparse` and queues it
+//! for the exchange that hyper will serve next (HTTP/1 messages on one
+//! connection come in order). Body bytes are skipped by their framing
+//! (`content-length`, or chunk sizes), never copied. Anything the tap does
+//! not understand turns it off; the exchange then falls back to hyper's
+//! lower-case names.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Longest head the tap accepts (hyper's own limit is about this size).
+const MAX_HEAD: usize = 512 * 1024;
+/// Most headers the tap parses (hyper allows 100).
+const MAX_HEADERS: usize = 128;
+
+/// One message head as it was on the wire.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WireHead {
+    /// Header names in original case and values, in wire order.
+    pub headers: Vec<(String, String)>,
+    /// Bytes of the head, request or status line and final blank line included.
+    pub size: usize,
+    /// The reason phrase of a response (`OK`, `Overloaded`); empty for requests.
+    pub reason: String,
+}
+
+/// Heads parsed on one connection, waiting for their exchange.
+#[derive(Debug, Default)]
+pub struct HeadQueue {
+    heads: VecDeque<WireHead>,
+    /// For a response tap: whether each request sent was `HEAD` (no body).
+    head_requests: VecDeque<bool>,
+}
+
+/// The queue shared by a tap and the exchanges on its connection.
+#[derive(Clone, Debug, Default)]
+pub struct Heads(Arc<Mutex<HeadQueue>>);
+
+impl Heads {
+    /// The next head, in wire order; `None` once the tap gave up.
+    pub fn pop(&self) -> Option<WireHead> {
+        self.0.lock().ok()?.heads.pop_front()
+    }
+
+    /// Tells a response tap whether the request just sent was `HEAD`.
+    pub fn expect_response(&self, to_head_request: bool) {
+        if let Ok(mut q) = self.0.lock() {
+            q.head_requests.push_back(to_head_request);
+        }
+    }
+
+    fn push(&self, head: WireHead) {
+        if let Ok(mut q) = self.0.lock() {
+            q.heads.push_back(head);
+        }
+    }
+
+    fn next_is_head_request(&self) -> bool {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut q| q.head_requests.pop_front())
+            .unwrap_or(false)
+    }
+}
+
+/// Which kind of message the tapped bytes carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Requests from a client.
+    Request,
+    /// Responses from an upstream server.
+    Response,
+}
+
+#[derive(Debug, PartialEq)]
+enum State {
+    Head,
+    Body(u64),
+    ChunkSize,
+    /// Chunk data plus its trailing CRLF.
+    ChunkData(u64),
+    Trailers,
+    /// Body delimited by the end of the connection: nothing more to parse.
+    UntilClose,
+    Off,
+}
+
+/// The parser behind [`HeadTap`]: fed every byte read, in order.
+#[derive(Debug)]
+pub struct Tap {
+    side: Side,
+    state: State,
+    buf: Vec<u8>,
+    heads: Heads,
+}
+
+impl Tap {
+    pub fn new(side: Side, heads: Heads) -> Tap {
+        Tap {
+            side,
+            state: State::Head,
+            buf: Vec::new(),
+            heads,
+        }
+    }
+
+    /// Consumes the next bytes of the stream.
+    pub fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            data = match self.state {
+                State::Off | State::UntilClose => return,
+                State::Body(n) => {
+                    let take = n.min(data.len() as u64);
+                    self.state = if take == n {
+                        State::Head
+                    } else {
+                        State::Body(n - take)
+                    };
+                    &data[take as usize..]
+                }
+                State::ChunkData(n) => {
+                    let take = n.min(data.len() as u64);
+                    self.state = if take == n {
+                        State::ChunkSize
+                    } else {
+                        State::ChunkData(n - take)
+                    };
+                    &data[take as usize..]
+                }
+                State::ChunkSize | State::Trailers => self.feed_line(data),
+                State::Head => self.feed_head(data),
+            };
+        }
+    }
+
+    /// Accumulates one line of chunked framing; returns the rest.
+    fn feed_line<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let Some(nl) = data.iter().position(|&b| b == b'\n') else {
+            self.buf.extend_from_slice(data);
+            if self.buf.len() > MAX_HEAD {
+                self.state = State::Off;
+            }
+            return &[];
+        };
+        self.buf.extend_from_slice(&data[..nl]);
+        let line = std::mem::take(&mut self.buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        self.state = match self.state {
+            State::ChunkSize => match chunk_size(line) {
+                Some(0) => State::Trailers,
+                Some(n) => State::ChunkData(n.saturating_add(2)),
+                None => State::Off,
+            },
+            _ if line.is_empty() => State::Head,
+            _ => State::Trailers,
+        };
+        &data[nl + 1..]
+    }
+
+    /// Accumulates a head until it parses; returns the bytes after it.
+    fn feed_head<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let before = self.buf.len();
+        self.buf.extend_from_slice(data);
+        match self.parse_head() {
+            Ok(Some(len)) => {
+                self.buf.clear();
+                // The head ended inside `data`; what follows is body or the next head.
+                &data[len - before..]
+            }
+            Ok(None) if self.buf.len() <= MAX_HEAD => &[],
+            _ => {
+                self.state = State::Off;
+                self.buf = Vec::new();
+                &[]
+            }
+        }
+    }
+
+    /// Parses `self.buf`; on a complete head queues it, sets the body state
+    /// and returns the head's length.
+    fn parse_head(&mut self) -> Result<Option<usize>, httparse::Error> {
+        let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let (len, headers, framing, reason) = match self.side {
+            Side::Request => {
+                let mut req = httparse::Request::new(&mut storage);
+                let httparse::Status::Complete(len) = req.parse(&self.buf)? else {
+                    return Ok(None);
+                };
+                let tunnel = req.method == Some("CONNECT");
+                let framing = Framing::of(req.headers, tunnel);
+                (len, copy_headers(req.headers), framing, String::new())
+            }
+            Side::Response => {
+                let mut res = httparse::Response::new(&mut storage);
+                let httparse::Status::Complete(len) = res.parse(&self.buf)? else {
+                    return Ok(None);
+                };
+                let code = res.code.unwrap_or(0);
+                if (100..200).contains(&code) && code != 101 {
+                    // An interim response: the final one follows, same request.
+                    self.state = State::Head;
+                    return Ok(Some(len));
+                }
+                let no_body = self.heads.next_is_head_request() || code == 204 || code == 304;
+                let mut framing = Framing::of(res.headers, code == 101);
+                if no_body && framing != Framing::Off {
+                    framing = Framing::None;
+                } else if framing == Framing::None {
+                    framing = Framing::UntilClose;
+                }
+                let reason = res.reason.unwrap_or("").to_owned();
+                (len, copy_headers(res.headers), framing, reason)
+            }
+        };
+        self.heads.push(WireHead {
+            headers,
+            size: len,
+            reason,
+        });
+        self.state = match framing {
+            Framing::None | Framing::Length(0) => State::Head,
+            Framing::Length(n) => State::Body(n),
+            Framing::Chunked => State::ChunkSize,
+            Framing::UntilClose => State::UntilClose,
+            Framing::Off => State::Off,
+        };
+        Ok(Some(len))
+    }
+}
+
+/// How the body after a head is delimited.
+#[derive(Debug, PartialEq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+    /// A tunnel or protocol switch: the bytes after are not HTTP/1.
+    Off,
+}
+
+impl Framing {
+    fn of(headers: &[httparse::Header<'_>], tunnel: bool) -> Framing {
+        let value = |name: &str| {
+            headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        };
+        if tunnel || !value("upgrade").is_empty() {
+            return Framing::Off;
+        }
+        if value("transfer-encoding")
+            .iter()
+            .any(|v| v.contains("chunked"))
+        {
+            return Framing::Chunked;
+        }
+        match value("content-length").first() {
+            Some(n) => n
+                .trim()
+                .parse()
+                .map(Framing::Length)
+                .unwrap_or(Framing::Off),
+            None => Framing::None,
+        }
+    }
+}
+
+fn copy_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The size at the start of a chunk-size line (extensions ignored).
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let hex: Vec<u8> = line
+        .iter()
+        .copied()
+        .take_while(|b| b.is_ascii_hexdigit())
+        .collect();
+    if hex.is_empty() {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()
+}
+
+/// A socket whose incoming bytes are also fed to a [`Tap`].
+pub struct HeadTap<IO> {
+    io: IO,
+    tap: Tap,
+}
+
+impl<IO> HeadTap<IO> {
+    pub fn new(io: IO, side: Side, heads: Heads) -> HeadTap<IO> {
+        HeadTap {
+            io,
+            tap: Tap::new(side, heads),
+        }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for HeadTap<IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = poll {
+            this.tap.feed(&buf.filled()[before..]);
+        }
+        poll
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for HeadTap<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_REQUESTS: &[u8] = b"POST /v1/messages?beta=true HTTP/1.1\r\n\
+        Host: 127.0.0.1\r\nX-Stainless-Lang: js\r\ncontent-length: 5\r\nX-Stainless-Lang: again\r\n\r\n\
+        hello\
+        POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+        3;ext=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nTrailer-X: 1\r\n\r\n\
+        GET /c HTTP/1.1\r\nUser-Agent: claude-cli\r\n\r\n";
+
+    fn names(h: &WireHead) -> Vec<&str> {
+        h.headers.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    fn check_two_requests(heads: &Heads) {
+        let a = heads.pop().expect("first head");
+        assert_eq!(
+            names(&a),
+            [
+                "Host",
+                "X-Stainless-Lang",
+                "content-length",
+                "X-Stainless-Lang"
+            ]
+        );
+        assert_eq!(a.headers[3].1, "again");
+        // The head ends at the first blank line.
+        let end = TWO_REQUESTS
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap()
+            + 4;
+        assert_eq!(a.size, end);
+        let b = heads.pop().expect("second head");
+        assert_eq!(names(&b), ["Host", "Transfer-Encoding"]);
+        let c = heads.pop().expect("third head");
+        assert_eq!(names(&c), ["User-Agent"]);
+        assert!(heads.pop().is_none());
+    }
+
+    #[test]
+    fn pipelined_requests_split_at_every_byte() {
+        for split in 0..=TWO_REQUESTS.len() {
+            let heads = Heads::default();
+            let mut tap = Tap::new(Side::Request, heads.clone());
+            tap.feed(&TWO_REQUESTS[..split]);
+            tap.feed(&TWO_REQUESTS[split..]);
+            check_two_requests(&heads);
+        }
+    }
+
+    #[test]
+    fn requests_fed_one_byte_at_a_time() {
+        let heads = Heads::default();
+        let mut tap = Tap::new(Side::Request, heads.clone());
+        for b in TWO_REQUESTS {
+            tap.feed(std::slice::from_ref(b));
+        }
+        check_two_requests(&heads);
+    }
+
+    #[test]
+    fn responses_skip_interim_and_respect_head_requests() {
+        let wire: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n\
+            HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n\
+            5\r\nevent\r\n0\r\n\r\n\
+            HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n\
+            HTTP/1.1 529 Overloaded\r\nX-Should-Request-Id: 1\r\n\r\n";
+        for split in 0..=wire.len() {
+            let heads = Heads::default();
+            heads.expect_response(false);
+            heads.expect_response(true);
+            heads.expect_response(false);
+            let mut tap = Tap::new(Side::Response, heads.clone());
+            tap.feed(&wire[..split]);
+            tap.feed(&wire[split..]);
+            let first = heads.pop().unwrap();
+            assert_eq!(names(&first), ["Content-Type", "Transfer-Encoding"]);
+            assert_eq!(first.reason, "OK");
+            assert_eq!(names(&heads.pop().unwrap()), ["Content-Length"]);
+            let last = heads.pop().unwrap();
+            assert_eq!(last.reason, "Overloaded");
+            assert_eq!(names(&last), ["X-Should-Request-Id"]);
+        }
+    }
+
+    #[test]
+    fn connect_turns_the_tap_off() {
+        let heads = Heads::default();
+        let mut tap = Tap::new(Side::Request, heads.clone());
+        tap.feed(
+            b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n\x16\x03\x01GET / HTTP/1.1\r\n\r\n",
+        );
+        assert_eq!(names(&heads.pop().unwrap()), ["Host"]);
+        assert!(heads.pop().is_none());
+    }
+
+    #[test]
+    fn garbage_turns_the_tap_off_without_panicking() {
+        let heads = Heads::default();
+        let mut tap = Tap::new(Side::Request, heads.clone());
+        tap.feed(b"\x00\x01 not http\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        assert!(heads.pop().is_none());
+    }
+}

@@ -1,0 +1,151 @@
+//! Counters for the whole run, and the one live status line on stderr.
+//!
+//! Exchanges add to the counters once, when they end (atomics, no lock).
+//! The line is redrawn a few times a second, only when stderr is a terminal
+//! and `-q` was not given; [`Stats::say`] prints a message above it.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the run has seen so far.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub exchanges: AtomicU64,
+    pub errors: AtomicU64,
+    pub bytes_up: AtomicU64,
+    pub bytes_down: AtomicU64,
+    pub tokens_in: AtomicU64,
+    pub tokens_out: AtomicU64,
+    /// Entries that could not be archived (queue full or writer failed).
+    pub not_archived: AtomicU64,
+    /// Exchanges begun and not yet handed to the archive.
+    pub in_flight: AtomicU64,
+    /// Whether the live line is on screen.
+    live: AtomicBool,
+}
+
+impl Stats {
+    /// Whether a live line should be drawn: stderr is a terminal, not quiet.
+    pub fn wants_live_line(quiet: bool) -> bool {
+        !quiet
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+    }
+
+    /// Prints a line on stderr, clearing the status line first.
+    pub fn say(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        if self.live.load(Relaxed) {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let _ = writeln!(err, "{text}");
+    }
+
+    /// The status line's text.
+    pub fn line(&self) -> String {
+        let n = |c: &AtomicU64| c.load(Relaxed);
+        let mut s = format!(
+            "record: {} exchange{} · ↑ {} ↓ {} · tokens in {} out {}",
+            n(&self.exchanges),
+            if n(&self.exchanges) == 1 { "" } else { "s" },
+            human_bytes(n(&self.bytes_up)),
+            human_bytes(n(&self.bytes_down)),
+            n(&self.tokens_in),
+            n(&self.tokens_out),
+        );
+        if n(&self.in_flight) > 0 {
+            s += &format!(" · {} in flight", n(&self.in_flight));
+        }
+        if n(&self.errors) > 0 {
+            s += &format!(" · {} failed", n(&self.errors));
+        }
+        if n(&self.not_archived) > 0 {
+            s += &format!(" · {} NOT ARCHIVED", n(&self.not_archived));
+        }
+        s
+    }
+
+    fn draw(&self) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{}", self.line());
+        let _ = err.flush();
+    }
+
+    /// Redraws the line until the returned handle is stopped.
+    pub fn spawn_live_line(self: &Arc<Self>) -> LiveLine {
+        self.live.store(true, Relaxed);
+        let stats = self.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            let mut last = String::new();
+            loop {
+                tick.tick().await;
+                let line = stats.line();
+                if line != last {
+                    stats.draw();
+                    last = line;
+                }
+            }
+        });
+        LiveLine {
+            stats: self.clone(),
+            task,
+        }
+    }
+}
+
+/// The running status line.
+pub struct LiveLine {
+    stats: Arc<Stats>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LiveLine {
+    /// Draws the final state and leaves it on its own line.
+    pub fn stop(self) {
+        self.task.abort();
+        self.stats.draw();
+        eprintln!();
+        self.stats.live.store(false, Relaxed);
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_shows_counts_and_problems() {
+        let s = Stats::default();
+        assert_eq!(
+            s.line(),
+            "record: 0 exchanges · ↑ 0 B ↓ 0 B · tokens in 0 out 0"
+        );
+        s.exchanges.store(1, Relaxed);
+        s.bytes_down.store(1_234_567, Relaxed);
+        s.not_archived.store(2, Relaxed);
+        let line = s.line();
+        assert!(line.starts_with("record: 1 exchange ·"), "{line}");
+        assert!(
+            line.contains("↓ 1.2 MB") && line.ends_with("2 NOT ARCHIVED"),
+            "{line}"
+        );
+    }
+}

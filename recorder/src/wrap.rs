@@ -1,0 +1,142 @@
+//! Wrapping a command: run it against the proxy, end with it.
+//!
+//! The child inherits the terminal and gets `ANTHROPIC_BASE_URL` pointing at
+//! the proxy. A SIGINT or SIGTERM that reaches `record` is passed on to the
+//! child (a second one kills it); `record` stops when the child exits and
+//! exits with its status.
+
+use std::ffi::OsString;
+use std::process::ExitStatus;
+use tokio::process::Command;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// Why the command could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum WrapError {
+    #[error("cannot start '{program}': {source} (is it installed and on PATH?)")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("lost track of '{program}': {source}")]
+    Wait {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+/// SIGINT and SIGTERM, installed once at start so neither kills `record`
+/// before it has written the archive's tail.
+pub struct Signals {
+    int: Signal,
+    term: Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next signal's number.
+    pub async fn recv(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => libc::SIGINT,
+            _ = self.term.recv() => libc::SIGTERM,
+        }
+    }
+}
+
+/// Runs the command to its end; returns its exit status.
+pub async fn run(
+    command: &[OsString],
+    base_url: &str,
+    signals: &mut Signals,
+) -> Result<ExitStatus, WrapError> {
+    let program = command
+        .first()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut child = Command::new(command.first().map_or_else(OsString::new, Clone::clone))
+        .args(command.iter().skip(1))
+        .env("ANTHROPIC_BASE_URL", base_url)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| WrapError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+    let mut signalled = false;
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                return status.map_err(|source| WrapError::Wait { program, source });
+            }
+            sig = signals.recv() => {
+                if signalled {
+                    tracing::info!("second signal: killing the command");
+                    let _ = child.start_kill();
+                } else if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                    // A terminal's Ctrl-C reaches the child too; a `kill` aimed
+                    // at record alone must also stop it.
+                    // SAFETY: kill(2) with a pid we spawned and a valid signal.
+                    unsafe { libc::kill(pid, sig) };
+                }
+                signalled = true;
+            }
+        }
+    }
+}
+
+/// The exit code `record` passes on: the child's, or 128+N for signal N.
+pub fn exit_code(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code).unwrap_or(1),
+        (None, Some(sig)) => u8::try_from(128 + sig).unwrap_or(1),
+        (None, None) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_the_command_with_the_base_url_and_returns_its_status() {
+        let mut signals = Signals::install().unwrap();
+        let cmd: Vec<OsString> = [
+            "sh",
+            "-c",
+            r#"test "$ANTHROPIC_BASE_URL" = http://127.0.0.1:1 && exit 7"#,
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        let status = run(&cmd, "http://127.0.0.1:1", &mut signals).await.unwrap();
+        assert_eq!(exit_code(status), 7);
+        let killed = run(
+            &["sh".into(), "-c".into(), "kill -9 $$".into()],
+            "x",
+            &mut signals,
+        )
+        .await
+        .unwrap();
+        assert_eq!(exit_code(killed), 128 + 9);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_says_so() {
+        let mut signals = Signals::install().unwrap();
+        let err = run(&["cctap-no-such-program".into()], "x", &mut signals)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot start 'cctap-no-such-program'"),
+            "{err}"
+        );
+    }
+}
