@@ -78,7 +78,8 @@ fn real_client_fixtures_read_back_whole() {
             key.starts_with("redacted:sk-ant-api03:"),
             "{name}: x-api-key {key}"
         );
-        let text = String::from_utf8_lossy(&archive::decompressed(&path).expect("read"));
+        let bytes = archive::decompressed(&path).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
         assert!(
             !text.contains("FAKEcctapCI"),
             "{name}: the fake key is in the fixture"
