@@ -24,6 +24,9 @@ pub mod redact;
 pub mod sse;
 pub mod writer;
 
+#[cfg(test)]
+mod testing;
+
 pub use model::{Entry, SseEvent};
 pub use reader::{ArchiveReader, ReadError};
 pub use writer::{ArchiveWriter, Format, WriteError};

@@ -1,18 +1,46 @@
-//! Streaming, recovering archive reader. (API fixed; bodies to be implemented.)
+//! Streaming, recovering archive reader (ARCHIVE.md, "Files" and "Written
+//! as it happens").
+//!
+//! The format is sniffed by content (zstd and gzip magic, else plain JSON;
+//! a UTF-8 BOM is skipped), never by name, so any HAR opens: ours, a
+//! browser's, mitmproxy's. The document is walked by a byte scanner
+//! ([`scan`]): the `log` object's other keys fill a [`LogHead`], and the
+//! `entries` array is yielded one element at a time, so memory does not grow
+//! with the archive. An input that ends inside the array (a killed
+//! recorder, a cut zstd frame) ends iteration cleanly, with [`CutOff`]
+//! saying where.
 use crate::model::{Entry, LogHead};
-use std::io::Read;
+use scan::{ScanError, Scanner};
+use serde::Deserialize;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::Path;
+
+mod lenient;
+mod scan;
+#[cfg(test)]
+mod tests;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("cannot open {path}: {source}")]
-    Open { path: String, source: std::io::Error },
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: not a HAR archive ({why})")]
     NotHar { path: String, why: String },
     #[error("{path}: entry {index}: {why}")]
-    BadEntry { path: String, index: usize, why: String },
+    BadEntry {
+        path: String,
+        index: usize,
+        why: String,
+    },
     #[error("{path}: read error: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Where a cut-off archive ended.
@@ -24,37 +52,306 @@ pub struct CutOff {
     pub offset: u64,
 }
 
+/// How the file's bytes are compressed, as sniffed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Plain,
+    Zstd,
+    Gzip,
+}
+
+/// Where the walk through the document stands.
+#[derive(Debug, PartialEq)]
+enum Stage {
+    /// Inside the `entries` array.
+    Entries,
+    /// Past it, or stopped.
+    Done,
+}
+
+/// What the walk over `log`'s keys ended on.
+enum LogStep {
+    Entries,
+    End,
+}
+
 /// Yields entries one at a time; memory does not grow with the archive.
 pub struct ArchiveReader {
-    _todo: (),
+    name: String,
+    scan: Scanner,
+    compression: Compression,
+    head: LogHead,
+    stage: Stage,
+    /// Elements of `entries` consumed so far.
+    index: usize,
+    cut: Option<CutOff>,
+    cut_reason: Option<String>,
+    /// The current element's bytes, reused.
+    buf: Vec<u8>,
 }
 
 impl ArchiveReader {
     /// Opens a file (or stdin for `-`), sniffing zstd/gzip/plain by content.
     pub fn open(path: &Path) -> Result<ArchiveReader, ReadError> {
-        todo!("{path:?}")
+        let name = path.display().to_string();
+        let source: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(|source| ReadError::Open {
+                path: name.clone(),
+                source,
+            })?)
+        };
+        ArchiveReader::from_reader(&name, source)
     }
 
     /// Reads from any source; `name` is used in messages.
-    pub fn from_reader(name: &str, source: Box<dyn Read + Send>) -> Result<ArchiveReader, ReadError> {
-        let _ = (name, source);
-        todo!()
+    pub fn from_reader(
+        name: &str,
+        source: Box<dyn Read + Send>,
+    ) -> Result<ArchiveReader, ReadError> {
+        let (compression, decoded) = sniff(source).map_err(|source| ReadError::Io {
+            path: name.to_owned(),
+            source,
+        })?;
+        let mut reader = ArchiveReader {
+            name: name.to_owned(),
+            scan: Scanner::new(decoded),
+            compression,
+            head: LogHead::default(),
+            stage: Stage::Done,
+            index: 0,
+            cut: None,
+            cut_reason: None,
+            buf: Vec::new(),
+        };
+        reader.read_head().map_err(|e| reader.not_har(e))?;
+        Ok(reader)
     }
 
     /// The `log` object's fields other than `entries`, as far as read.
     pub fn head(&self) -> &LogHead {
-        todo!()
+        &self.head
     }
 
     /// After iteration ended: where the archive was cut off, if it was.
     pub fn cut_off(&self) -> Option<&CutOff> {
-        todo!()
+        self.cut.as_ref()
+    }
+
+    /// Why the archive is cut off (end of input, or the decoder's error).
+    pub fn cut_reason(&self) -> Option<&str> {
+        self.cut_reason.as_deref()
+    }
+
+    /// The compression sniffed from the content.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Walks from the document's start into the `entries` array (or to the
+    /// end of `log` if it has none), filling the head on the way.
+    fn read_head(&mut self) -> Result<(), ScanError> {
+        self.scan.skip_bom()?;
+        self.scan
+            .expect(b'{', "at the start (a HAR is a JSON object)")?;
+        let mut first = true;
+        loop {
+            if self.scan.peek()? == b'}' {
+                return Err(ScanError::Syntax("it has no \"log\" object".into()));
+            }
+            if !first {
+                self.scan.expect(b',', "between keys")?;
+            }
+            first = false;
+            let key = self.scan.string()?;
+            self.scan.expect(b':', "after a key")?;
+            if key == "log" {
+                break;
+            }
+            self.scan.value(None)?;
+        }
+        self.scan
+            .expect(b'{', "to open \"log\" (it must be an object)")?;
+        if let LogStep::Entries = self.log_keys(true)? {
+            self.stage = Stage::Entries;
+        }
+        Ok(())
+    }
+
+    /// Reads `log`'s keys until `entries` opens or `log` closes.
+    fn log_keys(&mut self, mut first: bool) -> Result<LogStep, ScanError> {
+        loop {
+            if self.scan.peek()? == b'}' {
+                return Ok(LogStep::End);
+            }
+            if !first {
+                self.scan.expect(b',', "between keys of \"log\"")?;
+                if self.scan.peek()? == b'}' {
+                    return Ok(LogStep::End); // a trailing comma
+                }
+            }
+            first = false;
+            let key = self.scan.string()?;
+            self.scan.expect(b':', "after a key")?;
+            match key.as_str() {
+                "entries" => {
+                    self.scan
+                        .expect(b'[', "to open \"entries\" (it must be an array)")?;
+                    return Ok(LogStep::Entries);
+                }
+                "version" | "creator" | "browser" | "comment" => self.head_field(&key)?,
+                _ => self.scan.value(None)?, // pages and unknown keys
+            }
+        }
+    }
+
+    /// Parses one of `log`'s own fields into the head.
+    fn head_field(&mut self, key: &str) -> Result<(), ScanError> {
+        let mut bytes = Vec::new();
+        self.scan.value(Some(&mut bytes))?;
+        let bad = |e: serde_json::Error| ScanError::Syntax(format!("log.{key}: {e}"));
+        match key {
+            "version" => self.head.version = serde_json::from_slice(&bytes).map_err(bad)?,
+            "creator" => self.head.creator = serde_json::from_slice(&bytes).map_err(bad)?,
+            "browser" => self.head.browser = serde_json::from_slice(&bytes).map_err(bad)?,
+            _ => self.head.comment = serde_json::from_slice(&bytes).map_err(bad)?,
+        }
+        Ok(())
+    }
+
+    fn not_har(&self, e: ScanError) -> ReadError {
+        let why = match e {
+            ScanError::End(None) if self.scan.offset() == 0 => "the file is empty".to_owned(),
+            ScanError::End(None) => format!(
+                "it ends at byte {} before its entries begin; the file is cut off",
+                self.scan.offset()
+            ),
+            ScanError::End(Some(e)) => {
+                format!("cannot decode its start ({e}); the file is cut off or corrupt")
+            }
+            ScanError::Syntax(why) => why,
+        };
+        ReadError::NotHar {
+            path: self.name.clone(),
+            why,
+        }
+    }
+
+    /// The next element of `entries`, `None` at its end or a cut.
+    fn next_entry(&mut self) -> Result<Option<Entry>, ScanError> {
+        let index = self.index;
+        let mut b = self.scan.peek()?;
+        if index > 0 && b != b']' {
+            self.scan.expect(b',', "between entries")?;
+            b = self.scan.peek()?;
+        }
+        if b == b']' {
+            self.scan.expect(b']', "")?;
+            self.stage = Stage::Done;
+            match self.after_entries() {
+                // Keys after the entries only complete the head: a flaw
+                // there loses nothing, but a cut is still reported.
+                Err(ScanError::Syntax(_)) | Ok(()) => return Ok(None),
+                Err(end) => return Err(end),
+            }
+        }
+        self.buf.clear();
+        self.scan.value(Some(&mut self.buf))?;
+        self.index += 1;
+        if b != b'{' {
+            return Err(ScanError::Syntax("it is not a JSON object".into()));
+        }
+        parse_entry(&self.buf).map(Some).map_err(ScanError::Syntax)
+    }
+
+    /// Reads the keys of `log` after `entries` into the head.
+    fn after_entries(&mut self) -> Result<(), ScanError> {
+        while let LogStep::Entries = self.log_keys(false)? {
+            // A second `entries` array: skip it rather than mix them.
+            self.scan.value(None).ok();
+        }
+        Ok(())
+    }
+
+    fn cut_here(&mut self, error: Option<io::Error>) {
+        self.stage = Stage::Done;
+        self.cut = Some(CutOff {
+            entries: self.index,
+            offset: self.scan.offset(),
+        });
+        self.cut_reason = Some(match error {
+            None => "the input ends inside the archive".to_owned(),
+            Some(e) => format!("the input ends with an error: {e}"),
+        });
     }
 }
 
 impl Iterator for ArchiveReader {
     type Item = Result<Entry, ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
-        todo!()
+        if self.stage != Stage::Entries {
+            return None;
+        }
+        let index = self.index;
+        match self.next_entry() {
+            Ok(entry) => entry.map(Ok),
+            Err(ScanError::End(error)) => {
+                self.cut_here(error);
+                None
+            }
+            Err(ScanError::Syntax(why)) => {
+                // A bad element was consumed whole: carry on after it.
+                // A break in the array itself cannot be resynchronised.
+                if self.index == index {
+                    self.stage = Stage::Done;
+                }
+                Some(Err(ReadError::BadEntry {
+                    path: self.name.clone(),
+                    index,
+                    why,
+                }))
+            }
+        }
+    }
+}
+
+/// One entry's JSON, with browser-HAR gaps filled.
+fn parse_entry(bytes: &[u8]) -> Result<Entry, String> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let map = value
+        .as_object_mut()
+        .ok_or_else(|| "it is not a JSON object".to_owned())?;
+    lenient::fill_gaps(map);
+    Entry::deserialize(value).map_err(|e| e.to_string())
+}
+
+/// Looks at the first bytes and puts the matching decoder in front.
+fn sniff(mut source: Box<dyn Read + Send>) -> io::Result<(Compression, Box<dyn Read + Send>)> {
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < magic.len() {
+        match source.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let prefix = magic[..got].to_vec();
+    let whole: Box<dyn Read + Send> = Box::new(io::Cursor::new(prefix).chain(source));
+    if magic[..got] == [0x28, 0xB5, 0x2F, 0xFD] {
+        let mut decoder = zstd::stream::read::Decoder::new(whole)?;
+        // Accept any window a writer chose (ours is 64 MiB).
+        decoder.window_log_max(31)?;
+        Ok((Compression::Zstd, Box::new(decoder)))
+    } else if magic[..got.min(2)] == [0x1F, 0x8B] {
+        Ok((
+            Compression::Gzip,
+            Box::new(flate2::read::MultiGzDecoder::new(whole)),
+        ))
+    } else {
+        Ok((Compression::Plain, whole))
     }
 }

@@ -1,0 +1,72 @@
+//! What browser and mitmproxy HARs leave out, filled in before an entry is
+//! deserialised: the `har` crate's types require fields (`cookies`,
+//! `headersSize`, `cache`, `timings.send`, …) that real exports omit or set
+//! to `null`. Only absent or null values are filled; present ones are kept.
+use serde_json::{Map, Value};
+
+/// Fills the gaps of one entry object.
+pub(super) fn fill_gaps(entry: &mut Map<String, Value>) {
+    fill(entry, "time", || Value::from(0));
+    fill(entry, "cache", || Value::Object(Map::new()));
+    if let Some(timings) = object(entry, "timings") {
+        for name in ["send", "wait", "receive"] {
+            fill(timings, name, || Value::from(0));
+        }
+    }
+    if let Some(request) = object(entry, "request") {
+        fill_message(request);
+        fill(request, "queryString", || Value::Array(Vec::new()));
+        if let Some(post) = request.get_mut("postData").and_then(Value::as_object_mut) {
+            fill(post, "mimeType", || Value::from(""));
+        }
+    }
+    if let Some(response) = object(entry, "response") {
+        fill_message(response);
+        fill(response, "statusText", || Value::from(""));
+        integer(response, "status");
+        if let Some(content) = object(response, "content") {
+            fill(content, "size", || Value::from(-1));
+            integer(content, "size");
+            integer(content, "compression");
+        }
+    }
+}
+
+/// Fields requests and responses share.
+fn fill_message(message: &mut Map<String, Value>) {
+    fill(message, "httpVersion", || Value::from(""));
+    fill(message, "cookies", || Value::Array(Vec::new()));
+    fill(message, "headers", || Value::Array(Vec::new()));
+    for size in ["headersSize", "bodySize"] {
+        fill(message, size, || Value::from(-1));
+        integer(message, size);
+    }
+}
+
+/// Sets `key` if it is absent or null.
+fn fill(map: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) {
+    match map.get_mut(key) {
+        Some(v) if !v.is_null() => {}
+        Some(v) => *v = value(),
+        None => {
+            map.insert(key.to_owned(), value());
+        }
+    }
+}
+
+/// The object under `key`, created empty if absent or null.
+fn object<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
+    fill(map, key, || Value::Object(Map::new()));
+    map.get_mut(key)?.as_object_mut()
+}
+
+/// Some tools write integers as `12.0`; the HAR types want `i64`.
+fn integer(map: &mut Map<String, Value>, key: &str) {
+    if let Some(v) = map.get_mut(key) {
+        if let Some(f) = v.as_f64().filter(|_| !v.is_i64() && !v.is_u64()) {
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                *v = Value::from(f as i64);
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Reader tests: cut-offs at many byte positions, foreign HARs, errors.
+use super::*;
+use crate::testing::{sample_entry, SharedSink};
+use crate::writer::{ArchiveWriter, Format};
+use std::io::Cursor;
+
+fn reader(bytes: &[u8]) -> Result<ArchiveReader, ReadError> {
+    ArchiveReader::from_reader("test.har", Box::new(Cursor::new(bytes.to_vec())))
+}
+
+/// A 3-entry archive, unfinished or finished, with the byte length after
+/// the head and after each entry (each a flush point).
+fn archive(format: Format) -> (Vec<u8>, Vec<usize>) {
+    let sink = SharedSink::default();
+    let head = LogHead::new("cctap-test", "0.1.0");
+    let mut w = ArchiveWriter::new(Box::new(sink.clone()), format, &head).unwrap();
+    let mut flushed = vec![sink.bytes().len()];
+    for i in 0..3 {
+        w.append(&sample_entry(i)).unwrap();
+        flushed.push(sink.bytes().len());
+    }
+    w.finish().unwrap();
+    (sink.bytes(), flushed)
+}
+
+#[test]
+fn cut_at_every_97th_byte_keeps_the_complete_entries() {
+    for format in [Format::Har, Format::HarZst, Format::HarGz] {
+        let (bytes, flushed) = archive(format);
+        let mut cuts: Vec<usize> = (0..bytes.len()).step_by(97).collect();
+        cuts.extend(flushed.iter().copied());
+        for cut in cuts {
+            let complete = flushed[1..].iter().filter(|&&end| end <= cut).count();
+            match reader(&bytes[..cut]) {
+                Err(ReadError::NotHar { why, .. }) => {
+                    assert!(cut < flushed[0], "{format:?} cut {cut}: {why}");
+                }
+                Err(e) => panic!("{format:?} cut {cut}: {e}"),
+                Ok(mut r) => {
+                    assert!(cut >= flushed[0], "{format:?} cut {cut} inside the head");
+                    let got: Vec<Entry> = r.by_ref().map(Result::unwrap).collect();
+                    // Deflate decodes a block as its bits arrive, so a gzip
+                    // cut may also complete the entry being flushed.
+                    let slack = usize::from(format == Format::HarGz && complete < 3);
+                    assert!(
+                        (complete..=complete + slack).contains(&got.len()),
+                        "{format:?} cut at {cut}: {} entries, {complete} flushed",
+                        got.len()
+                    );
+                    let want: Vec<Entry> = (0..got.len()).map(sample_entry).collect();
+                    assert_eq!(got, want, "{format:?} cut at {cut}");
+                    assert_eq!(r.cut_off().map(|c| c.entries), Some(got.len()));
+                    assert!(r.cut_reason().is_some());
+                }
+            }
+        }
+        let (mut r, n) = (reader(&bytes).unwrap(), 3);
+        assert_eq!(r.by_ref().count(), n);
+        assert_eq!(r.cut_off(), None, "{format:?} whole");
+    }
+}
+
+#[test]
+fn cut_offset_is_in_the_decompressed_document() {
+    let (bytes, flushed) = archive(Format::Har);
+    let mut r = reader(&bytes[..flushed[2] + 5]).unwrap();
+    assert_eq!(r.by_ref().count(), 2);
+    assert_eq!(
+        r.cut_off(),
+        Some(&CutOff {
+            entries: 2,
+            offset: flushed[2] as u64 + 5
+        })
+    );
+}
+
+/// An export as Chrome writes it: pages first, `_`-fields, and none of the
+/// optional parts the `har` crate's types require.
+const BROWSER_HAR: &str = r#"{
+  "log": {
+    "version": "1.2",
+    "creator": {"name": "WebInspector", "version": "537.36"},
+    "pages": [{"startedDateTime": "2026-11-25T12:00:00.000Z", "id": "page_1", "title": "x", "pageTimings": {}}],
+    "entries": [
+      {
+        "_initiator": {"type": "other"}, "_priority": "High", "_resourceType": "fetch",
+        "pageref": "page_1",
+        "startedDateTime": "2026-11-25T12:00:00.100Z",
+        "time": 12.5,
+        "request": {
+          "method": "GET", "url": "https://example.test/a?x=1",
+          "headers": [{"name": "accept", "value": "*/*"}]
+        },
+        "response": {
+          "status": 200, "statusText": "", "httpVersion": "http/2.0",
+          "headers": [], "content": {"mimeType": "application/json", "text": "{}"},
+          "redirectURL": "", "headersSize": -1.0, "bodySize": 2, "_transferSize": 120
+        },
+        "timings": {"blocked": 1.2, "dns": -1, "ssl": -1, "connect": -1, "wait": 10.1, "_blocked_queueing": 0.5},
+        "serverIPAddress": "[::1]"
+      },
+      {
+        "startedDateTime": "2026-11-25T12:00:01.000Z", "time": 1, "cache": null,
+        "request": {"method": "POST", "url": "https://example.test/b", "httpVersion": "HTTP/1.1",
+                    "cookies": null, "headers": [], "queryString": [], "postData": {"text": "hi"},
+                    "headersSize": null, "bodySize": 2},
+        "response": {"status": 204, "statusText": "No Content", "httpVersion": "HTTP/1.1",
+                     "cookies": [], "headers": [], "content": {"size": 0}, "redirectURL": null},
+        "timings": {"send": 0, "wait": 1, "receive": 0}
+      }
+    ]
+  }
+}"#;
+
+#[test]
+fn browser_style_har_reads() {
+    let mut r = reader(BROWSER_HAR.as_bytes()).unwrap();
+    assert_eq!(r.head().creator.name, "WebInspector");
+    let entries: Vec<Entry> = r.by_ref().map(Result::unwrap).collect();
+    assert_eq!(entries.len(), 2);
+    let a = &entries[0].har;
+    assert_eq!(a.request.cookies, vec![]);
+    assert_eq!((a.request.headers_size, a.request.body_size), (-1, -1));
+    assert_eq!(a.response.headers_size, -1);
+    assert_eq!(a.response.content.size, -1);
+    assert_eq!(a.timings.wait, 10.1);
+    assert_eq!(a.timings.send, 0.0);
+    assert_eq!(entries[1].request_text(), Some("hi"));
+    assert_eq!(r.cut_off(), None);
+}
+
+#[test]
+fn entries_may_come_before_or_after_other_keys() {
+    let entry = serde_json::to_string(&sample_entry(0)).unwrap();
+    let doc = format!(
+        "\u{FEFF}{{\"x\":[1,{{\"log\":2}}],\"log\":{{\"pages\":[],\"entries\":[{entry}],\"comment\":\"later\",\
+         \"creator\":{{\"name\":\"late\",\"version\":\"9\"}},\"version\":\"1.2\",\"_custom\":{{\"entries\":[]}}}}}}"
+    );
+    let mut r = reader(doc.as_bytes()).unwrap();
+    assert_eq!(r.head().creator.name, "", "not read yet");
+    assert_eq!(r.next().unwrap().unwrap(), sample_entry(0));
+    assert!(r.next().is_none());
+    assert_eq!(r.head().creator.name, "late");
+    assert_eq!(r.head().comment.as_deref(), Some("later"));
+    assert_eq!(r.cut_off(), None);
+}
+
+#[test]
+fn not_a_har_says_why() {
+    for (doc, why) in [
+        ("", "empty"),
+        ("hello", "JSON object"),
+        ("[1,2]", "JSON object"),
+        ("{\"other\":1}", "no \"log\""),
+        ("{\"log\":[]}", "must be an object"),
+        ("{\"log\":{\"entries\":{}}}", "must be an array"),
+        ("{\"log\":{\"version\":\"1.2\",\"crea", "cut off"),
+        (
+            "{\"log\":{\"creator\":\"me\",\"entries\":[]}}",
+            "log.creator",
+        ),
+    ] {
+        match reader(doc.as_bytes()) {
+            Err(ReadError::NotHar { why: got, .. }) => assert!(got.contains(why), "{doc:?}: {got}"),
+            Err(e) => panic!("{doc:?}: {e}"),
+            Ok(_) => panic!("{doc:?} was accepted"),
+        }
+    }
+    let err = reader(b"nope").err().unwrap();
+    assert!(
+        err.to_string().starts_with("test.har: not a HAR archive ("),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_log_without_entries_has_none() {
+    let mut r =
+        reader(br#"{"log":{"version":"1.2","creator":{"name":"x","version":"1"}}}"#).unwrap();
+    assert!(r.next().is_none());
+    assert_eq!(r.cut_off(), None);
+}
+
+#[test]
+fn a_bad_entry_names_its_index_and_the_rest_still_read() {
+    let good = serde_json::to_string(&sample_entry(1)).unwrap();
+    let doc = format!(r#"{{"log":{{"entries":[{good}, 42, {{"request":{{}}}}, {good}]}}}}"#);
+    let results: Vec<_> = reader(doc.as_bytes()).unwrap().collect();
+    assert_eq!(results.len(), 4);
+    assert!(results[0].is_ok() && results[3].is_ok());
+    match &results[1] {
+        Err(ReadError::BadEntry { index: 1, why, .. }) => {
+            assert!(why.contains("not a JSON object"))
+        }
+        other => panic!("{other:?}"),
+    }
+    match &results[2] {
+        Err(ReadError::BadEntry { index: 2, why, .. }) => {
+            assert!(why.contains("missing field"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_broken_array_stops_with_an_error() {
+    let good = serde_json::to_string(&sample_entry(1)).unwrap();
+    let doc = format!(r#"{{"log":{{"entries":[{good} x {good}]}}}}"#);
+    let results: Vec<_> = reader(doc.as_bytes()).unwrap().collect();
+    assert_eq!(results.len(), 2);
+    assert!(matches!(
+        &results[1],
+        Err(ReadError::BadEntry { index: 1, .. })
+    ));
+}
+
+#[test]
+fn open_errors_name_the_file() {
+    let err = ArchiveReader::open(Path::new("/nonexistent/x.har"))
+        .err()
+        .unwrap();
+    assert!(matches!(err, ReadError::Open { .. }));
+    assert!(err.to_string().contains("/nonexistent/x.har"), "{err}");
+}
