@@ -48,3 +48,68 @@ async fn wrapped_command_is_recorded_and_its_status_returned() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrapped_reverse_without_url_goes_to_the_base_url_the_user_had() {
+    if std::process::Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("curl not installed: test skipped");
+        return;
+    }
+    bounded("test", LIMIT, async {
+        let upstream = cctap_tests::FakeUpstream::start().await.expect("fake upstream");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("env.har.zst");
+        let script = "echo \"base=$ANTHROPIC_BASE_URL\"; curl -sS --noproxy '*' -d '{\"stream\":false}' \"$ANTHROPIC_BASE_URL/v1/messages\"";
+        let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .arg("-o")
+            .arg(&path)
+            .args(["--", "sh", "-c", script])
+            .env("ANTHROPIC_BASE_URL", upstream.url())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run record -- sh");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(!stdout.contains(&format!("base={}", upstream.url())), "the child must get the proxy's URL: {stdout}");
+        assert!(stdout.contains("base=http://127.0.0.1:"), "{stdout}");
+        assert!(stdout.contains(upstream.reply()), "{stdout}");
+        assert_eq!(upstream.requests().len(), 1, "the request must reach the user's own base URL");
+        let (entries, _) = archive::read_entries(&path).expect("read");
+        assert_eq!(entries[0].har.request.url, format!("{}/v1/messages", upstream.url()));
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_exit_2_with_one_line() {
+    bounded("test", LIMIT, async {
+        let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .args(["-m", "sideways:nowhere", "-o", "-"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run record");
+        assert_eq!(output.status.code(), Some(2), "bad usage exits 2");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("sideways"), "the error names the bad value: {stderr}");
+        assert!(stderr.lines().count() <= 4, "a short error, not a wall: {stderr}");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_command_it_prints_the_line_to_paste() {
+    bounded("test", LIMIT, async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let recorder = cctap_tests::Recorder::offline(&dir.path().join("x.har"), &[]).expect("record");
+        let want = format!("export ANTHROPIC_BASE_URL={}", recorder.url());
+        let deadline = tokio::time::Instant::now() + STEP;
+        while !recorder.stderr().contains(&want) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(recorder.stderr().contains(&want), "stderr lacks {want:?}:\n{}", recorder.stderr());
+        recorder.stop().await.expect("stop");
+    })
+    .await
+}
