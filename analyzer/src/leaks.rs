@@ -279,7 +279,8 @@ impl Place<'_> {
                 continue;
             }
             if !is_marker(v) {
-                self.leak(place, "cookie", v);
+                let kind = find_secrets(v).first().map_or("cookie", |f| f.kind);
+                self.leak(place, kind, v);
             }
         }
     }

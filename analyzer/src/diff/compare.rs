@@ -23,7 +23,10 @@ impl TextChange {
         if old == new {
             return TextChange::default();
         }
-        let d = TextDiff::from_lines(old, new);
+        // Both sides end in a newline, so a last line is not reported as
+        // "no newline at end of file" only because text was appended.
+        let (old, new) = (with_newline(old), with_newline(new));
+        let d = TextDiff::from_lines(&old, &new);
         let (mut added, mut removed) = (0, 0);
         for c in d.iter_all_changes() {
             match c.tag() {
@@ -49,6 +52,14 @@ impl TextChange {
 
     pub fn is_empty(&self) -> bool {
         self.added_lines == 0 && self.removed_lines == 0
+    }
+}
+
+fn with_newline(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_empty() || s.ends_with('\n') {
+        s.into()
+    } else {
+        format!("{s}\n").into()
     }
 }
 
