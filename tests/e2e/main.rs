@@ -11,6 +11,7 @@ mod archive_format;
 mod bodies;
 mod crash;
 mod failures;
+mod fake_upstream;
 mod fixtures;
 mod https;
 mod redaction;

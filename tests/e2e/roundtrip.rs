@@ -150,6 +150,10 @@ async fn hyper_client_json_and_count_tokens_arrive_intact() {
                 .header("content-type", "application/json")
                 .body(Full::new(Bytes::from(body.clone())))
                 .expect("request");
+            sender
+                .ready()
+                .await
+                .expect("connection kept alive for the next request");
             let response = sender.send_request(request).await.expect("send");
             assert_eq!(response.status(), 200, "{path}");
             let bytes = response

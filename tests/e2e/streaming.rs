@@ -63,6 +63,9 @@ async fn keep_alive_exchanges_share_one_connection_id() {
             .expect("handshake");
         tokio::spawn(conn);
         for stream in [true, false, true] {
+            // A client pauses between turns (Claude Code thinks, runs tools);
+            // back to back, the upstream connection may still be finishing.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             sender
                 .ready()
                 .await

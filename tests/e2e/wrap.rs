@@ -51,7 +51,11 @@ async fn wrapped_command_is_recorded_and_its_status_returned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrapped_reverse_without_url_goes_to_the_base_url_the_user_had() {
-    if std::process::Command::new("curl").arg("--version").output().is_err() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("curl not installed: test skipped");
         return;
     }
@@ -92,8 +96,14 @@ async fn bad_flags_exit_2_with_one_line() {
             .expect("run record");
         assert_eq!(output.status.code(), Some(2), "bad usage exits 2");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("sideways"), "the error names the bad value: {stderr}");
-        assert!(stderr.lines().count() <= 4, "a short error, not a wall: {stderr}");
+        assert!(
+            stderr.contains("sideways"),
+            "the error names the bad value: {stderr}"
+        );
+        assert!(
+            stderr.lines().count() <= 4,
+            "a short error, not a wall: {stderr}"
+        );
     })
     .await
 }
@@ -102,13 +112,18 @@ async fn bad_flags_exit_2_with_one_line() {
 async fn without_a_command_it_prints_the_line_to_paste() {
     bounded("test", LIMIT, async {
         let dir = tempfile::tempdir().expect("temp dir");
-        let recorder = cctap_tests::Recorder::offline(&dir.path().join("x.har"), &[]).expect("record");
+        let recorder =
+            cctap_tests::Recorder::offline(&dir.path().join("x.har"), &[]).expect("record");
         let want = format!("export ANTHROPIC_BASE_URL={}", recorder.url());
         let deadline = tokio::time::Instant::now() + STEP;
         while !recorder.stderr().contains(&want) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert!(recorder.stderr().contains(&want), "stderr lacks {want:?}:\n{}", recorder.stderr());
+        assert!(
+            recorder.stderr().contains(&want),
+            "stderr lacks {want:?}:\n{}",
+            recorder.stderr()
+        );
         recorder.stop().await.expect("stop");
     })
     .await

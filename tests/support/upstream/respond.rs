@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The body type of every answer.
@@ -105,6 +106,7 @@ async fn produce(
 ) {
     for (i, event) in events.iter().enumerate() {
         if b.reset_after == Some(i) {
+            settle(&tx).await;
             let reset = io::Error::new(
                 io::ErrorKind::ConnectionReset,
                 "fake upstream: reset mid-stream",
@@ -134,6 +136,16 @@ async fn produce(
             return;
         }
     }
+}
+
+/// Waits until hyper has taken every frame sent and had time to write them:
+/// a body error makes hyper drop the connection without flushing, so a
+/// reset right after the last event would lose the events before it.
+async fn settle(tx: &mpsc::Sender<io::Result<Bytes>>) {
+    while tx.capacity() < tx.max_capacity() && !tx.is_closed() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
 fn json(
