@@ -91,8 +91,7 @@ impl Recorded {
     }
 
     fn ms(&self, t: Instant) -> f64 {
-        let ms = t.saturating_duration_since(self.started).as_secs_f64() * 1000.0;
-        (ms * 1000.0).round() / 1000.0
+        t.saturating_duration_since(self.started).as_micros() as f64 / 1000.0
     }
 
     /// The last moment anything happened.
@@ -134,14 +133,15 @@ fn timings(rec: &Recorded) -> Timings {
         ),
         None => (0.0, 0.0),
     };
+    let us = |ms: f64| (ms * 1000.0).round() / 1000.0;
     Timings {
         blocked: Some(-1.0),
         dns: Some(fresh.map_or(-1.0, |f| f.dns)),
         connect: Some(fresh.map_or(-1.0, |f| f.connect)),
         ssl: Some(fresh.map_or(-1.0, |f| f.ssl)),
-        send: (rec.ms(sent) - rec.ms(ready)).max(0.0),
-        wait: wait.max(0.0),
-        receive: receive.max(0.0),
+        send: us((rec.ms(sent) - rec.ms(ready)).max(0.0)),
+        wait: us(wait.max(0.0)),
+        receive: us(receive.max(0.0)),
         comment: None,
     }
 }

@@ -121,7 +121,7 @@ impl Pipeline {
         let mut request = upstream_request(parts, boxed(body), &target);
         let mut checkout = match pool.checkout(&target.origin).await {
             Ok(c) => c,
-            Err(e) => return fail(&ex, e.to_string()),
+            Err(e) => return fail_unsent(&ex, request, e.to_string()).await,
         };
         let response = loop {
             ex.note_connection(&checkout.conn, checkout.fresh);
@@ -136,16 +136,19 @@ impl Pipeline {
                         request = unsent;
                         checkout = match pool.connect(&target.origin).await {
                             Ok(c) => c,
-                            Err(e) => return fail(&ex, e.to_string()),
+                            Err(e) => return fail_unsent(&ex, request, e.to_string()).await,
                         };
                     }
-                    _ => {
+                    unsent => {
                         let reason = format!(
                             "upstream {} failed: {}",
                             target.origin,
                             error_chain(e.error())
                         );
-                        return fail(&ex, reason);
+                        return match unsent {
+                            Some(request) => fail_unsent(&ex, request, reason).await,
+                            None => fail(&ex, reason),
+                        };
                     }
                 },
             }
@@ -189,6 +192,21 @@ async fn answer_offline(
     };
     Response::from_parts(parts, boxed(TeeBody::new(body, sink)))
 }
+
+/// A request that never reached upstream: its body is still read (for a
+/// while), so the archive keeps what the client sent, then the client gets
+/// its 502.
+async fn fail_unsent(
+    ex: &Exchange,
+    request: Request<ProxyBody>,
+    reason: String,
+) -> Response<ProxyBody> {
+    let _ = tokio::time::timeout(UNSENT_BODY_WAIT, request.into_body().collect()).await;
+    fail(ex, reason)
+}
+
+/// How long a failed exchange waits for the rest of the client's body.
+const UNSENT_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Records the failure and gives the client a 502 with a one-line reason.
 fn fail(ex: &Exchange, reason: String) -> Response<ProxyBody> {

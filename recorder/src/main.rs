@@ -84,6 +84,15 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color_on_stderr())
         .with_target(false)
         .init();
+}
+
+/// Colour only on a terminal, never with `NO_COLOR` or `TERM=dumb`.
+fn color_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }

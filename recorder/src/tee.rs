@@ -24,16 +24,21 @@ pub trait TeeSink: Send + 'static {
 }
 
 /// Wraps a body; see the module doc.
-pub struct TeeBody<B, S: TeeSink> {
+pub struct TeeBody<B: Body, S: TeeSink> {
     inner: B,
+    /// An error held back for one poll, so that hyper flushes the frames
+    /// before it (it drops unflushed output when a body fails): the client
+    /// gets every byte that arrived, then sees the stream break.
+    failed: Option<B::Error>,
     /// Taken when the sink has been told how the body ended.
     sink: Option<S>,
 }
 
-impl<B, S: TeeSink> TeeBody<B, S> {
+impl<B: Body, S: TeeSink> TeeBody<B, S> {
     pub fn new(inner: B, sink: S) -> TeeBody<B, S> {
         TeeBody {
             inner,
+            failed: None,
             sink: Some(sink),
         }
     }
@@ -42,7 +47,7 @@ impl<B, S: TeeSink> TeeBody<B, S> {
 impl<B, S> Body for TeeBody<B, S>
 where
     B: Body<Data = Bytes> + Unpin,
-    B::Error: std::error::Error,
+    B::Error: std::error::Error + Unpin,
     S: TeeSink + Unpin,
 {
     type Data = Bytes;
@@ -53,17 +58,32 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.get_mut();
+        if let Some(e) = this.failed.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
         let poll = Pin::new(&mut this.inner).poll_frame(cx);
         match &poll {
             Poll::Ready(Some(Ok(frame))) => {
                 if let (Some(data), Some(sink)) = (frame.data_ref(), this.sink.as_mut()) {
                     sink.data(data);
                 }
+                // hyper stops polling a body whose length it knows once that
+                // many bytes went through: that is its end.
+                if this.inner.is_end_stream() {
+                    if let Some(mut sink) = this.sink.take() {
+                        sink.end();
+                    }
+                }
             }
             Poll::Ready(Some(Err(e))) => {
                 if let Some(mut sink) = this.sink.take() {
                     sink.error(error_chain(e));
                 }
+                if let Poll::Ready(Some(Err(e))) = poll {
+                    this.failed = Some(e);
+                }
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             Poll::Ready(None) => {
                 if let Some(mut sink) = this.sink.take() {
@@ -96,10 +116,14 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-impl<B, S: TeeSink> Drop for TeeBody<B, S> {
+impl<B: Body, S: TeeSink> Drop for TeeBody<B, S> {
     fn drop(&mut self) {
         if let Some(mut sink) = self.sink.take() {
-            sink.dropped();
+            if self.inner.is_end_stream() {
+                sink.end();
+            } else {
+                sink.dropped();
+            }
         }
     }
 }
@@ -135,6 +159,17 @@ mod tests {
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(&bytes[..], b"hello");
         assert_eq!(*seen.0.lock().unwrap(), ["data 5", "end"]);
+    }
+
+    #[tokio::test]
+    async fn a_body_whose_length_is_known_ends_with_its_last_frame() {
+        let seen = Seen::default();
+        let mut body = TeeBody::new(Full::new(Bytes::from_static(b"hello")), seen.clone());
+        let frame = body.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap().len(), 5);
+        assert_eq!(*seen.0.lock().unwrap(), ["data 5", "end"]);
+        drop(body);
+        assert_eq!(seen.0.lock().unwrap().len(), 2, "told once");
     }
 
     #[test]

@@ -230,8 +230,9 @@ async fn connect_any(origin: &Origin, addrs: &[SocketAddr]) -> Result<TcpStream,
     }))
 }
 
+/// Milliseconds, to the microsecond.
 fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    d.as_micros() as f64 / 1000.0
 }
 
 /// A plain or TLS upstream socket.
