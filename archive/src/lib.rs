@@ -9,10 +9,13 @@
 //! - [`writer`]: a streaming writer (`.har`, `.har.zst`, `.har.gz`) that
 //!   flushes after every entry, so a cut-off file keeps what was written.
 //! - [`reader`]: a streaming reader that sniffs the format by content,
-//!   yields one entry at a time and recovers cut-off archives.
+//!   yields one entry at a time, fills what browser HARs omit and recovers
+//!   cut-off archives (`reader/scan.rs` walks the JSON bytes,
+//!   `reader/lenient.rs` fills the gaps).
 //! - [`sse`]: an incremental `text/event-stream` parser.
-//! - [`redact`]: credential patterns, the `redacted:<kind>:<fp>` marker and
-//!   redaction of a whole entry.
+//! - [`redact`]: credential patterns (`redact/patterns.rs`), the
+//!   `redacted:<kind>:<fp>` marker, header and cookie rules, and redaction
+//!   of a whole entry (`redact/entry.rs`).
 //! - [`decode`]: undoing `content-encoding` (gzip, deflate, br, zstd).
 //! - [`base64`]: the codec for HAR's base64 bodies.
 
@@ -27,6 +30,6 @@ pub mod writer;
 #[cfg(test)]
 mod testing;
 
-pub use model::{Entry, SseEvent};
-pub use reader::{ArchiveReader, ReadError};
+pub use model::{Entry, LogHead, SseEvent};
+pub use reader::{ArchiveReader, Compression, CutOff, ReadError};
 pub use writer::{ArchiveWriter, Format, WriteError};

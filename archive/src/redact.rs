@@ -173,6 +173,14 @@ fn redact_cookie_values(value: &str, limit: usize) -> Option<String> {
     changed.then(|| parts.join(";"))
 }
 
+/// Whether a header, in an archive written by anyone, still holds what
+/// redaction would change: a sensitive header whose value is not all
+/// markers (each cookie value counts), or a credential pattern in any other
+/// header. What `analyze leaks` calls a leak.
+pub fn header_leaks(name: &str, value: &str) -> bool {
+    redact_header(name, value).is_some()
+}
+
 /// A text with every credential-pattern match replaced; `None` if unchanged.
 pub fn redact_text(text: &str) -> Option<String> {
     let found = find_secrets(text);

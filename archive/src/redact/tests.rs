@@ -354,3 +354,17 @@ fn a_large_clean_body_is_cheap() {
         "{each:?} per 60 KB body"
     );
 }
+
+#[test]
+fn leaks_are_what_redaction_would_change() {
+    let cookie = redact_header("cookie", "a=FAKE1; b=FAKE2").unwrap();
+    assert!(!header_leaks("Cookie", &cookie));
+    assert!(header_leaks("Cookie", "a=FAKE1"));
+    assert!(header_leaks("Authorization", "Bearer FAKE"));
+    assert!(!header_leaks(
+        "Authorization",
+        "Bearer redacted:bearer:0123456789ab"
+    ));
+    assert!(header_leaks("x-debug", &fake_ant("api03")));
+    assert!(!header_leaks("x-debug", "nothing here"));
+}

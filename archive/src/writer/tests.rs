@@ -178,3 +178,10 @@ fn write_errors_name_the_path() {
         "cannot write archive disk.har: no space left on device"
     );
 }
+
+#[test]
+fn writer_and_reader_can_move_to_other_threads() {
+    fn is_send<T: Send>() {}
+    is_send::<ArchiveWriter>();
+    is_send::<ArchiveReader>();
+}
