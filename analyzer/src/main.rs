@@ -42,7 +42,9 @@ fn main() -> ExitCode {
         Ok(Outcome::Found) => ExitCode::from(1),
         Err(e) if report::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("analyze: error: {e:#}");
+            // One line, whatever the causes' messages look like.
+            let message = format!("{e:#}").replace('\n', " ");
+            eprintln!("analyze: error: {message}");
             ExitCode::from(2)
         }
     }

@@ -239,7 +239,11 @@ mod tests {
             r#"~ properties.x.type: "string" → "number""#
         );
         let d = t.changed[0].description.as_ref().unwrap();
-        assert_eq!((d.added_lines, d.removed_lines), (1, 0), "an appended line only");
+        assert_eq!(
+            (d.added_lines, d.removed_lines),
+            (1, 0),
+            "an appended line only"
+        );
         assert!(d.unified.contains("+Now with agents."), "{}", d.unified);
     }
 

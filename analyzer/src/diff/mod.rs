@@ -149,9 +149,11 @@ pub fn masks_of(args: &DiffArgs) -> anyhow::Result<Masks> {
         Masks::claude_code()
     };
     for m in &args.mask {
-        masks
-            .add(m)
-            .with_context(|| format!("--mask {m:?} is not a valid regular expression"))?;
+        if let Err(e) = masks.add(m) {
+            // regex errors span lines; the last one says what is wrong.
+            let why = e.to_string().lines().last().unwrap_or("").trim().to_owned();
+            bail!("--mask {m:?} is not a valid regular expression ({why}): fix the pattern");
+        }
     }
     Ok(masks)
 }

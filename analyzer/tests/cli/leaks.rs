@@ -1,0 +1,166 @@
+//! `analyze leaks` and `analyze redact`: findings, places, kinds,
+//! excerpts that never hold the secret, and redaction that leaves no leak.
+
+use crate::{analyze, analyze_json, handmade};
+use serde_json::Value;
+
+fn findings(v: &Value) -> Vec<(String, String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["place"].as_str().unwrap().to_owned(),
+                f["kind"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn secret_in(name: &str, prefix: &str) -> String {
+    let text = std::fs::read_to_string(handmade(name)).unwrap();
+    let start = text.find(prefix).unwrap();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[test]
+fn an_authorization_bearer_token_is_a_leak() {
+    let v = analyze_json(&["leaks", &handmade("bearer-token.har")], 1);
+    assert_eq!(
+        findings(&v),
+        [(
+            "request.headers.authorization".to_owned(),
+            "sk-ant-oat01".to_owned(),
+            "leak".to_owned()
+        )]
+    );
+    let f = &v["findings"][0];
+    let token = secret_in("bearer-token.har", "sk-ant-oat01-FAKE");
+    assert_eq!(
+        f["excerpt"],
+        format!("sk-ant-oat01-FAKE…({} chars)", token.len())
+    );
+    assert_eq!(f["entry"], 0);
+    let human = analyze(&["leaks", &handmade("bearer-token.har")]);
+    assert_eq!(human.code, 1);
+    assert!(
+        !human.stdout.contains(&token) && !v.to_string().contains(&token),
+        "the secret is never printed"
+    );
+    assert!(human.stdout.contains("1 leak(s)"), "{}", human.stdout);
+}
+
+#[test]
+fn a_key_pasted_into_a_prompt_is_found_in_request_reply_and_stream() {
+    let v = analyze_json(&["leaks", &handmade("key-in-prompt.har")], 1);
+    let places: Vec<String> = findings(&v)
+        .into_iter()
+        .map(|(p, k, _)| format!("{p} {k}"))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "request.postData.text sk-ant-api03",
+            "response.content.text sk-ant-api03",
+            "_sseEvents[3].data sk-ant-api03"
+        ]
+    );
+    let fps: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["fingerprint"])
+        .collect();
+    assert!(
+        fps.iter().all(|f| *f == fps[0]),
+        "one key, one fingerprint: {fps:?}"
+    );
+}
+
+#[test]
+fn a_redacted_key_sent_to_another_host_is_a_warning_not_a_leak() {
+    let v = analyze_json(&["leaks", &handmade("third-party-base.har")], 0);
+    assert_eq!(
+        (v["leaks"].as_u64(), v["warnings"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let f = &v["findings"][0];
+    assert_eq!(f["place"], "request.headers.x-api-key");
+    assert_eq!(
+        f["url"],
+        "https://api.anthropic.com/api/claude_code/organizations/metrics_enabled"
+    );
+    assert!(
+        f["kind"]
+            .as_str()
+            .unwrap()
+            .contains("not only to the API host api.z.ai"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_browser_har_with_a_session_cookie_and_a_key() {
+    let v = analyze_json(&["leaks", &handmade("browser.har")], 1);
+    assert_eq!(
+        findings(&v),
+        [
+            (
+                "response.headers.set-cookie".to_owned(),
+                "sk-ant-sid01".to_owned(),
+                "leak".to_owned()
+            ),
+            (
+                "request.headers.x-api-key".to_owned(),
+                "sk-ant-api03".to_owned(),
+                "leak".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn redact_leaves_leaks_clean_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ext) in [
+        ("bearer-token.har", "har"),
+        ("key-in-prompt.har", "har.zst"),
+        ("browser.har", "har.gz"),
+    ] {
+        let out = dir.path().join(format!("{name}.redacted.{ext}"));
+        let r = analyze(&["redact", &handmade(name), "-o", out.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v = analyze_json(&["leaks", out.to_str().unwrap()], 0);
+        assert_eq!(v["leaks"], 0, "{name}: {v}");
+        // Redaction keeps what usage needs.
+        let before = analyze_json(&["usage", &handmade(name)], 0);
+        let after = analyze_json(&["usage", out.to_str().unwrap()], 0);
+        assert_eq!(before["total"], after["total"], "{name}");
+    }
+    let out = dir.path().join("b.har");
+    analyze(&[
+        "redact",
+        &handmade("bearer-token.har"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let shown = analyze_json(&["show", out.to_str().unwrap(), "0"], 0);
+    assert_eq!(
+        shown["redacted"],
+        serde_json::json!(["request.headers.authorization"])
+    );
+}
+
+#[test]
+fn recorded_archives_with_markers_are_clean() {
+    for name in ["cc-2.0.50-a.har", "cc-2.1.332.har", "retry-529.har"] {
+        let r = analyze(&["leaks", &handmade(name)]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stdout);
+        assert!(r.stdout.contains("0 leak(s), 0 warning(s)"), "{}", r.stdout);
+    }
+}

@@ -1,0 +1,146 @@
+//! `ls`, `show`, `export`, errors, pipes.
+
+use crate::{analyze, analyze_json, command, handmade};
+use std::process::Stdio;
+
+#[test]
+fn ls_lists_roles_retries_and_errors() {
+    let rows = analyze_json(&["ls", &handmade("retry-529.har")], 0);
+    assert_eq!(rows[0]["status"], 529);
+    assert_eq!(rows[0]["api_error"], "overloaded_error: Overloaded");
+    assert_eq!(rows[1]["retry_of"], 0);
+    assert_eq!(rows[1]["output_tokens"], 11);
+    let rows = analyze_json(&["ls", &handmade("cc-2.0.50-a.har")], 0);
+    let roles: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["git-history", "warmup", "warmup", "main"]);
+    assert_eq!(rows[3]["first_token_ms"], 337.5);
+    let text = analyze(&["ls", &handmade("retry-529.har")]);
+    assert!(text.stdout.contains("retry of #0"), "{}", text.stdout);
+    assert!(
+        text.stdout.lines().nth(1).unwrap().contains("529"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn show_reassembles_the_reply_and_tool_calls() {
+    let v = analyze_json(&["show", &handmade("cc-2.1.332.har"), "0"], 0);
+    assert_eq!(v["role"], "main");
+    assert_eq!(v["messages"][1]["role"], "system");
+    assert_eq!(v["tools"].as_array().map(Vec::len), Some(12));
+    assert_eq!(v["reply"]["text"], "Let me look.");
+    assert_eq!(v["reply"]["tool_calls"][0]["name"], "Bash");
+    assert_eq!(v["reply"]["tool_calls"][0]["input"], r#"{"command":"ls"}"#);
+    assert_eq!(v["reply"]["stop_reason"], "tool_use");
+    assert_eq!(v["reply"]["usage"]["ephemeral_1h_input_tokens"], 8000);
+    assert_eq!(v["session"], "21212121-aaaa-4bbb-8ccc-dddddddddddd");
+    let gz = analyze_json(&["show", &handmade("gzip-body.har"), "0"], 0);
+    assert_eq!(
+        gz["reply"]["text"], "compressed hello",
+        "base64 + gzip undone"
+    );
+    let text = analyze(&["show", &handmade("cc-2.1.332.har"), "1"]);
+    assert_eq!(text.code, 0);
+    for want in [
+        "== tools (12) ==",
+        "There are two entries.",
+        "[3 user tool_result]",
+        "stop reason: end_turn",
+    ] {
+        assert!(text.stdout.contains(want), "{want} in {}", text.stdout);
+    }
+    let missing = analyze(&["show", &handmade("gzip-body.har"), "5"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("has 1 entries (0 to 0), not entry 5"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn export_round_trips_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = handmade("cc-2.1.332.har");
+    let zst = dir.path().join("x.har.zst");
+    let back = dir.path().join("x.har");
+    assert_eq!(
+        analyze(&["export", &src, "-o", zst.to_str().unwrap()]).code,
+        0
+    );
+    assert_eq!(
+        &std::fs::read(&zst).unwrap()[..4],
+        &[0x28, 0xb5, 0x2f, 0xfd],
+        "zstd magic"
+    );
+    assert_eq!(
+        analyze(&[
+            "export",
+            zst.to_str().unwrap(),
+            "-o",
+            back.to_str().unwrap()
+        ])
+        .code,
+        0
+    );
+    let a = analyze_json(&["show", &src, "1"], 0);
+    let b = analyze_json(&["show", back.to_str().unwrap(), "1"], 0);
+    assert_eq!(a["messages"], b["messages"]);
+    assert_eq!(a["reply"], b["reply"]);
+}
+
+#[test]
+fn unreadable_input_exits_2_with_one_line() {
+    let r = analyze(&["usage", "/nonexistent/x.har"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.starts_with("analyze: error: "), "{}", r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.har");
+    std::fs::write(&junk, "this is not json").unwrap();
+    let r = analyze(&["ls", junk.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("junk.har"), "{}", r.stderr);
+    assert_eq!(
+        analyze(&["usage", "--by", "planet", &handmade("gzip-body.har")]).code,
+        2,
+        "clap errors exit 2"
+    );
+}
+
+#[test]
+fn a_closed_pipe_exits_0() {
+    let mut child = command()
+        .args([
+            "ls",
+            &handmade("cc-2.0.50-a.har"),
+            &handmade("cc-2.0.50-b.har"),
+            &handmade("cc-2.1.332.har"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn no_colour_in_a_pipe_even_without_no_color() {
+    let r = analyze(&["leaks", &handmade("bearer-token.har")]);
+    assert!(!r.stdout.contains('\x1b'), "{}", r.stdout);
+}
