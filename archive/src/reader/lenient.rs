@@ -7,7 +7,13 @@ use serde_json::{Map, Value};
 /// Fills the gaps of one entry object.
 pub(super) fn fill_gaps(entry: &mut Map<String, Value>) {
     fill(entry, "time", || Value::from(0));
-    fill(entry, "cache", || Value::Object(Map::new()));
+    if let Some(cache) = object(entry, "cache") {
+        for when in ["beforeRequest", "afterRequest"] {
+            if let Some(Value::Object(state)) = cache.get_mut(when) {
+                fill_cache_state(state);
+            }
+        }
+    }
     if let Some(timings) = object(entry, "timings") {
         for name in ["send", "wait", "receive"] {
             fill(timings, name, || Value::from(0));
@@ -40,6 +46,17 @@ fn fill_message(message: &mut Map<String, Value>) {
     for size in ["headersSize", "bodySize"] {
         fill(message, size, || Value::from(-1));
         integer(message, size);
+    }
+}
+
+/// Firefox writes cache states without `lastAccess`, `eTag` or a numeric
+/// `hitCount`; cctap never reads them, so any placeholder will do.
+fn fill_cache_state(state: &mut Map<String, Value>) {
+    fill(state, "lastAccess", || Value::from(""));
+    fill(state, "eTag", || Value::from(""));
+    integer(state, "hitCount");
+    if !state.get("hitCount").is_some_and(Value::is_i64) {
+        state.insert("hitCount".to_owned(), Value::from(0));
     }
 }
 

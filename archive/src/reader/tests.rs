@@ -100,7 +100,8 @@ const BROWSER_HAR: &str = r#"{
         "serverIPAddress": "[::1]"
       },
       {
-        "startedDateTime": "2026-11-25T12:00:01.000Z", "time": 1, "cache": null,
+        "startedDateTime": "2026-11-25T12:00:01.000Z", "time": 1,
+        "cache": {"afterRequest": {"expires": "4294967295", "lastFetched": "", "fetchCount": ""}},
         "request": {"method": "POST", "url": "https://example.test/b", "httpVersion": "HTTP/1.1",
                     "cookies": null, "headers": [], "queryString": [], "postData": {"text": "hi"},
                     "headersSize": null, "bodySize": 2},
