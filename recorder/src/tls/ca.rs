@@ -11,9 +11,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    PublicKeyData, SerialNumber, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, PublicKeyData, SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
+use ring::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY};
+use ring::rand::{SecureRandom, SystemRandom};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
@@ -162,6 +164,7 @@ pub fn generate_pem() -> Result<(String, String)> {
     params.not_before = now - CA_BACKDATE;
     params.not_after = now + CA_LIFETIME;
     params.serial_number = Some(random_serial()?);
+    params.key_identifier_method = KeyIdMethod::PreSpecified(subject_key_id(&key));
     let cert = params.self_signed(&key).map_err(generate_err)?;
     let cert_pem = pem::encode("CERTIFICATE", cert.der());
     Ok((format!("{}{}", key.serialize_pem(), cert_pem), cert_pem))
@@ -170,8 +173,7 @@ pub fn generate_pem() -> Result<(String, String)> {
 /// A positive 16-byte serial from the system RNG (RFC 5280 allows up to 20 bytes).
 pub(crate) fn random_serial() -> Result<SerialNumber> {
     let mut bytes = [0u8; 16];
-    rustls::crypto::ring::default_provider()
-        .secure_random
+    SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| TlsError::Generate {
             detail: "system random source failed".into(),
@@ -179,6 +181,16 @@ pub(crate) fn random_serial() -> Result<SerialNumber> {
     // High bit clear keeps it positive; a set second bit keeps the DER encoding minimal.
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Ok(SerialNumber::from_slice(&bytes))
+}
+
+/// RFC 5280 method 1: SHA-1 of the public key bits. mitmproxy (Python `cryptography`) and
+/// OpenSSL compute the authority key identifier of the leaves they sign this way, and OpenSSL
+/// rejects a leaf whose AKI differs from its issuer's SKI; rcgen's default (truncated SHA-256)
+/// would make every leaf mitmproxy mints from our CA fail to verify.
+fn subject_key_id(key: &KeyPair) -> Vec<u8> {
+    digest(&SHA1_FOR_LEGACY_USE_ONLY, key.der_bytes())
+        .as_ref()
+        .to_vec()
 }
 
 /// Checks that `der` is a CA certificate, unexpired, for `key`; returns its notAfter.
@@ -291,6 +303,19 @@ mod tests {
         let na = cert.validity().not_after.timestamp();
         assert!((now - nb - 2 * 86_400).abs() < 120, "backdated two days");
         assert!((na - now - 3650 * 86_400).abs() < 120, "ten years");
+        let ski = cert
+            .iter_extensions()
+            .find_map(|ext| match ext.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0),
+                _ => None,
+            })
+            .expect("subject key identifier");
+        let spk = cert.public_key().subject_public_key.data.as_ref();
+        assert_eq!(
+            ski,
+            digest(&SHA1_FOR_LEGACY_USE_ONLY, spk).as_ref(),
+            "RFC 5280 method 1"
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub mod pem;
 pub mod trust;
 
 #[cfg(test)]
+mod client_tests;
+#[cfg(test)]
 mod interop_tests;
 #[cfg(test)]
 mod test_support;

@@ -128,3 +128,52 @@ pub fn openssl(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Serves `count` HTTPS requests on 127.0.0.1 with `server`, answering `200 ok` to each;
+/// returns the port. The task ends after `count` connections or 20 s.
+pub async fn serve_https(server: Arc<ServerConfig>, count: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let acceptor = TlsAcceptor::from(server);
+    tokio::spawn(tokio::time::timeout(Duration::from_secs(20), async move {
+        for _ in 0..count {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && tls.read_exact(&mut byte).await.is_ok() {
+                head.push(byte[0]);
+            }
+            let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+            let _ = tls.write_all(reply).await;
+            let _ = tls.shutdown().await;
+        }
+    }));
+    port
+}
+
+/// Runs `program ARGS` with `env` for at most 20 s; `None` when the program is not installed.
+pub async fn run_client(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> Option<std::process::Output> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).kill_on_drop(true);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let bounded = tokio::time::timeout(Duration::from_secs(20), cmd.output()).await;
+    match bounded.expect("client timed out") {
+        Ok(output) => Some(output),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("skipped: {program} not on PATH");
+            None
+        }
+        Err(e) => panic!("cannot run {program}: {e}"),
+    }
+}
