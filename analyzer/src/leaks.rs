@@ -375,17 +375,17 @@ fn write_human(
         ]);
         for f in findings {
             let kind = match f.severity {
-                Severity::Leak => style.red(&f.kind),
-                Severity::Warning => f.kind.clone(),
+                Severity::Leak => style.red_cell(&f.kind),
+                Severity::Warning => comfy_table::Cell::new(&f.kind),
             };
             t.add_row(vec![
-                f.file.clone(),
-                f.entry.to_string(),
-                f.url.clone(),
-                f.place.clone(),
+                comfy_table::Cell::new(&f.file),
+                comfy_table::Cell::new(f.entry),
+                comfy_table::Cell::new(&f.url),
+                comfy_table::Cell::new(&f.place),
                 kind,
-                f.fingerprint.clone(),
-                f.excerpt.clone(),
+                comfy_table::Cell::new(&f.fingerprint),
+                comfy_table::Cell::new(&f.excerpt),
             ]);
         }
         report::write_table(out, &t)?;

@@ -97,11 +97,7 @@ pub fn run(
             _ => "-".into(),
         };
         let status = r["status"].as_i64().unwrap_or(0);
-        let status_text = if (200..300).contains(&status) {
-            status.to_string()
-        } else {
-            style.red(&status.to_string())
-        };
+        let failed = !(200..300).contains(&status);
         let mut notes = Vec::new();
         if let Some(n) = r["retry_of"].as_u64() {
             notes.push(format!("retry of #{n}"));
@@ -114,11 +110,11 @@ pub fn run(
                 notes.push(s.to_owned());
             }
         }
-        let mut cells = vec![
+        let cells = vec![
             r["entry"].to_string(),
             clock(r["started"].as_str().unwrap_or("")),
             r["method"].as_str().unwrap_or("").to_owned(),
-            status_text,
+            status.to_string(),
             format!(
                 "{}{}",
                 r["host"].as_str().unwrap_or(""),
@@ -133,8 +129,13 @@ pub fn run(
             report::millis(r["first_token_ms"].as_f64()),
             notes.join("; "),
         ];
+        let mut cells: Vec<comfy_table::Cell> =
+            cells.into_iter().map(comfy_table::Cell::new).collect();
+        if failed {
+            cells[3] = style.red_cell(&status.to_string());
+        }
         if many {
-            cells.insert(0, r["file"].as_str().unwrap_or("").to_owned());
+            cells.insert(0, comfy_table::Cell::new(r["file"].as_str().unwrap_or("")));
         }
         t.add_row(cells);
     }

@@ -63,6 +63,27 @@ impl Style {
         self.paint("2", s)
     }
 
+    /// A table cell, red on a colour terminal. Colour goes through
+    /// comfy-table (not escape codes in the text) so columns stay aligned.
+    pub fn red_cell(&self, s: &str) -> comfy_table::Cell {
+        let cell = comfy_table::Cell::new(s);
+        if self.color {
+            cell.fg(comfy_table::Color::Red)
+        } else {
+            cell
+        }
+    }
+
+    /// A bold table cell on a colour terminal.
+    pub fn bold_cell(&self, s: &str) -> comfy_table::Cell {
+        let cell = comfy_table::Cell::new(s);
+        if self.color {
+            cell.add_attribute(comfy_table::Attribute::Bold)
+        } else {
+            cell
+        }
+    }
+
     /// A table with the given header: bordered on a terminal, aligned
     /// columns without borders in a pipe (easy to grep and cut).
     pub fn table<I, S>(&self, header: I) -> Table
@@ -73,7 +94,11 @@ impl Style {
         let mut t = Table::new();
         if self.tty {
             t.load_preset(presets::UTF8_FULL_CONDENSED);
-            t.set_content_arrangement(ContentArrangement::Dynamic);
+            // Wrap to the terminal, unless it reports no usable width
+            // (a pseudo-terminal without a size squeezes every column).
+            if t.width().is_some_and(|w| w >= 60) {
+                t.set_content_arrangement(ContentArrangement::Dynamic);
+            }
         } else {
             t.load_preset(presets::NOTHING);
             t.set_content_arrangement(ContentArrangement::Disabled);

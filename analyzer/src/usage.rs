@@ -269,11 +269,11 @@ fn write_table(out: &mut dyn Write, t: &Tally, style: Style) -> std::io::Result<
     let rows = t
         .groups
         .iter()
-        .map(|(k, g)| (k.clone(), g))
-        .chain([(style.bold("total"), &t.total)]);
+        .map(|(k, g)| (comfy_table::Cell::new(k), g))
+        .chain([(style.bold_cell("total"), &t.total)]);
     for (key, g) in rows {
         let u = &g.usage;
-        let mut cells = vec![key, g.requests.to_string()];
+        let mut cells = vec![key, comfy_table::Cell::new(g.requests)];
         cells.extend(
             [
                 u.input_tokens,
@@ -281,9 +281,9 @@ fn write_table(out: &mut dyn Write, t: &Tally, style: Style) -> std::io::Result<
                 u.cache_creation_input_tokens,
                 u.cache_read_input_tokens,
             ]
-            .map(report::thousands),
+            .map(|n| comfy_table::Cell::new(report::thousands(n))),
         );
-        cells.push(g.cost_text());
+        cells.push(comfy_table::Cell::new(g.cost_text()));
         table.add_row(cells);
     }
     report::write_table(out, &table)?;
