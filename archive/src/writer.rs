@@ -29,6 +29,8 @@ pub enum Format {
 
 impl Format {
     /// `.har.zst` → HarZst, `.har.gz` → HarGz, anything else (and `-`) → Har.
+    /// Any name ending in `.zst` or `.gz` (any case) counts: `x.json.zst` is
+    /// zstd too.
     pub fn from_path(path: &Path) -> Format {
         let name = path
             .file_name()

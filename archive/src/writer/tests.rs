@@ -185,3 +185,26 @@ fn writer_and_reader_can_move_to_other_threads() {
     is_send::<ArchiveWriter>();
     is_send::<ArchiveReader>();
 }
+
+#[test]
+fn zstd_frame_declares_a_64_to_128_mib_window() {
+    let sink = SharedSink::default();
+    let w = ArchiveWriter::new(Box::new(sink.clone()), Format::HarZst, &head()).unwrap();
+    w.finish().unwrap();
+    let bytes = sink.bytes();
+    assert_eq!(bytes[..4], [0x28, 0xB5, 0x2F, 0xFD]);
+    // RFC 8878 3.1.1.1: no single-segment flag, so a window descriptor follows.
+    let descriptor = bytes[4];
+    assert_eq!(
+        descriptor & 0x20,
+        0,
+        "streamed frames are not single-segment"
+    );
+    let window = bytes[5];
+    let log = 10 + u64::from(window >> 3);
+    let size = (1u64 << log) + (1u64 << log) / 8 * u64::from(window & 7);
+    assert!(
+        (64 << 20..=128 << 20).contains(&size),
+        "window {size} bytes"
+    );
+}
