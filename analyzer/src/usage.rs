@@ -208,11 +208,13 @@ pub fn to_json(t: &Tally, by: GroupBy, files: Vec<Value>) -> Value {
         .groups
         .iter()
         .map(|(key, g)| {
-            let mut v = g.to_json();
-            if let Value::Object(m) = &mut v {
-                m.insert("key".into(), json!(key));
+            // The key first, then the same fields as `total`.
+            let mut m = serde_json::Map::new();
+            m.insert("key".into(), json!(key));
+            if let Value::Object(fields) = g.to_json() {
+                m.extend(fields);
             }
-            v
+            Value::Object(m)
         })
         .collect();
     json!({

@@ -130,6 +130,30 @@ pub const GOLDEN: &[Golden] = &[
         failed: 0,
         leaks: 2,
     },
+    // mitmproxy: the stream only as raw text (no _sseEvents); count_tokens apart.
+    Golden {
+        file: "handmade/mitmproxy-export.har",
+        entries: 2,
+        requests: 1,
+        input: 3,
+        output: 42,
+        cache_write: 12000,
+        cache_read: 0,
+        failed: 0,
+        leaks: 0,
+    },
+    // A stream reset after message_start (counted, flagged) and a refused exchange (failed).
+    Golden {
+        file: "handmade/failures.har",
+        entries: 2,
+        requests: 1,
+        input: 3,
+        output: 1,
+        cache_write: 0,
+        cache_read: 12000,
+        failed: 1,
+        leaks: 0,
+    },
     // Cut off inside the main loop: git-history and both warmups survive.
     Golden {
         file: "handmade/cut-off.har",

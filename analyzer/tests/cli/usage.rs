@@ -224,3 +224,48 @@ fn a_zstd_archive_cut_mid_entry_recovers_the_entries_before() {
         r.stderr
     );
 }
+
+#[test]
+fn raw_streams_count_tokens_cut_off_streams_and_refused_calls() {
+    let u = analyze_json(
+        &[
+            "usage",
+            &handmade("mitmproxy-export.har"),
+            &handmade("failures.har"),
+        ],
+        0,
+    );
+    assert_eq!(u["count_tokens"]["requests"], 1);
+    assert_eq!(u["total"]["cut_off_streams"], 1);
+    assert_eq!(
+        u["failed"]["by_status"]["no response (upstream refused the connection)"],
+        1
+    );
+    let rows = analyze_json(&["ls", &handmade("mitmproxy-export.har")], 0);
+    assert_eq!(rows[0]["role"], "count_tokens");
+    assert_eq!(
+        rows[1]["stop_reason"], "end_turn",
+        "reassembled from content.text"
+    );
+    let shown = analyze_json(&["show", &handmade("mitmproxy-export.har"), "1"], 0);
+    assert_eq!(shown["reply"]["source"], "sse_text");
+    assert_eq!(shown["reply"]["text"], "Hi! How can I help?");
+    assert_eq!(
+        shown["reply"]["first_token_ms"],
+        serde_json::Value::Null,
+        "raw text has no times"
+    );
+    let human = analyze(&["usage", &handmade("failures.har")]);
+    assert!(
+        human.stdout.contains("failed (not counted): 1"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("cut-off streams (counted as far as they went): 1"),
+        "{}",
+        human.stdout
+    );
+}
