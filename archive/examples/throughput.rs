@@ -1,7 +1,7 @@
 //! Measures the archive's speed on a generated archive of about 200 MB:
 //! writing and reading `.har` and `.har.zst`, and redacting a clean 60 KB
 //! request body. Run with `cargo run --release -p cctap-archive --example
-//! throughput [MB]`; prints MB/s of the decompressed document.
+//! throughput [MB [DIR]]`; prints MB/s of the decompressed document.
 use cctap_archive::model::{Entry, Header, LogHead, PostData};
 use cctap_archive::{redact, ArchiveReader, ArchiveWriter};
 use std::time::Instant;
@@ -12,9 +12,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(200);
     let dir = tempfile::tempdir()?;
+    // A second argument keeps the archives there, to inspect them.
+    let keep = std::env::args().nth(2).map(std::path::PathBuf::from);
+    let out_dir = keep.as_deref().unwrap_or(dir.path());
     let tools = "{\"name\":\"Bash\",\"description\":\"Executes a given bash command in a persistent shell session with optional timeout, ensuring proper handling and security measures.\",\"input_schema\":{\"type\":\"object\"}},".repeat(300);
     for name in ["bench.har", "bench.har.zst"] {
-        let path = dir.path().join(name);
+        let path = out_dir.join(name);
         let head = LogHead::new("throughput", "0");
         let start = Instant::now();
         let mut w = ArchiveWriter::create(&path, &head)?;
