@@ -90,6 +90,7 @@ impl CertificateAuthority {
     /// Loads a CA from one PEM file holding its private key and certificate (`--ca FILE`).
     pub fn load_file(path: &Path) -> Result<Self> {
         let text = fs::read(path).map_err(|source| read_error(path, source))?;
+        layout::warn_if_exposed(path);
         Self::from_pem(&text, path)
     }
 

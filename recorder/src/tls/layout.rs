@@ -69,20 +69,24 @@ pub fn default_confdir() -> Result<PathBuf> {
         .ok_or(TlsError::NoHome)
 }
 
-/// Creates `dir` (and parents) with mode 0700 if missing. An existing directory is left as the
-/// user set it, with a warning when others can read it.
+/// Creates `dir` (and parents) with mode 0700 if missing; an existing directory is left as the
+/// user set it (mitmproxy makes `~/.mitmproxy` 0755; only its key file is private).
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     let create = DirBuilder::new().recursive(true).mode(0o700).create(dir);
     create.map_err(|source| TlsError::CreateDir {
         path: dir.to_path_buf(),
         source,
-    })?;
-    if let Ok(meta) = fs::metadata(dir) {
+    })
+}
+
+/// Warns when a key file is readable by other users.
+pub fn warn_if_exposed(key_file: &Path) {
+    if let Ok(meta) = fs::metadata(key_file) {
         if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(dir = %dir.display(), "CA directory is accessible to other users");
+            let file = key_file.display();
+            tracing::warn!(%file, "CA private key is readable by other users: chmod 600 it");
         }
     }
-    Ok(())
 }
 
 /// Writes a secret file that must not exist yet, created 0600 (never widened then narrowed).

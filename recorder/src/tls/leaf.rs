@@ -70,7 +70,7 @@ impl LeafName {
             .strip_suffix('.')
             .unwrap_or(trimmed)
             .to_ascii_lowercase();
-        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '*');
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
         if name.is_empty() || name.len() > 253 || !name.chars().all(valid_char) {
             let detail = "not a DNS name or IP address (IDNs must arrive punycoded)".into();
             return Err(TlsError::Mint {
@@ -174,6 +174,15 @@ impl LeafMinter {
             host: text.clone(),
             detail: e.to_string(),
         };
+        if self.ca.not_after() <= now + Duration::minutes(1) {
+            return Err(TlsError::Mint {
+                host: text,
+                detail: format!(
+                    "the CA in {} has expired: move it away and restart to create a new one",
+                    self.ca.origin().display()
+                ),
+            });
+        }
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
         if text.len() < MAX_COMMON_NAME {
