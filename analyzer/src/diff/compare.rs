@@ -80,6 +80,52 @@ pub struct ToolsChange {
     pub changed: Vec<ToolChange>,
     /// Whether the same tools are sent in a different order.
     pub reordered: bool,
+    /// Removed and added tools that take the same input: likely one tool
+    /// renamed (2.1.x's `Agent` for `Task`).
+    pub replaced: Vec<Replaced>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Replaced {
+    pub old: String,
+    pub new: String,
+    pub shared_fields: Vec<String>,
+}
+
+/// The names under an input schema's `properties`.
+fn fields(schema: &Value) -> BTreeSet<String> {
+    schema["properties"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Pairs each added tool with the removed tool whose input fields it
+/// mostly shares (at least two, and 60 % of their union).
+fn replacements(old: &Shape, new: &Shape, added: &[String], removed: &[String]) -> Vec<Replaced> {
+    let mut out: Vec<Replaced> = Vec::new();
+    for a in added {
+        let fa = fields(&new.tools[a].input_schema);
+        let best = removed
+            .iter()
+            .filter(|r| !out.iter().any(|x| &x.old == *r))
+            .map(|r| {
+                let fr = fields(&old.tools[r].input_schema);
+                let shared: Vec<String> = fa.intersection(&fr).cloned().collect();
+                let union = fa.union(&fr).count().max(1);
+                (r, shared.len() as f64 / union as f64, shared)
+            })
+            .filter(|(_, score, shared)| shared.len() >= 2 && *score >= 0.6)
+            .max_by(|x, y| x.1.total_cmp(&y.1));
+        if let Some((r, _, shared)) = best {
+            out.push(Replaced {
+                old: r.clone(),
+                new: a.clone(),
+                shared_fields: shared,
+            });
+        }
+    }
+    out
 }
 
 impl ToolsChange {
@@ -142,13 +188,13 @@ pub fn prompt(old: &Shape, new: &Shape, context: usize) -> TextChange {
 }
 
 pub fn tools(old: &Shape, new: &Shape, context: usize) -> ToolsChange {
-    let added = new
+    let added: Vec<String> = new
         .tool_order
         .iter()
         .filter(|n| !old.tools.contains_key(*n))
         .cloned()
         .collect();
-    let removed = old
+    let removed: Vec<String> = old
         .tool_order
         .iter()
         .filter(|n| !new.tools.contains_key(*n))
@@ -188,11 +234,13 @@ pub fn tools(old: &Shape, new: &Shape, context: usize) -> ToolsChange {
             .collect()
     };
     let reordered = common(old, new) != common(new, old);
+    let replaced = replacements(old, new, &added, &removed);
     ToolsChange {
         added,
         removed,
         changed,
         reordered,
+        replaced,
     }
 }
 

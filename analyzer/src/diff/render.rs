@@ -76,6 +76,15 @@ fn tools_text(out: &mut dyn Write, t: &ToolsChange, style: Style) -> io::Result<
     for name in &t.removed {
         writeln!(out, "{}", style.red(&format!("- tool {name} (removed)")))?;
     }
+    for r in &t.replaced {
+        let line = format!(
+            "~ tool {} → {} (likely replaced: same input fields {})",
+            r.old,
+            r.new,
+            r.shared_fields.join(", ")
+        );
+        writeln!(out, "{}", style.cyan(&line))?;
+    }
     if t.reordered {
         writeln!(out, "{}", style.cyan("~ tools sent in a different order"))?;
     }
@@ -153,6 +162,9 @@ pub fn markdown(
         }
         for c in &t.changed {
             writeln!(out, "- **changed** `{}`", c.name)?;
+        }
+        for r in &t.replaced {
+            writeln!(out, "- **likely replaced** `{}` → `{}`", r.old, r.new)?;
         }
         writeln!(out)?;
         for c in &t.changed {

@@ -96,6 +96,9 @@ fn version_2_0_50_to_2_1_332_as_json() {
     assert!(names("added").contains(&"Agent".to_owned()));
     assert!(names("removed").contains(&"Task".to_owned()));
     assert_eq!(names("added").len(), 7);
+    assert_eq!(s["tools"]["replaced"][0]["old"], "Task");
+    assert_eq!(s["tools"]["replaced"][0]["new"], "Agent");
+    assert_eq!(s["tools"]["replaced"].as_array().map(Vec::len), Some(1));
     assert_eq!(names("removed").len(), 11);
     let params: Vec<String> = s["params"]
         .as_array()
