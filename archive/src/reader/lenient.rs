@@ -19,6 +19,14 @@ pub(super) fn fill_gaps(entry: &mut Map<String, Value>) {
             fill(timings, name, || Value::from(0));
         }
     }
+    if let Some(Value::Array(events)) = entry.get_mut("_sseEvents") {
+        // A NaN time is written as null; an event may lack its type.
+        for event in events.iter_mut().filter_map(Value::as_object_mut) {
+            fill(event, "time", || Value::from(0));
+            fill(event, "event", || Value::from("message"));
+            fill(event, "data", || Value::from(""));
+        }
+    }
     if let Some(request) = object(entry, "request") {
         fill_message(request);
         fill(request, "queryString", || Value::Array(Vec::new()));

@@ -107,7 +107,8 @@ const BROWSER_HAR: &str = r#"{
                     "headersSize": null, "bodySize": 2},
         "response": {"status": 204, "statusText": "No Content", "httpVersion": "HTTP/1.1",
                      "cookies": [], "headers": [], "content": {"size": 0}, "redirectURL": null},
-        "timings": {"send": 0, "wait": 1, "receive": 0}
+        "timings": {"send": 0, "wait": 1, "receive": 0},
+        "_sseEvents": [{"time": null, "data": "x"}]
       }
     ]
   }
@@ -127,6 +128,8 @@ fn browser_style_har_reads() {
     assert_eq!(a.timings.wait, 10.1);
     assert_eq!(a.timings.send, 0.0);
     assert_eq!(entries[1].request_text(), Some("hi"));
+    let events = entries[1].sse_events.as_deref().unwrap();
+    assert_eq!((events[0].time, events[0].event.as_str()), (0.0, "message"));
     assert_eq!(r.cut_off(), None);
 }
 
