@@ -52,8 +52,40 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
     Ok(n)
 }
 
-pub fn run(args: &ConvertArgs, _out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let n = copy(args, |_| {})?;
-    eprintln!("analyze: wrote {n} entries to {}", args.output.display());
+    summary(args, json_out, out, n, None)?;
     Ok(Outcome::Clean)
+}
+
+/// What was written: JSON on stdout with `--json` (unless the archive
+/// itself went to stdout), else one line on stderr.
+pub fn summary(
+    args: &ConvertArgs,
+    json_out: bool,
+    out: &mut dyn Write,
+    entries: usize,
+    redacted: Option<usize>,
+) -> std::io::Result<()> {
+    let to_stdout = args.output.as_os_str() == "-";
+    if json_out && !to_stdout {
+        let mut v = serde_json::json!({
+            "input": args.input.display().to_string(),
+            "output": args.output.display().to_string(),
+            "format": format!("{:?}", cctap_archive::Format::from_path(&args.output)),
+            "entries": entries,
+        });
+        if let Some(r) = redacted {
+            v["redacted_entries"] = r.into();
+        }
+        return crate::report::write_json(out, &v);
+    }
+    let extra = redacted
+        .map(|r| format!(" ({r} redacted)"))
+        .unwrap_or_default();
+    eprintln!(
+        "analyze: wrote {entries} entries to {}{extra}",
+        args.output.display()
+    );
+    Ok(())
 }

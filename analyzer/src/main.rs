@@ -60,8 +60,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Leaks(args) => leaks::run(&args.files, cli.json, style, &mut out)?,
         Command::Ls(args) => ls::run(&args.files, cli.json, style, &mut out)?,
         Command::Show(args) => show::run(&args, cli.json, style, &mut out)?,
-        Command::Export(args) => export::run(&args, &mut out)?,
-        Command::Redact(args) => redact::run(&args, &mut out)?,
+        Command::Export(args) => export::run(&args, cli.json, &mut out)?,
+        Command::Redact(args) => redact::run(&args, cli.json, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

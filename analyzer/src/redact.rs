@@ -9,16 +9,13 @@ use crate::report::Outcome;
 use cctap_archive::redact::redact_entry;
 use std::io::Write;
 
-pub fn run(args: &ConvertArgs, _out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut changed = 0usize;
     let n = export::copy(args, |entry| {
         let before = entry.redacted.len();
         redact_entry(entry);
         changed += usize::from(entry.redacted.len() > before);
     })?;
-    eprintln!(
-        "analyze: wrote {n} entries to {} ({changed} redacted)",
-        args.output.display()
-    );
+    export::summary(args, json_out, out, n, Some(changed))?;
     Ok(Outcome::Clean)
 }

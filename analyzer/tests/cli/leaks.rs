@@ -143,12 +143,20 @@ fn redact_leaves_leaks_clean_in_every_format() {
         assert_eq!(before["total"], after["total"], "{name}");
     }
     let out = dir.path().join("b.har");
-    analyze(&[
-        "redact",
-        &handmade("bearer-token.har"),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let done = analyze_json(
+        &[
+            "redact",
+            &handmade("bearer-token.har"),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(
+        (done["entries"].as_u64(), done["redacted_entries"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(done["format"], "Har");
     let shown = analyze_json(&["show", out.to_str().unwrap(), "0"], 0);
     assert_eq!(
         shown["redacted"],
