@@ -275,6 +275,8 @@ mod tests {
             let alias = fs::read(confdir.join(name)).expect("mitmproxy alias");
             assert!(!alias.is_empty(), "{name}");
         }
+        let via_alias = CertificateAuthority::load_file(&confdir.join("mitmproxy-ca.pem"));
+        assert_eq!(via_alias.expect("alias").cert_der(), first.ca.cert_der());
 
         let again = CertificateAuthority::load_or_create(&confdir).expect("reload");
         assert!(!again.created);
@@ -365,5 +367,25 @@ mod tests {
         assert!(!opened.created);
         assert_eq!(opened.ca.cert_pem(), cert_pem);
         assert!(!tmp.path().join("cctap-ca.pem").exists());
+    }
+
+    #[test]
+    fn racing_first_starts_agree_on_one_ca() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let confdir = tmp.path().join("race");
+        let opened: Vec<OpenedCa> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| CertificateAuthority::load_or_create(&confdir)))
+                .collect();
+            runs.into_iter()
+                .map(|run| run.join().expect("thread").expect("open"))
+                .collect()
+        });
+        assert_eq!(opened.iter().filter(|o| o.created).count(), 1);
+        assert!(opened
+            .iter()
+            .all(|o| o.ca.cert_der() == opened[0].ca.cert_der()));
+        let on_disk = CertificateAuthority::load_file(&opened[0].files.key_and_cert).expect("load");
+        assert_eq!(on_disk.cert_der(), opened[0].ca.cert_der());
     }
 }
