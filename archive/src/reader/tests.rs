@@ -226,3 +226,37 @@ fn open_errors_name_the_file() {
     assert!(matches!(err, ReadError::Open { .. }));
     assert!(err.to_string().contains("/nonexistent/x.har"), "{err}");
 }
+
+#[test]
+fn damaged_archives_never_panic() {
+    // Deterministic pseudo-random damage: flipped, dropped and inserted
+    // bytes in plain and compressed archives. Any outcome but a panic or a
+    // hang is acceptable.
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for format in [Format::Har, Format::HarZst, Format::HarGz] {
+        let (bytes, _) = archive(format);
+        for _ in 0..300 {
+            let mut damaged = bytes.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % damaged.len() as u64) as usize;
+                match next() % 3 {
+                    0 => damaged[at] ^= 1 << (next() % 8),
+                    1 => {
+                        damaged.remove(at);
+                    }
+                    _ => damaged.insert(at, b"{}[]\",:\\ "[(next() % 9) as usize]),
+                }
+            }
+            if let Ok(r) = reader(&damaged) {
+                let ok = r.take(100).filter(Result::is_ok).count();
+                assert!(ok <= 3, "damage cannot make entries");
+            }
+        }
+    }
+}
