@@ -11,7 +11,8 @@
 # time in another working directory, so the analyzer can show that two runs of
 # one version diff empty once masked. Every run has a throwaway HOME, both
 # "disable" flags, an obviously fake key and stdin </dev/null, and a time
-# limit. fixtures/claude-code/check_archive.py judges each archive.
+# limit. fixtures/claude-code/check_archive.py judges each archive, and the
+# npm package har-validator (HAR 1.2 schema) validates it.
 # Ends with `N passed, M failed`; exits 1 if anything failed.
 set -uo pipefail
 
@@ -30,6 +31,8 @@ FAKE_KEY="sk-ant-api03-FAKEcctapCI0000000000fakefakefakefake0000000000FAKE-notar
 REPLY="Hello from the cctap fake upstream."
 RUN_LIMIT=120
 check="$repo/fixtures/claude-code/check_archive.py"
+validate="$repo/fixtures/claude-code/validate_har.cjs"
+HAR_VALIDATOR=har-validator@5.1.5
 
 passed=0
 failed=0
@@ -75,6 +78,13 @@ install_version() {
     (cd "$prefix/node_modules/@anthropic-ai/claude-code" && node install.cjs) || return 1
   fi
   [ "$(claude_version "$claude")" = "$version" ]
+}
+
+# The HAR 1.2 schema validator, into CACHE_DIR/har-validator.
+install_validator() {
+  [ -d "$cache/har-validator/node_modules/har-validator" ] && return 0
+  echo "==> npm install $HAR_VALIDATOR"
+  npm install --prefix "$cache/har-validator" --no-audit --no-fund --loglevel=error "$HAR_VALIDATOR"
 }
 
 # Starts a fresh fake upstream logging to $1; sets upstream_url.
@@ -130,12 +140,30 @@ run_case() {
     sed 's/^/  stdout: /' "$log.stdout" | tail -5
     return
   fi
-  if python3 "$check" "$archive" --key "$FAKE_KEY" --version "$version" --stdout "$log.stdout" "${check_args[@]}"; then
+  local valid=1
+  if [ "$have_validator" -eq 1 ]; then node "$validate" "$cache/har-validator" "$archive" || valid=0; fi
+  if python3 "$check" "$archive" --key "$FAKE_KEY" --version "$version" --stdout "$log.stdout" "${check_args[@]}" && [ "$valid" -eq 1 ]; then
     pass "$name"
   else
     fail "$name: archive check (see above)"
   fi
 }
+
+have_validator=1
+if ! install_validator; then
+  fail "cannot install $HAR_VALIDATOR from npm (archives are checked without it)"
+  have_validator=0
+fi
+
+if [ "$have_validator" -eq 1 ]; then
+  echo "==> the end-to-end tests' archives through har-validator"
+  if (cd "$repo" && CCTAP_HAR_VALIDATOR="$cache/har-validator" cargo test --locked -q -p cctap-tests --test e2e >"$tmp/e2e.log" 2>&1); then
+    pass "e2e archives pass har-validator"
+  else
+    fail "e2e archives with CCTAP_HAR_VALIDATOR set"
+    grep -E "panicked|FAIL|har-validator" "$tmp/e2e.log" | head -20
+  fi
+fi
 
 for version in "${VERSIONS[@]}"; do
   if ! install_version "$version"; then

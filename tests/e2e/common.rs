@@ -131,6 +131,7 @@ impl Session {
             problems.is_empty(),
             "archive is not sound HAR 1.2: {problems:#?}"
         );
+        har_validator(&doc, self.dir.path());
         let (mut entries, cut) =
             archive::read_entries(&self.archive).expect("reader reads the archive");
         assert_eq!(
@@ -146,6 +147,30 @@ impl Session {
         entries.sort_by(|a, b| a.har.started_date_time.cmp(&b.har.started_date_time));
         (entries, doc, self.dir)
     }
+}
+
+/// With `CCTAP_HAR_VALIDATOR=NODE_PREFIX` (an npm prefix holding the
+/// `har-validator` package; `.ci/claude-code.sh` installs one and sets it),
+/// the document must also pass that independent HAR 1.2 schema check.
+pub fn har_validator(doc: &Value, scratch: &std::path::Path) {
+    let Some(prefix) = std::env::var_os("CCTAP_HAR_VALIDATOR") else {
+        return;
+    };
+    let file = scratch.join("for-har-validator.har");
+    std::fs::write(&file, doc.to_string()).expect("write document for har-validator");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/claude-code/validate_har.cjs");
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .arg(prefix)
+        .arg(&file)
+        .output()
+        .expect("run node for har-validator");
+    assert!(
+        out.status.success(),
+        "har-validator rejects the archive: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// Writes raw bytes to `addr` and reads until the server closes or `limit`.
