@@ -5,6 +5,7 @@ use crate::call::Call;
 use crate::classify::{self, Retries};
 use crate::input;
 use crate::report::{self, Outcome, Style};
+use comfy_table::Cell;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,21 +50,34 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let sources = input::expand(files)?;
-    let mut rows = Vec::new();
+    let many = sources.len() > 1;
+    // JSON rows are written as they come; table rows are kept (as short
+    // cells) because column widths need them all.
+    let mut table_rows = Vec::new();
+    let mut written = 0usize;
+    if json_out {
+        write!(out, "[")?;
+    }
     for source in &sources {
         let mut retries = Retries::default();
         input::read_entries(source, |i, e| {
             let call = Call::from_entry(i, &e)?;
             let retry_of = retries.observe(&call);
-            rows.push(row(&source.name(), &call, retry_of));
+            let r = row(&source.name(), &call, retry_of);
+            if json_out {
+                write!(out, "{}\n", if written == 0 { "" } else { "," })?;
+                serde_json::to_writer_pretty(&mut *out, &r)?;
+                written += 1;
+            } else {
+                table_rows.push(cells(&r, many, style));
+            }
             Ok(())
         })?;
     }
     if json_out {
-        report::write_json(out, &Value::Array(rows))?;
+        writeln!(out, "\n]")?;
         return Ok(Outcome::Clean);
     }
-    let many = sources.len() > 1;
     let mut header = vec![
         "#",
         "start",
@@ -83,64 +97,66 @@ pub fn run(
         header.insert(0, "file");
     }
     let mut t = style.table(header);
-    for r in &rows {
-        let num = |k: &str| {
-            r[k].as_u64()
-                .map(report::thousands)
-                .unwrap_or_else(|| "-".into())
-        };
-        let cache = match (
-            r["cache_creation_input_tokens"].as_u64(),
-            r["cache_read_input_tokens"].as_u64(),
-        ) {
-            (Some(w), Some(rd)) => format!("{}/{}", report::thousands(w), report::thousands(rd)),
-            _ => "-".into(),
-        };
-        let status = r["status"].as_i64().unwrap_or(0);
-        let failed = !(200..300).contains(&status);
-        let mut notes = Vec::new();
-        if let Some(n) = r["retry_of"].as_u64() {
-            notes.push(format!("retry of #{n}"));
-        }
-        if r["cut_off"].as_bool() == Some(true) {
-            notes.push("stream cut off".into());
-        }
-        for k in ["api_error", "error"] {
-            if let Some(s) = r[k].as_str() {
-                notes.push(s.to_owned());
-            }
-        }
-        let cells = vec![
-            r["entry"].to_string(),
-            clock(r["started"].as_str().unwrap_or("")),
-            r["method"].as_str().unwrap_or("").to_owned(),
-            status.to_string(),
-            format!(
-                "{}{}",
-                r["host"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            ),
-            r["role"].as_str().unwrap_or("").to_owned(),
-            r["model"].as_str().unwrap_or("").to_owned(),
-            num("input_tokens"),
-            num("output_tokens"),
-            cache,
-            report::millis(r["duration_ms"].as_f64()),
-            report::millis(r["first_token_ms"].as_f64()),
-            notes.join("; "),
-        ];
-        let mut cells: Vec<comfy_table::Cell> =
-            cells.into_iter().map(comfy_table::Cell::new).collect();
-        if failed {
-            cells[3] = style.red_cell(&status.to_string());
-        }
-        if many {
-            cells.insert(0, comfy_table::Cell::new(r["file"].as_str().unwrap_or("")));
-        }
-        t.add_row(cells);
+    for r in table_rows {
+        t.add_row(r);
     }
     report::write_table(out, &t)?;
     Ok(Outcome::Clean)
+}
+
+/// One table row from a listed entry.
+fn cells(r: &Value, many: bool, style: Style) -> Vec<Cell> {
+    let num = |k: &str| {
+        r[k].as_u64()
+            .map(report::thousands)
+            .unwrap_or_else(|| "-".into())
+    };
+    let cache = match (
+        r["cache_creation_input_tokens"].as_u64(),
+        r["cache_read_input_tokens"].as_u64(),
+    ) {
+        (Some(w), Some(rd)) => format!("{}/{}", report::thousands(w), report::thousands(rd)),
+        _ => "-".into(),
+    };
+    let status = r["status"].as_i64().unwrap_or(0);
+    let mut notes = Vec::new();
+    if let Some(n) = r["retry_of"].as_u64() {
+        notes.push(format!("retry of #{n}"));
+    }
+    if r["cut_off"].as_bool() == Some(true) {
+        notes.push("stream cut off".into());
+    }
+    for k in ["api_error", "error"] {
+        if let Some(s) = r[k].as_str() {
+            notes.push(s.to_owned());
+        }
+    }
+    let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+    let mut cells: Vec<Cell> = [
+        r["entry"].to_string(),
+        clock(&text("started")),
+        text("method"),
+        status.to_string(),
+        format!("{}{}", text("host"), text("path")),
+        text("role"),
+        text("model"),
+        num("input_tokens"),
+        num("output_tokens"),
+        cache,
+        report::millis(r["duration_ms"].as_f64()),
+        report::millis(r["first_token_ms"].as_f64()),
+        notes.join("; "),
+    ]
+    .into_iter()
+    .map(Cell::new)
+    .collect();
+    if !(200..300).contains(&status) {
+        cells[3] = style.red_cell(&status.to_string());
+    }
+    if many {
+        cells.insert(0, Cell::new(text("file")));
+    }
+    cells
 }
 
 #[cfg(test)]
