@@ -73,3 +73,36 @@ async fn kill_9_keeps_every_completed_entry() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_the_archive_cleanly() {
+    bounded("test", LIMIT, async {
+        let session = Session::start().await;
+        let response = client()
+            .post(format!("{}/v1/messages", session.url()))
+            .body(messages_body(true))
+            .send()
+            .await
+            .expect("send");
+        response.text().await.expect("stream");
+        let Session {
+            recorder,
+            archive: path,
+            dir: _dir,
+            ..
+        } = session;
+        let status = recorder
+            .stop_with("-TERM")
+            .await
+            .expect("record exits on SIGTERM");
+        assert!(
+            status.success(),
+            "SIGTERM is a clean shutdown: exit 0, got {status}"
+        );
+        let doc = archive::document(&path).expect("the tail is written: one complete document");
+        assert_eq!(archive::har_problems(&doc), Vec::<String>::new());
+        let (entries, cut) = archive::read_entries(&path).expect("read");
+        assert_eq!((entries.len(), cut), (1, None));
+    })
+    .await
+}

@@ -152,13 +152,18 @@ impl Recorder {
     }
 
     /// SIGINT, then wait (at most 15 s) for it to exit.
-    pub async fn stop(mut self) -> Result<ExitStatus, RecorderError> {
+    pub async fn stop(self) -> Result<ExitStatus, RecorderError> {
+        self.stop_with("-INT").await
+    }
+
+    /// Sends `signal` (`-INT`, `-TERM`), then waits (at most 15 s).
+    pub async fn stop_with(mut self, signal: &str) -> Result<ExitStatus, RecorderError> {
         let Some(mut child) = self.child.take() else {
             return Err(RecorderError::Signal(std::io::Error::other(
                 "already stopped",
             )));
         };
-        send_signal(child.id(), "-INT").map_err(RecorderError::Signal)?;
+        send_signal(child.id(), signal).map_err(RecorderError::Signal)?;
         let deadline = Instant::now() + STOP_LIMIT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {

@@ -16,6 +16,7 @@
 //! | `gzip` | JSON answers gzip-encoded (`content-encoding: gzip`) |
 //! | `binary=N` | answer N bytes of non-UTF-8 `application/octet-stream` |
 //! | `echo` | answer the request body, byte for byte, with its content type |
+//! | `early` | answer `{"first_chunk_bytes": N}` as soon as the first body chunk arrives |
 //!
 //! Event indexes count from 0: event 0 is `message_start`.
 
@@ -39,6 +40,7 @@ pub struct Behaviour {
     pub gzip: bool,
     pub binary: Option<usize>,
     pub echo: bool,
+    pub early: bool,
 }
 
 /// A directive the fake upstream does not know.
@@ -97,6 +99,7 @@ impl Behaviour {
             "gzip" => self.gzip = true,
             "binary" => self.binary = Some(number(value)? as usize),
             "echo" => self.echo = true,
+            "early" => self.early = true,
             _ => return Err(bad("unknown directive")),
         }
         Ok(())

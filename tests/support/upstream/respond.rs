@@ -47,6 +47,10 @@ pub fn answer(
             false,
         );
     }
+    if behaviour.early {
+        let first = serde_json::json!({"first_chunk_bytes": asked.body.len()});
+        return json(response, &first, false);
+    }
     if behaviour.echo {
         let kind = asked.content_type.unwrap_or("application/octet-stream");
         return full(

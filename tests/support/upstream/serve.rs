@@ -68,16 +68,6 @@ async fn handle(
         .take_head()
         .unwrap_or_else(|| lowercase_headers(&request));
     let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                format!("fake upstream: cannot read body: {e}"),
-            )
-        }
-    };
-    capture.clear();
     let behaviour_text = parts
         .headers
         .get(BEHAVIOUR_HEADER)
@@ -90,6 +80,21 @@ async fn handle(
         },
         None => shared.behaviour.clone(),
     };
+    let body = if behaviour.early {
+        first_chunk(body).await
+    } else {
+        body.collect().await.map(|c| c.to_bytes())
+    };
+    let body = match body {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                format!("fake upstream: cannot read body: {e}"),
+            )
+        }
+    };
+    capture.clear();
     let path = parts
         .uri
         .path_and_query()
@@ -122,6 +127,18 @@ async fn handle(
         number,
     });
     response
+}
+
+/// The first data frame of a body; the rest is drained in the background so
+/// the answer can go out while the client is still sending.
+async fn first_chunk(mut body: Incoming) -> Result<Bytes, hyper::Error> {
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            tokio::spawn(async move { body.collect().await.map(|_| ()) });
+            return Ok(data);
+        }
+    }
+    Ok(Bytes::new())
 }
 
 fn lowercase_headers(request: &Request<Incoming>) -> Vec<(String, String)> {
