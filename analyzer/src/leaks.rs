@@ -74,13 +74,22 @@ fn credential_of(value: &str) -> (&str, Option<&'static str>) {
     (v, None)
 }
 
+/// Where a credential was first sent to a host.
+#[derive(Debug)]
+struct Sent {
+    entry: usize,
+    url: String,
+    place: String,
+    kind: String,
+}
+
 /// Per-file state: findings, and where each credential was sent.
 #[derive(Debug, Default)]
 pub struct Scan {
     pub file: String,
     pub findings: Vec<Finding>,
-    /// fingerprint → host → first (entry, url, place, kind).
-    sent: HashMap<String, BTreeMap<String, (usize, String, String, String)>>,
+    /// fingerprint → host → where it was first sent there.
+    sent: HashMap<String, BTreeMap<String, Sent>>,
     /// Hosts of Messages API calls, with counts.
     api_hosts: BTreeMap<String, usize>,
     pub entries: usize,
@@ -168,13 +177,16 @@ impl Scan {
             if !hosts.contains_key(&api) {
                 continue;
             }
-            for (host, (entry, url, place, kind)) in hosts.iter().filter(|(h, _)| **h != api) {
+            for (host, sent) in hosts.iter().filter(|(h, _)| **h != api) {
                 extra.push(Finding {
                     file: self.file.clone(),
-                    entry: *entry,
-                    url: url.clone(),
-                    place: place.clone(),
-                    kind: format!("{kind} sent to {host}, not only to the API host {api}"),
+                    entry: sent.entry,
+                    url: sent.url.clone(),
+                    place: sent.place.clone(),
+                    kind: format!(
+                        "{} sent to {host}, not only to the API host {api}",
+                        sent.kind
+                    ),
                     fingerprint: fp.clone(),
                     excerpt: String::new(),
                     severity: Severity::Warning,
@@ -219,13 +231,11 @@ impl Place<'_> {
             .entry(fp)
             .or_default()
             .entry(self.host.to_owned())
-            .or_insert_with(|| {
-                (
-                    self.index,
-                    self.url.to_owned(),
-                    place.to_owned(),
-                    kind.to_owned(),
-                )
+            .or_insert_with(|| Sent {
+                entry: self.index,
+                url: self.url.to_owned(),
+                place: place.to_owned(),
+                kind: kind.to_owned(),
             });
     }
 

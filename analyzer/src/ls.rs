@@ -65,7 +65,7 @@ pub fn run(
             let retry_of = retries.observe(&call);
             let r = row(&source.name(), &call, retry_of);
             if json_out {
-                write!(out, "{}\n", if written == 0 { "" } else { "," })?;
+                writeln!(out, "{}", if written == 0 { "" } else { "," })?;
                 serde_json::to_writer_pretty(&mut *out, &r)?;
                 written += 1;
             } else {

@@ -23,7 +23,9 @@ pub const CACHE_READ: f64 = 0.1;
 pub const LONG_CONTEXT_THRESHOLD: u64 = 200_000;
 
 /// (family, input $/MTok, output $/MTok, long-context (input, output)).
-const BUILT_IN: &[(&str, f64, f64, Option<(f64, f64)>)] = &[
+type Row = (&'static str, f64, f64, Option<(f64, f64)>);
+
+const BUILT_IN: &[Row] = &[
     ("claude-opus-4-5", 5.0, 25.0, None),
     ("claude-opus-4-1", 15.0, 75.0, None),
     ("claude-opus-4", 15.0, 75.0, None),

@@ -147,7 +147,8 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        // A comma before every group of three digits counted from the right.
+        if i > 0 && i % 3 == s.len() % 3 {
             out.push(',');
         }
         out.push(c);

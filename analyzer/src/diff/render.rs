@@ -16,9 +16,7 @@ fn paint(style: Style, line: &str) -> String {
         style.green(line)
     } else if line.starts_with('-') {
         style.red(line)
-    } else if line.starts_with("@@") {
-        style.cyan(line)
-    } else if line.starts_with('~') {
+    } else if line.starts_with("@@") || line.starts_with('~') {
         style.cyan(line)
     } else {
         line.to_owned()
