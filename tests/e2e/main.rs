@@ -7,6 +7,7 @@
 
 mod common;
 
+mod analyze;
 mod archive_format;
 mod bodies;
 mod crash;
