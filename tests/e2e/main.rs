@@ -10,6 +10,7 @@ mod common;
 mod analyze;
 mod archive_format;
 mod bodies;
+mod concurrency;
 mod crash;
 mod failures;
 mod fake_upstream;

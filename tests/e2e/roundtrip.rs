@@ -31,6 +31,11 @@ async fn reqwest_stream_arrives_intact_and_is_archived() {
             .expect("send through record");
         assert_eq!(response.status(), 200);
         assert_eq!(
+            response.headers().get("request-id").map(|v| v.as_bytes()),
+            Some(&b"req_fake_000001"[..]),
+            "upstream's response headers must reach the client"
+        );
+        assert_eq!(
             response.headers()["content-type"],
             "text/event-stream; charset=utf-8",
             "upstream's content type must reach the client"
