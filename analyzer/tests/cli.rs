@@ -17,6 +17,8 @@ mod golden;
 mod leaks;
 #[path = "cli/misc.rs"]
 mod misc;
+#[path = "cli/real.rs"]
+mod real;
 #[path = "cli/usage.rs"]
 mod usage;
 

@@ -90,6 +90,8 @@ pub struct Replaced {
     pub old: String,
     pub new: String,
     pub shared_fields: Vec<String>,
+    /// How the new tool's input schema differs from the old one's.
+    pub input_schema: Vec<Change>,
 }
 
 /// The names under an input schema's `properties`.
@@ -101,7 +103,8 @@ fn fields(schema: &Value) -> BTreeSet<String> {
 }
 
 /// Pairs each added tool with the removed tool whose input fields it
-/// mostly shares (at least two, and 60 % of their union).
+/// shares most: at least two, and three quarters of the smaller set
+/// (Claude Code 2.1.x's `Agent` keeps 4 of `Task`'s 5 fields).
 fn replacements(old: &Shape, new: &Shape, added: &[String], removed: &[String]) -> Vec<Replaced> {
     let mut out: Vec<Replaced> = Vec::new();
     for a in added {
@@ -112,16 +115,19 @@ fn replacements(old: &Shape, new: &Shape, added: &[String], removed: &[String]) 
             .map(|r| {
                 let fr = fields(&old.tools[r].input_schema);
                 let shared: Vec<String> = fa.intersection(&fr).cloned().collect();
-                let union = fa.union(&fr).count().max(1);
-                (r, shared.len() as f64 / union as f64, shared)
+                let smaller = fa.len().min(fr.len()).max(1);
+                (r, shared.len() as f64 / smaller as f64, shared)
             })
-            .filter(|(_, score, shared)| shared.len() >= 2 && *score >= 0.6)
+            .filter(|(_, score, shared)| shared.len() >= 2 && *score >= 0.75)
             .max_by(|x, y| x.1.total_cmp(&y.1));
         if let Some((r, _, shared)) = best {
+            let input_schema =
+                structural::diff(&old.tools[r].input_schema, &new.tools[a].input_schema);
             out.push(Replaced {
                 old: r.clone(),
                 new: a.clone(),
                 shared_fields: shared,
+                input_schema,
             });
         }
     }

@@ -76,12 +76,13 @@ fn tools_text(out: &mut dyn Write, t: &ToolsChange, style: Style) -> io::Result<
     }
     for r in &t.replaced {
         let line = format!(
-            "~ tool {} → {} (likely replaced: same input fields {})",
+            "~ tool {} → {} (likely replaced: shares input fields {})",
             r.old,
             r.new,
             r.shared_fields.join(", ")
         );
         writeln!(out, "{}", style.cyan(&line))?;
+        change_lines(out, &r.input_schema, style, "    ")?;
     }
     if t.reordered {
         writeln!(out, "{}", style.cyan("~ tools sent in a different order"))?;
