@@ -93,3 +93,44 @@ async fn ssl_insecure_accepts_any_upstream_certificate() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstream_by_name_verifies_the_dns_name() {
+    use std::net::ToSocketAddrs;
+    let first = ("localhost", 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next());
+    if first.map(|a| a.ip().to_string()) != Some("127.0.0.1".to_owned()) {
+        eprintln!("localhost does not resolve to 127.0.0.1 first ({first:?}): test skipped");
+        return;
+    }
+    bounded("test", LIMIT, async {
+        let upstream = FakeUpstream::builder()
+            .tls()
+            .start()
+            .await
+            .expect("TLS upstream");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = dir.path().join("ca.pem");
+        upstream.write_ca(&ca).expect("write CA");
+        let archive = dir.path().join("byname.har");
+        let ca_arg = ca.display().to_string();
+        let base = upstream.url_by_name();
+        let recorder = cctap_tests::Recorder::reverse(&base, &archive, &["--upstream-ca", &ca_arg])
+            .expect("record");
+        let session = Session {
+            dir,
+            upstream,
+            recorder,
+            archive,
+        };
+        let response = stream_through(&session).await;
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("stream");
+        let (entries, _, _dir) = session.finish().await;
+        assert_eq!(entries[0].har.request.url, format!("{base}/v1/messages"));
+        assert_eq!(entries[0].error, None);
+    })
+    .await
+}

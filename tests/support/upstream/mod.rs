@@ -227,13 +227,20 @@ impl FakeUpstream {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS (the
-    /// name the leaf certificate carries; `127.0.0.1` is in it too).
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with TLS (the
+    /// leaf certificate names `127.0.0.1` and `localhost`; an IP literal
+    /// keeps every test on 127.0.0.1 whatever `localhost` resolves to).
     pub fn url(&self) -> String {
         match self.ca {
             None => format!("http://{}", self.addr),
-            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            Some(_) => format!("https://{}", self.addr),
         }
+    }
+
+    /// `https://localhost:PORT`: the same server by name, to exercise SNI
+    /// and DNS-name verification (`localhost` must resolve to 127.0.0.1).
+    pub fn url_by_name(&self) -> String {
+        format!("https://localhost:{}", self.addr.port())
     }
 
     /// The answer text every Messages reply carries.
