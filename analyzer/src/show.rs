@@ -104,6 +104,15 @@ fn write_human(
     if let Some((n, v)) = &call.client {
         writeln!(out, "client {n} {v}")?;
     }
+    let req_body = entry.request_text().map_or(0, str::len);
+    let content = &entry.har.response.content;
+    writeln!(
+        out,
+        "request body {}  response {} ({})",
+        report::bytes(req_body),
+        report::bytes(content.text.as_deref().map_or(0, str::len)),
+        content.mime_type.as_deref().unwrap_or("no type")
+    )?;
     if let Some(e) = &call.error {
         writeln!(out, "{}", style.red(&format!("error: {e}")))?;
     }
