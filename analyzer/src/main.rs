@@ -42,9 +42,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Found) => ExitCode::from(1),
         Err(e) if report::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, whatever the causes' messages look like.
-            let message = format!("{e:#}").replace('\n', " ");
-            eprintln!("analyze: error: {message}");
+            eprintln!("analyze: error: {}", report::one_line(&e));
             ExitCode::from(2)
         }
     }

@@ -142,6 +142,23 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// An error and its causes on one line. A cause already quoted in the
+/// message before it (errors that print their source) is not repeated.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// `12345678` → `12,345,678`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -211,6 +228,17 @@ mod tests {
         let e = anyhow::Error::new(io).context("writing the table");
         assert!(is_broken_pipe(&e));
         assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+
+    #[test]
+    fn one_line_errors_do_not_repeat_their_causes() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(io)
+            .context("cannot open x: no such file")
+            .context("reading x");
+        assert_eq!(one_line(&e), "reading x: cannot open x: no such file");
+        let multi = anyhow::anyhow!("regex parse error:\n    (\nerror: unclosed group");
+        assert_eq!(one_line(&multi).lines().count(), 1);
     }
 
     #[test]
