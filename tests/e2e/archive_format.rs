@@ -154,3 +154,53 @@ async fn stream_timings_cover_the_whole_stream() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_writes_the_archive_to_stdout() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    bounded("test", LIMIT, async {
+        let mut child =
+            tokio::process::Command::new(cctap_tests::binaries::record().expect("record binary"))
+                .args(["-m", "offline", "-o", "-", "-p", "0"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("spawn record");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let reading = tokio::spawn(async move {
+            let mut all = Vec::new();
+            stdout.read_to_end(&mut all).await.map(|_| all)
+        });
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let addr = loop {
+            let line = lines
+                .next_line()
+                .await
+                .expect("stderr")
+                .expect("record ended before listening");
+            if let Some(addr) = cctap_tests::recorder::listening_addr(&line) {
+                break addr;
+            }
+        };
+        let response = client()
+            .post(format!("http://{addr}/v1/messages"))
+            .body(messages_body(true))
+            .send()
+            .await
+            .expect("send");
+        response.text().await.expect("answer");
+        cctap_tests::recorder::send_signal(child.id().expect("pid"), "-INT").expect("SIGINT");
+        let status = child.wait().await.expect("wait");
+        assert!(status.success(), "{status}");
+        let out = reading.await.expect("reader task").expect("read stdout");
+        let doc: Value = serde_json::from_slice(&out).expect("stdout is one HAR document");
+        assert_eq!(
+            cctap_tests::archive::har_problems(&doc),
+            Vec::<String>::new()
+        );
+        assert_eq!(doc["log"]["entries"].as_array().map(Vec::len), Some(1));
+    })
+    .await
+}
