@@ -128,3 +128,61 @@ async fn no_redact_keeps_keys_and_says_so() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_in_urls_other_headers_and_responses_are_redacted_too() {
+    bounded("test", LIMIT, async {
+        let session = Session::start().await;
+        let body = format!("{{\"note\":\"oauth {FAKE_OAUTH_TOKEN} end\"}}");
+        let response = client()
+            .post(format!(
+                "{}/v1/messages?debug_key={FAKE_API_KEY}",
+                session.url()
+            ))
+            .header(cctap_tests::upstream::BEHAVIOUR_HEADER, "echo")
+            .header("content-type", "application/json")
+            .header("x-debug-note", format!("client used {FAKE_API_KEY}"))
+            .body(body.clone())
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            response.text().await.expect("echo"),
+            body,
+            "the client gets the secret back unchanged"
+        );
+        let seen = &session.upstream.requests()[0];
+        assert!(
+            seen.path.contains(FAKE_API_KEY),
+            "upstream gets the URL unchanged"
+        );
+        let path = session.archive.clone();
+        let (entries, _, _dir) = session.finish().await;
+        let e = &entries[0];
+        assert!(
+            e.har
+                .request
+                .url
+                .contains(&marker("sk-ant-api03", FAKE_API_KEY)),
+            "url: {}",
+            e.har.request.url
+        );
+        let note = req_header(e, "x-debug-note").unwrap_or("");
+        assert!(
+            note.contains(&marker("sk-ant-api03", FAKE_API_KEY)),
+            "x-debug-note: {note}"
+        );
+        let answer = e.response_text().unwrap_or("");
+        assert!(
+            answer.contains(&marker("sk-ant-oat01", FAKE_OAUTH_TOKEN)),
+            "response body: {answer}"
+        );
+        let bytes = archive::decompressed(&path).expect("decompress");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("FAKEFAKEFAKE"),
+            "part of a fake key is in the archive"
+        );
+    })
+    .await
+}
