@@ -70,7 +70,7 @@ pub fn role(call: &Call) -> Role {
     if user.eq_ignore_ascii_case("quota") {
         return Role::Quota;
     }
-    if !req.tools.is_empty() {
+    if req.tool_count() > 0 {
         return Role::Main;
     }
     let prompt = format!("{}\n{}", req.system_text(), user).to_lowercase();
@@ -101,12 +101,7 @@ impl Retries {
         let req = call.request.as_ref()?;
         let mut h = DefaultHasher::new();
         req.model.hash(&mut h);
-        for m in &req.messages {
-            m.role.hash(&mut h);
-            for b in &m.blocks {
-                b.text.hash(&mut h);
-            }
-        }
+        req.messages_json().hash(&mut h);
         let key = h.finish();
         let earlier = self.failed.get(&key).copied();
         if call.failed() {

@@ -65,9 +65,9 @@ fn to_json(call: &Call, entry: &Entry) -> Value {
         "model": call.model(),
         "params": req.map(|r| Value::Object(r.params.clone())),
         "session": call.session(),
-        "system": req.map(|r| r.system.iter().map(|b| b.raw.clone()).collect::<Vec<_>>()),
-        "tools": req.map(|r| r.tools.iter().map(|t| json!({"name": t.name, "bytes": t.bytes})).collect::<Vec<_>>()),
-        "messages": req.map(|r| r.messages.iter().map(|m| json!({"role": m.role, "content": m.blocks.iter().map(|b| b.raw.clone()).collect::<Vec<_>>()})).collect::<Vec<_>>()),
+        "system": req.map(|r| r.system().iter().map(|b| b.raw.clone()).collect::<Vec<_>>()),
+        "tools": req.map(|r| r.tools().iter().map(|t| json!({"name": t.name, "bytes": t.bytes()})).collect::<Vec<_>>()),
+        "messages": req.map(|r| r.messages().iter().map(|m| json!({"role": m.role, "content": m.blocks.iter().map(|b| b.raw.clone()).collect::<Vec<_>>()})).collect::<Vec<_>>()),
         "reply": call.reply,
         "timings": entry.har.timings,
         "duration_ms": call.duration_ms,
@@ -134,8 +134,9 @@ fn write_human(
         if let Some(s) = call.session() {
             writeln!(out, "session: {s}")?;
         }
-        heading(out, style, &format!("system ({} blocks)", req.system.len()))?;
-        for (i, b) in req.system.iter().enumerate() {
+        let (system, tools, messages) = (req.system(), req.tools(), req.messages());
+        heading(out, style, &format!("system ({} blocks)", system.len()))?;
+        for (i, b) in system.iter().enumerate() {
             writeln!(
                 out,
                 "{}",
@@ -143,19 +144,19 @@ fn write_human(
             )?;
             writeln!(out, "{}", b.text)?;
         }
-        heading(out, style, &format!("tools ({})", req.tools.len()))?;
+        heading(out, style, &format!("tools ({})", tools.len()))?;
         let mut t = style.table(["tool", "size", "fields"]);
-        for tool in &req.tools {
+        for tool in &tools {
             let extra: Vec<&str> = tool.extra.keys().map(String::as_str).collect();
             t.add_row(vec![
                 tool.name.clone(),
-                report::bytes(tool.bytes),
+                report::bytes(tool.bytes()),
                 extra.join(", "),
             ]);
         }
         report::write_table(out, &t)?;
-        heading(out, style, &format!("messages ({})", req.messages.len()))?;
-        for (i, m) in req.messages.iter().enumerate() {
+        heading(out, style, &format!("messages ({})", messages.len()))?;
+        for (i, m) in messages.iter().enumerate() {
             for b in &m.blocks {
                 writeln!(
                     out,

@@ -6,6 +6,9 @@
 //! messages), unknown fields are kept in `params` or a block's `raw`, and
 //! nothing unknown is an error.
 
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// One content block (system, message or tool result).
@@ -34,8 +37,21 @@ pub struct Tool {
     pub input_schema: Value,
     /// The tool's other fields (`defer_loading`, `cache_control`, `type`, …).
     pub extra: Map<String, Value>,
-    /// Size of the tool's JSON as sent.
-    pub bytes: usize,
+}
+
+impl Tool {
+    /// Size of the tool's JSON as sent (computed on demand: serialising
+    /// every tool of every request would dominate reading large archives).
+    pub fn bytes(&self) -> usize {
+        let mut m = self.extra.clone();
+        m.insert("name".into(), Value::String(self.name.clone()));
+        m.insert(
+            "description".into(),
+            Value::String(self.description.clone()),
+        );
+        m.insert("input_schema".into(), self.input_schema.clone());
+        Value::Object(m).to_string().len()
+    }
 }
 
 /// `metadata.user_id` in either of Claude Code's forms.
@@ -100,12 +116,16 @@ impl UserId {
 }
 
 /// A Messages API request body, taken apart.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `system`, `messages` and `tools` (nearly all of a 60 KB body) are kept
+/// as raw JSON and parsed when asked for: `usage` over a large archive
+/// never needs them, `ls` only the first user message.
+#[derive(Clone, Debug)]
 pub struct MessagesRequest {
     pub model: String,
-    pub system: Vec<Block>,
-    pub messages: Vec<Message>,
-    pub tools: Vec<Tool>,
+    system: Option<Box<RawValue>>,
+    messages: Option<Box<RawValue>>,
+    tools: Option<Box<RawValue>>,
     /// Every other top-level field in body order, except `metadata`:
     /// `max_tokens`, `temperature`, `thinking`, `context_management`,
     /// `output_config`, `stream`, and whatever is new.
@@ -113,57 +133,125 @@ pub struct MessagesRequest {
     pub user_id: Option<UserId>,
     /// `metadata` fields other than `user_id`.
     pub metadata_extra: Map<String, Value>,
-    pub body_bytes: usize,
+}
+
+/// A JSON object's fields in order, values unparsed.
+struct Fields(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut out = Vec::new();
+                while let Some(kv) = map.next_entry::<String, Box<RawValue>>()? {
+                    out.push(kv);
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A message with its content unparsed.
+#[derive(Deserialize)]
+struct RawMessage<'a> {
+    #[serde(default)]
+    role: String,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
+}
+
+fn value_of(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
 }
 
 impl MessagesRequest {
     /// Takes a body apart; `None` when it is not a JSON object.
     pub fn parse(body: &str) -> Option<MessagesRequest> {
-        let Value::Object(mut map) = serde_json::from_str::<Value>(body).ok()? else {
-            return None;
+        let Fields(fields) = serde_json::from_str(body).ok()?;
+        let mut r = MessagesRequest {
+            model: String::new(),
+            system: None,
+            messages: None,
+            tools: None,
+            params: Map::new(),
+            user_id: None,
+            metadata_extra: Map::new(),
         };
-        let model = match map.shift_remove("model") {
-            Some(Value::String(s)) => s,
-            _ => String::new(),
-        };
-        let system = map
-            .shift_remove("system")
-            .map(blocks_of)
-            .unwrap_or_default();
-        let messages = match map.shift_remove("messages") {
-            Some(Value::Array(items)) => items.into_iter().map(message_of).collect(),
-            _ => Vec::new(),
-        };
-        let tools = match map.shift_remove("tools") {
-            Some(Value::Array(items)) => items.into_iter().map(tool_of).collect(),
-            _ => Vec::new(),
-        };
-        let (user_id, metadata_extra) = match map.shift_remove("metadata") {
-            Some(Value::Object(mut m)) => {
-                let id = m
-                    .shift_remove("user_id")
-                    .and_then(|v| v.as_str().map(UserId::parse));
-                (id, m)
+        for (key, raw) in fields {
+            match key.as_str() {
+                "model" => r.model = serde_json::from_str(raw.get()).unwrap_or_default(),
+                "system" => r.system = Some(raw),
+                "messages" => r.messages = Some(raw),
+                "tools" => r.tools = Some(raw),
+                "metadata" => {
+                    if let Value::Object(mut m) = value_of(&raw) {
+                        r.user_id = m
+                            .shift_remove("user_id")
+                            .and_then(|v| v.as_str().map(UserId::parse));
+                        r.metadata_extra = m;
+                    }
+                }
+                _ => {
+                    r.params.insert(key, value_of(&raw));
+                }
             }
-            _ => (None, Map::new()),
-        };
-        Some(MessagesRequest {
-            model,
-            system,
-            messages,
-            tools,
-            params: map,
-            user_id,
-            metadata_extra,
-            body_bytes: body.len(),
-        })
+        }
+        Some(r)
     }
 
-    /// The first user message's text, all text blocks joined.
+    pub fn system(&self) -> Vec<Block> {
+        self.system
+            .as_deref()
+            .map(|raw| blocks_of(value_of(raw)))
+            .unwrap_or_default()
+    }
+
+    pub fn messages(&self) -> Vec<Message> {
+        match self.messages.as_deref().map(value_of) {
+            Some(Value::Array(items)) => items.into_iter().map(message_of).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn tools(&self) -> Vec<Tool> {
+        match self.tools.as_deref().map(value_of) {
+            Some(Value::Array(items)) => items.into_iter().map(tool_of).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// How many tools, without parsing them.
+    pub fn tool_count(&self) -> usize {
+        self.tools
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<Vec<IgnoredAny>>(raw.get()).ok())
+            .map_or(0, |v| v.len())
+    }
+
+    /// The conversation as sent, for recognising a request sent again.
+    pub fn messages_json(&self) -> &str {
+        self.messages.as_deref().map_or("", RawValue::get)
+    }
+
+    /// The first user message's text, all text blocks joined (parses
+    /// only that message).
     pub fn first_user_text(&self) -> Option<String> {
-        let m = self.messages.iter().find(|m| m.role == "user")?;
+        let raw = self.messages.as_deref()?;
+        let items: Vec<RawMessage> = serde_json::from_str(raw.get()).ok()?;
+        let first = items.into_iter().find(|m| m.role == "user")?;
+        let blocks = first
+            .content
+            .map(|c| blocks_of(value_of(c)))
+            .unwrap_or_default();
         Some(
-            m.blocks
+            blocks
                 .iter()
                 .filter(|b| b.kind == "text")
                 .map(|b| b.text.as_str())
@@ -174,7 +262,7 @@ impl MessagesRequest {
 
     /// All system text joined, for classification.
     pub fn system_text(&self) -> String {
-        self.system
+        self.system()
             .iter()
             .map(|b| b.text.as_str())
             .collect::<Vec<_>>()
@@ -245,7 +333,6 @@ fn message_of(v: Value) -> Message {
 }
 
 fn tool_of(v: Value) -> Tool {
-    let bytes = v.to_string().len();
     let mut map = match v {
         Value::Object(m) => m,
         other => {
@@ -268,7 +355,6 @@ fn tool_of(v: Value) -> Tool {
         description,
         input_schema,
         extra: map,
-        bytes,
     }
 }
 
@@ -333,12 +419,14 @@ mod tests {
         .to_string();
         let r = MessagesRequest::parse(&body).unwrap();
         assert_eq!(r.model, "claude-opus-5-5");
-        assert_eq!(r.messages[1].role, "system");
+        let messages = r.messages();
+        assert_eq!(messages[1].role, "system");
         assert_eq!(
-            r.messages[1].blocks[0].text,
+            messages[1].blocks[0].text,
             "Primary working directory: /tmp/x"
         );
-        assert_eq!(r.tools[0].extra["defer_loading"], json!(true));
+        assert_eq!(r.tools()[0].extra["defer_loading"], json!(true));
+        assert_eq!(r.tool_count(), 1);
         assert_eq!(r.params["future_field"], json!([1, 2]));
         assert_eq!(
             r.params.keys().collect::<Vec<_>>(),
@@ -361,8 +449,8 @@ mod tests {
             .to_string(),
         )
         .unwrap();
-        assert_eq!(r.messages[0].blocks[0].text, r#"Bash({"command":"ls"})"#);
-        assert_eq!(r.messages[1].blocks[0].text, "a.txt");
+        assert_eq!(r.messages()[0].blocks[0].text, r#"Bash({"command":"ls"})"#);
+        assert_eq!(r.messages()[1].blocks[0].text, "a.txt");
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub fn load_side(path: &Path, entry: Option<usize>) -> anyhow::Result<Side> {
             };
             if wanted {
                 // More tools first (the agent loop, not a subagent), then earliest.
-                let tools = call.request.as_ref().map_or(0, |r| r.tools.len());
+                let tools = call.request.as_ref().map_or(0, |r| r.tool_count());
                 let rank = (usize::MAX - tools, call.started_nanos());
                 if best.as_ref().is_none_or(|(_, _, r)| rank < *r) {
                     best = Some((source.clone(), call, rank));

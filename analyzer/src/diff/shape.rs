@@ -38,18 +38,18 @@ impl Shape {
                 params: params_of(call),
             };
         };
-        let texts = req
-            .system
+        let (system, messages, tools) = (req.system(), req.messages(), req.tools());
+        let texts = system
             .iter()
-            .chain(req.messages.iter().flat_map(|m| m.blocks.iter()))
+            .chain(messages.iter().flat_map(|m| m.blocks.iter()))
             .map(|b| b.text.as_str());
         let cwd = masks.working_directory(texts);
         let cwd = cwd.as_deref();
         let mut prompt = String::new();
-        for (i, b) in req.system.iter().enumerate() {
+        for (i, b) in system.iter().enumerate() {
             section(&mut prompt, &format!("system[{i}]"), b, masks, cwd);
         }
-        for (i, m) in req.messages.iter().enumerate() {
+        for (i, m) in messages.iter().enumerate() {
             for (j, b) in m.blocks.iter().enumerate() {
                 section(
                     &mut prompt,
@@ -60,9 +60,9 @@ impl Shape {
                 );
             }
         }
-        let tools = req
-            .tools
-            .iter()
+        let tool_order = tools.iter().map(|t| t.name.clone()).collect();
+        let tools = tools
+            .into_iter()
             .map(|t| {
                 let schema = masks.apply(&t.input_schema.to_string(), cwd);
                 let shape = ToolShape {
@@ -71,12 +71,12 @@ impl Shape {
                         .unwrap_or_else(|_| t.input_schema.clone()),
                     other: Value::Object(t.extra.clone()),
                 };
-                (t.name.clone(), shape)
+                (t.name, shape)
             })
             .collect();
         Shape {
             prompt,
-            tool_order: req.tools.iter().map(|t| t.name.clone()).collect(),
+            tool_order,
             tools,
             params: params_of(call),
         }
