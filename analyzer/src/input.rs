@@ -84,7 +84,7 @@ pub fn read_entries(
     let mut count = 0;
     for item in reader.by_ref() {
         let entry = item.with_context(|| hint(source))?;
-        each(count, entry)?;
+        each(count, entry).with_context(|| source.name())?;
         count += 1;
     }
     let cut_off = match reader.cut_off() {

@@ -41,7 +41,7 @@ pub fn run(
         path: args.file.clone(),
     };
     let entry = find(&source, args.entry)?;
-    let call = Call::from_entry(args.entry, &entry)?;
+    let call = Call::from_entry(args.entry, &entry).with_context(|| source.name())?;
     if json_out {
         report::write_json(out, &to_json(&call, &entry))?;
     } else {

@@ -144,3 +144,28 @@ fn no_colour_in_a_pipe_even_without_no_color() {
     let r = analyze(&["leaks", &handmade("bearer-token.har")]);
     assert!(!r.stdout.contains('\x1b'), "{}", r.stdout);
 }
+
+#[test]
+fn a_body_that_cannot_be_decoded_is_an_error_naming_file_and_entry() {
+    let path = handmade("bad-body.har");
+    let r = analyze(&["usage", &path]);
+    assert_eq!(r.code, 2);
+    let want = format!("analyze: error: {path}: entry 0 (https://api.anthropic.com/v1/messages): body is not text and cannot be decoded as gzip");
+    assert!(r.stderr.starts_with(&want), "{}", r.stderr);
+    assert_eq!(analyze(&["show", &path, "0"]).code, 2);
+}
+
+#[test]
+fn a_directory_reads_as_all_its_archives() {
+    let dir = crate::fixture("claude-code").display().to_string();
+    let all = analyze_json(&["usage", &dir], 0);
+    let files = all["files"].as_array().unwrap();
+    assert!(files.len() >= 7, "{files:?}");
+    let mut requests = 0;
+    for f in files {
+        requests += analyze_json(&["usage", f["file"].as_str().unwrap()], 0)["total"]["requests"]
+            .as_u64()
+            .unwrap();
+    }
+    assert_eq!(all["total"]["requests"].as_u64(), Some(requests));
+}
