@@ -159,3 +159,66 @@ async fn twenty_megabytes_each_way() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_encoding_claude_code_accepts_passes_untouched() {
+    use cctap_tests::upstream::{messages, Encoding, Usage};
+    bounded("test", LIMIT, async {
+        let session = Session::start().await;
+        let body = messages_body(false);
+        for (i, encoding) in Encoding::ALL.into_iter().enumerate() {
+            let behaviour = format!("encoding={}", encoding.name());
+            let headers = [("accept-encoding", "gzip, deflate, br, zstd")];
+            let (parts, wire) = hyper_post(
+                session.recorder.addr(),
+                &behaviour,
+                &headers,
+                Bytes::from(body.clone()),
+            )
+            .await;
+            assert_eq!(parts.status, 200, "{behaviour}");
+            // The fake's answer, encoded here the same deterministic way.
+            let usage = Usage::for_request(body.as_bytes(), DEFAULT_REPLY);
+            let id = format!("msg_fake_{:06}", i + 1);
+            let text = messages::message_json(
+                &id,
+                &messages::model_of(body.as_bytes()),
+                DEFAULT_REPLY,
+                usage,
+            )
+            .to_string();
+            assert_eq!(
+                wire,
+                Bytes::from(encoding.encode(text.as_bytes())),
+                "{behaviour}: client must get upstream's bytes"
+            );
+            assert_eq!(
+                parts.headers.get("content-encoding").map(|v| v.as_bytes()),
+                Some(encoding.name().as_bytes())
+            );
+        }
+        let (entries, _, _dir) = session.finish().await;
+        assert_eq!(entries.len(), 4);
+        for e in &entries {
+            let name = e
+                .response_header("content-encoding")
+                .unwrap_or("?")
+                .to_owned();
+            let text = e.response_text().unwrap_or("");
+            let message: Value = serde_json::from_str(text).unwrap_or_else(|_| {
+                panic!("{name}: content.text must be the decoded JSON, got {text:.80}")
+            });
+            assert_eq!(message["content"][0]["text"], DEFAULT_REPLY, "{name}");
+            assert_eq!(
+                e.har.response.content.encoding, None,
+                "{name}: decoded text needs no encoding"
+            );
+            assert!(
+                e.har.response.body_size > 0
+                    && (e.har.response.body_size as usize) < text.len() + 64,
+                "{name}: bodySize is the wire size"
+            );
+        }
+    })
+    .await
+}

@@ -14,12 +14,14 @@
 //! | `pace=MS` | wait MS milliseconds between events |
 //! | `deltas=N` | split the reply over N `content_block_delta` events |
 //! | `gzip` | JSON answers gzip-encoded (`content-encoding: gzip`) |
+//! | `encoding=E` | JSON answers encoded with E: `gzip`, `deflate`, `br`, `zstd` |
 //! | `binary=N` | answer N bytes of non-UTF-8 `application/octet-stream` |
 //! | `echo` | answer the request body, byte for byte, with its content type |
 //! | `early` | answer `{"first_chunk_bytes": N}` as soon as the first body chunk arrives |
 //!
 //! Event indexes count from 0: event 0 is `message_start`.
 
+use super::encode::Encoding;
 use std::time::Duration;
 
 /// The request header that carries a per-request behaviour.
@@ -37,7 +39,7 @@ pub struct Behaviour {
     pub gate: bool,
     pub pace: Option<Duration>,
     pub deltas: Option<usize>,
-    pub gzip: bool,
+    pub encoding: Option<Encoding>,
     pub binary: Option<usize>,
     pub echo: bool,
     pub early: bool,
@@ -96,7 +98,11 @@ impl Behaviour {
             "gate" => self.gate = true,
             "pace" => self.pace = Some(Duration::from_millis(number(value)?)),
             "deltas" => self.deltas = Some((number(value)? as usize).max(1)),
-            "gzip" => self.gzip = true,
+            "gzip" => self.encoding = Some(Encoding::Gzip),
+            "encoding" => {
+                let name = value.ok_or_else(|| bad("needs =gzip|deflate|br|zstd"))?;
+                self.encoding = Some(Encoding::parse(name).ok_or_else(|| bad("unknown encoding"))?);
+            }
             "binary" => self.binary = Some(number(value)? as usize),
             "echo" => self.echo = true,
             "early" => self.early = true,
@@ -116,7 +122,12 @@ mod tests {
             "gate, pace=5,deltas=3,reset-after=4,stall-before=2:50,gzip,binary=7,echo,status=529",
         )
         .unwrap();
-        assert!(b.gate && b.gzip && b.echo);
+        assert!(b.gate && b.echo);
+        assert_eq!(b.encoding, Some(Encoding::Gzip));
+        assert_eq!(
+            Behaviour::parse("encoding=br").unwrap().encoding,
+            Some(Encoding::Br)
+        );
         assert_eq!(b.pace, Some(Duration::from_millis(5)));
         assert_eq!(b.deltas, Some(3));
         assert_eq!(b.reset_after, Some(4));

@@ -12,12 +12,14 @@
 
 pub mod behaviour;
 mod capture;
+pub mod encode;
 pub mod messages;
 mod respond;
 mod serve;
 pub mod tls;
 
 pub use behaviour::{Behaviour, BEHAVIOUR_HEADER};
+pub use encode::Encoding;
 pub use messages::{Usage, DEFAULT_REPLY};
 pub use respond::binary_body;
 pub use tls::TestCa;

@@ -5,13 +5,14 @@
 //! stalls, pacing and resets happen.
 
 use super::behaviour::Behaviour;
+use super::encode::Encoding;
 use super::messages::{self, Event, Usage};
 use super::Shared;
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use std::io::{self, Write};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -44,12 +45,12 @@ pub fn answer(
         return json(
             response.status(status),
             &messages::error_json(status.as_u16()),
-            false,
+            None,
         );
     }
     if behaviour.early {
         let first = serde_json::json!({"first_chunk_bytes": asked.body.len()});
-        return json(response, &first, false);
+        return json(response, &first, None);
     }
     if behaviour.echo {
         let kind = asked.content_type.unwrap_or("application/octet-stream");
@@ -69,20 +70,20 @@ pub fn answer(
         return json(
             response,
             &messages::count_tokens_json(asked.usage),
-            behaviour.gzip,
+            behaviour.encoding,
         );
     }
     if !path.ends_with("/v1/messages") {
         return json(
             response.status(StatusCode::NOT_FOUND),
             &messages::error_json(404),
-            false,
+            None,
         );
     }
     let model = messages::model_of(asked.body);
     if !messages::wants_stream(asked.body) {
         let message = messages::message_json(&id, &model, &shared.reply, asked.usage);
-        return json(response, &message, behaviour.gzip);
+        return json(response, &message, behaviour.encoding);
     }
     let events = messages::stream_events(&id, &model, &shared.reply, behaviour.deltas, asked.usage);
     let (tx, rx) = mpsc::channel(4);
@@ -155,23 +156,17 @@ async fn settle(tx: &mpsc::Sender<io::Result<Bytes>>) {
 fn json(
     response: http::response::Builder,
     value: &serde_json::Value,
-    gzip: bool,
+    encoding: Option<Encoding>,
 ) -> Response<AnswerBody> {
     let text = Bytes::from(value.to_string());
     let response = response.header(header::CONTENT_TYPE, "application/json");
-    if !gzip {
-        return full(response, text);
+    match encoding {
+        None => full(response, text),
+        Some(e) => full(
+            response.header(header::CONTENT_ENCODING, e.name()),
+            e.encode(&text).into(),
+        ),
     }
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    // Writing to a Vec cannot fail.
-    let zipped = encoder
-        .write_all(&text)
-        .and_then(|()| encoder.finish())
-        .unwrap_or_default();
-    full(
-        response.header(header::CONTENT_ENCODING, "gzip"),
-        zipped.into(),
-    )
 }
 
 fn full(response: http::response::Builder, body: Bytes) -> Response<AnswerBody> {
