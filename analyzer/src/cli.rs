@@ -12,7 +12,14 @@ use std::path::PathBuf;
 /// Exit codes: 0 ok; 1 found something (`diff`: the sides differ, `leaks`:
 /// a credential was found); 2 error (unreadable file, bad arguments).
 #[derive(Debug, Parser)]
-#[command(name = "analyze", version, about, long_about = None)]
+#[command(
+    name = "analyze",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 ok; 1 found something (diff: the sides differ; leaks: a credential \
+                  was found); 2 error (unreadable file, bad arguments). A closed pipe exits 0."
+)]
 pub struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]

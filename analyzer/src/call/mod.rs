@@ -65,6 +65,8 @@ pub struct Call {
     pub client: Option<(String, String)>,
     pub betas: Vec<String>,
     pub api_version: Option<String>,
+    /// 2.1.x's `X-Claude-Code-Session-Id` header.
+    pub session_header: Option<String>,
     /// `None` when the body is not a JSON object (or not an API call).
     pub request: Option<MessagesRequest>,
     pub reply: Reply,
@@ -104,6 +106,9 @@ impl Call {
                 .and_then(request::client_of),
             betas: request::betas_of(entry.request_header("anthropic-beta")),
             api_version: entry.request_header("anthropic-version").map(str::to_owned),
+            session_header: entry
+                .request_header("x-claude-code-session-id")
+                .map(str::to_owned),
             request,
             reply,
             error: entry.error.clone(),
@@ -121,8 +126,13 @@ impl Call {
             .unwrap_or("")
     }
 
+    /// The session id from `metadata.user_id`, else from 2.1.x's header.
     pub fn session(&self) -> Option<&str> {
-        self.request.as_ref()?.user_id.as_ref()?.session()
+        let from_body = self
+            .request
+            .as_ref()
+            .and_then(|r| r.user_id.as_ref()?.session());
+        from_body.or(self.session_header.as_deref())
     }
 
     /// An API call that did not produce usage: refused, errored, reset.
