@@ -134,3 +134,35 @@ async fn https_upstream_by_name_verifies_the_dns_name() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstream_stream_is_not_buffered() {
+    use cctap_tests::upstream::BEHAVIOUR_HEADER;
+    bounded("test", LIMIT, async {
+        let session = Session::with(
+            FakeUpstream::builder().tls(),
+            "har.zst",
+            &["--ssl-insecure"],
+        )
+        .await;
+        let mut response = client()
+            .post(format!("{}/v1/messages", session.url()))
+            .header(BEHAVIOUR_HEADER, "gate")
+            .body(messages_body(true))
+            .send()
+            .await
+            .expect("send");
+        let mut seen = Vec::new();
+        tokio::time::timeout(
+            STEP,
+            read_until(&mut response, &mut seen, "event: message_start\n"),
+        )
+        .await
+        .expect("record buffered the TLS upstream's stream: event 0 never reached the client");
+        session.upstream.release_gate();
+        read_until(&mut response, &mut seen, "event: message_stop\n").await;
+        let (entries, _, _dir) = session.finish().await;
+        assert_eq!(sse_text(&entries[0]), DEFAULT_REPLY);
+    })
+    .await
+}
