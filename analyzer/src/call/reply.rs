@@ -191,7 +191,9 @@ impl Reply {
                 _ => {}
             }
         }
-        r.cut_off = started && !stopped && r.api_error.is_none();
+        // An `error` event mid-stream also ends it early: flagged, and counted
+        // as far as it went.
+        r.cut_off = started && !stopped;
         r
     }
 
