@@ -38,7 +38,7 @@ pub enum Command {
     /// Token totals and estimated cost.
     Usage(UsageArgs),
     /// Find credentials an archive should not hold; exit 1 if any.
-    Leaks(FilesArgs),
+    Leaks(LeaksArgs),
     /// One line per entry.
     Ls(FilesArgs),
     /// One exchange, readable.
@@ -54,6 +54,16 @@ pub struct FilesArgs {
     /// Archives (.har, .har.zst, .har.gz), directories of archives, or `-` for stdin.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LeaksArgs {
+    #[command(flatten)]
+    pub files: FilesArgs,
+    /// Also exit 1 on warnings: a credential (even redacted) sent to a host
+    /// other than the session's API host.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -55,7 +55,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let outcome = match cli.command {
         Command::Diff(args) => diff::run(&args, cli.json, style, &mut out)?,
         Command::Usage(args) => usage::run(&args, cli.json, style, &mut out)?,
-        Command::Leaks(args) => leaks::run(&args.files, cli.json, style, &mut out)?,
+        Command::Leaks(args) => {
+            leaks::run(&args.files.files, args.strict, cli.json, style, &mut out)?
+        }
         Command::Ls(args) => ls::run(&args.files, cli.json, style, &mut out)?,
         Command::Show(args) => show::run(&args, cli.json, style, &mut out)?,
         Command::Export(args) => export::run(&args, cli.json, &mut out)?,

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 pub fn run(
     files: &[PathBuf],
+    strict: bool,
     json_out: bool,
     style: Style,
     out: &mut dyn Write,
@@ -57,11 +58,8 @@ pub fn run(
     } else {
         write_human(out, &findings, &checked, leaks, style)?;
     }
-    Ok(if leaks > 0 {
-        Outcome::Found
-    } else {
-        Outcome::Clean
-    })
+    let fail = leaks > 0 || (strict && !findings.is_empty());
+    Ok(if fail { Outcome::Found } else { Outcome::Clean })
 }
 
 fn write_human(
