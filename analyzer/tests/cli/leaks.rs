@@ -102,6 +102,8 @@ fn a_redacted_key_sent_to_another_host_is_a_warning_not_a_leak() {
             .contains("not only to the API host api.z.ai"),
         "{f}"
     );
+    let strict = analyze(&["leaks", "--strict", &handmade("third-party-base.har")]);
+    assert_eq!(strict.code, 1, "--strict fails on warnings too");
 }
 
 #[test]
