@@ -276,14 +276,20 @@ impl Place<'_> {
     /// each value must be a marker; names and attributes are not secret.
     fn cookie_header(&mut self, place: &str, value: &str, pairs: usize) {
         for part in value.split(';').take(pairs) {
-            let v = part.split_once('=').map_or(part, |(_, v)| v).trim();
-            if v.is_empty() {
+            let (name, v) = part.split_once('=').unwrap_or(("", part));
+            let v = v.trim();
+            if v.is_empty() || is_marker(v) {
                 continue;
             }
-            if !is_marker(v) {
-                let kind = find_secrets(v).first().map_or("cookie", |f| f.kind);
-                self.leak(place, kind, v);
-            }
+            // The cookie's name says which one it is; it is not secret.
+            let name = name.trim();
+            let place = if name.is_empty() {
+                place.to_owned()
+            } else {
+                format!("{place}.{name}")
+            };
+            let kind = find_secrets(v).first().map_or("cookie", |f| f.kind);
+            self.leak(&place, kind, v);
         }
     }
 
@@ -374,7 +380,7 @@ mod tests {
                     "not-…(30 chars)".into()
                 ),
                 (
-                    "request.headers.cookie".into(),
+                    "request.headers.cookie.b".into(),
                     "cookie".into(),
                     "pl…(9 chars)".into()
                 ),

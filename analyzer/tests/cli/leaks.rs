@@ -113,7 +113,7 @@ fn a_browser_har_with_a_session_cookie_and_a_key() {
         findings(&v),
         [
             (
-                "response.headers.set-cookie".to_owned(),
+                "response.headers.set-cookie.sessionKey".to_owned(),
                 "sk-ant-sid01".to_owned(),
                 "leak".to_owned()
             ),
