@@ -169,3 +169,44 @@ fn a_directory_reads_as_all_its_archives() {
     }
     assert_eq!(all["total"]["requests"].as_u64(), Some(requests));
 }
+
+/// Runs `analyze ARGS…` on a pseudo-terminal through util-linux `script`;
+/// `None` where `script` is missing.
+fn on_a_terminal(args: &[&str], no_color: bool) -> Option<String> {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_analyze"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &line, "/dev/null"]).stdin(Stdio::null());
+    if no_color {
+        c.env("NO_COLOR", "1");
+    } else {
+        c.env_remove("NO_COLOR").env("TERM", "xterm");
+    }
+    let out = c.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let path = handmade("bearer-token.har");
+    let Some(coloured) = on_a_terminal(&["leaks", &path], false) else {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    assert!(
+        coloured.contains("\x1b[") && coloured.contains("sk-ant-oat01"),
+        "{coloured}"
+    );
+    let plain = on_a_terminal(&["leaks", &path], true).unwrap();
+    assert!(
+        !plain.contains("\x1b[") && plain.contains("sk-ant-oat01"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains('│'),
+        "a bordered table on a terminal: {plain}"
+    );
+}
