@@ -47,10 +47,11 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     };
     let tcp = TcpListener::bind((config.listen_host.as_str(), config.listen_port))
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}:{}; pick another port with -p (-p 0 picks a free one)",
-                config.listen_host, config.listen_port
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}:{}: {e}; pick another port with -p (-p 0 picks a free one)",
+                config.listen_host,
+                config.listen_port
             )
         })?;
     let addr = tcp
@@ -61,8 +62,9 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     }
 
     let head = LogHead::new("cctap record", env!("CARGO_PKG_VERSION"));
+    // WriteError already names the file and the cause.
     let (sink, writer) = archive::start(&config.output, head, stats.clone())
-        .with_context(|| format!("cannot create the archive {}", config.output.display()))?;
+        .map_err(|e| anyhow::anyhow!("{e}; choose another file with -o"))?;
     if !config.redact {
         stats.say(&format!(
             "record: WARNING: --no-redact: API keys, tokens and cookies are written verbatim to {}.\n\
@@ -100,12 +102,14 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     };
 
     // Stop: drain, then cut off what is still in flight.
+    tracing::debug!("shutdown: draining");
     shutdown.set(Phase::Draining);
     let drained = tokio::select! {
         r = tokio::time::timeout(GRACE, &mut serving) => r.is_ok(),
         _ = signals.recv() => false,
     };
     if !drained {
+        tracing::debug!("shutdown: grace period over, cutting off");
         shutdown.set(Phase::CutOff);
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut serving).await;
     }
@@ -113,7 +117,9 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     if let Some(live) = live {
         live.stop();
     }
+    tracing::debug!("shutdown: closing the archive");
     let written = writer.finish();
+    tracing::debug!("shutdown: archive closed");
     summarize(&config, &stats, &written);
     Ok(match (code, written) {
         (Some(code), _) => ExitCode::from(code),

@@ -9,7 +9,7 @@
 use crate::status::Stats;
 use cctap_archive::model::LogHead;
 use cctap_archive::{ArchiveWriter, Entry, WriteError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -66,29 +66,40 @@ pub fn start(
     head: LogHead,
     stats: Arc<Stats>,
 ) -> Result<(ArchiveSink, ArchiveThread), WriteError> {
-    let (tx, rx) = sync_channel(QUEUE);
+    let path = path.to_owned();
+    start_with(move || ArchiveWriter::create(&path, &head), stats, QUEUE)
+}
+
+/// Starts the writer thread on whatever `open` makes; waits until it has
+/// made it, so a file that cannot be created is an error here.
+fn start_with(
+    open: impl FnOnce() -> Result<ArchiveWriter, WriteError> + Send + 'static,
+    stats: Arc<Stats>,
+    queue: usize,
+) -> Result<(ArchiveSink, ArchiveThread), WriteError> {
+    let (tx, rx) = sync_channel(queue);
     let (ready_tx, ready_rx) = sync_channel(1);
-    let path_buf = path.to_owned();
     let thread_stats = stats.clone();
     let handle = std::thread::Builder::new()
         .name("archive-writer".into())
-        .spawn(move || write_loop(path_buf, head, rx, ready_tx, thread_stats))
+        .spawn(move || write_loop(open, rx, ready_tx, thread_stats))
         .map_err(|source| WriteError::Io {
-            path: path.display().to_string(),
+            path: "(archive writer thread)".into(),
             source,
         })?;
-    // The file is created on the writer thread; wait to learn if it worked.
+    let stopped = || WriteError::Io {
+        path: "(archive writer thread)".into(),
+        source: std::io::Error::other("the archive writer stopped"),
+    };
     match ready_rx.recv() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(e),
         Err(_) => {
-            return match handle.join() {
-                Ok(Err(e)) => Err(e),
-                _ => Err(WriteError::Io {
-                    path: path.display().to_string(),
-                    source: std::io::Error::other("the archive writer stopped"),
-                }),
-            }
+            return Err(handle
+                .join()
+                .ok()
+                .and_then(Result::err)
+                .unwrap_or_else(stopped))
         }
     }
     let sink = ArchiveSink {
@@ -115,13 +126,12 @@ impl ArchiveThread {
 }
 
 fn write_loop(
-    path: PathBuf,
-    head: LogHead,
+    open: impl FnOnce() -> Result<ArchiveWriter, WriteError>,
     rx: Receiver<Msg>,
     ready: SyncSender<Result<(), WriteError>>,
     stats: Arc<Stats>,
 ) -> Result<(), WriteError> {
-    let mut writer = match ArchiveWriter::create(&path, &head) {
+    let mut writer = match open() {
         Ok(w) => {
             let _ = ready.send(Ok(()));
             Some(w)
@@ -158,5 +168,132 @@ fn write_loop(
         (Some(w), _) => w.finish(),
         (None, Some(e)) => Err(e),
         (None, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cctap_archive::Format;
+    use std::io::Write;
+    use std::sync::{Condvar, Mutex};
+
+    fn head() -> LogHead {
+        LogHead::new("cctap record", "test")
+    }
+
+    /// Accepts `budget` bytes, then fails as a full disk does.
+    struct FullDisk {
+        budget: usize,
+        written: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if buf.len() > self.budget {
+                return Err(std::io::Error::from_raw_os_error(28));
+            }
+            self.budget -= buf.len();
+            self.written.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A disk that stalls every write while jammed.
+    #[derive(Clone, Default)]
+    struct Jam(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Jam {
+        fn set(&self, jammed: bool) {
+            *self.0 .0.lock().unwrap() = jammed;
+            self.0 .1.notify_all();
+        }
+    }
+
+    impl Write for Jam {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let (lock, cvar) = &*self.0;
+            let _open = cvar
+                .wait_while(lock.lock().unwrap(), |jammed| *jammed)
+                .unwrap();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.write(&[]).map(|_| ())
+        }
+    }
+
+    fn entry() -> Entry {
+        let mut e = Entry::default();
+        e.har.request.post_data = Some(cctap_archive::model::PostData {
+            mime_type: "application/json".into(),
+            text: Some("x".repeat(4096)),
+            ..Default::default()
+        });
+        e
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_and_counted_and_never_blocks() {
+        let stats = Arc::new(Stats::default());
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink_bytes = written.clone();
+        let (sink, thread) = start_with(
+            move || {
+                let disk = FullDisk {
+                    budget: 1024,
+                    written: sink_bytes,
+                };
+                ArchiveWriter::new(Box::new(disk), Format::Har, &head())
+            },
+            stats.clone(),
+            8,
+        )
+        .unwrap();
+        for _ in 0..3 {
+            sink.submit(entry());
+        }
+        let result = thread.finish();
+        assert!(result.is_err(), "the write error is returned at the end");
+        assert_eq!(stats.not_archived.load(Relaxed), 3);
+        assert!(
+            String::from_utf8_lossy(&written.lock().unwrap()).starts_with("{"),
+            "the head was written"
+        );
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let stats = Arc::new(Stats::default());
+        let jam = Jam::default();
+        let disk = jam.clone();
+        let (sink, thread) = start_with(
+            move || ArchiveWriter::new(Box::new(disk), Format::Har, &head()),
+            stats.clone(),
+            2,
+        )
+        .unwrap();
+        jam.set(true);
+        let started = std::time::Instant::now();
+        for _ in 0..12 {
+            sink.submit(entry());
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "submit never waits"
+        );
+        // At most one entry in the writer's hands and two queued.
+        let lost = stats.not_archived.load(Relaxed);
+        assert!((9..=10).contains(&lost), "{lost} not archived");
+        jam.set(false);
+        thread.finish().unwrap();
+        assert_eq!(
+            stats.not_archived.load(Relaxed),
+            lost,
+            "what was queued got written"
+        );
     }
 }
