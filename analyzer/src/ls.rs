@@ -43,6 +43,26 @@ fn clock(started: &str) -> String {
     started.get(11..23).unwrap_or(started).to_owned()
 }
 
+/// Rows per printed table: memory stays bounded on huge archives, at the
+/// cost of column widths that may change from one page to the next.
+const PAGE: usize = 5000;
+
+const HEADER: [&str; 13] = [
+    "#",
+    "start",
+    "method",
+    "status",
+    "url",
+    "role",
+    "model",
+    "in",
+    "out",
+    "cache w/r",
+    "time",
+    "ttft",
+    "note",
+];
+
 pub fn run(
     files: &[PathBuf],
     json_out: bool,
@@ -51,9 +71,9 @@ pub fn run(
 ) -> anyhow::Result<Outcome> {
     let sources = input::expand(files)?;
     let many = sources.len() > 1;
-    // JSON rows are written as they come; table rows are kept (as short
-    // cells) because column widths need them all.
-    let mut table_rows = Vec::new();
+    // JSON rows are written as they come; table rows a page at a time,
+    // since column widths need the whole page.
+    let mut page = Vec::new();
     let mut written = 0usize;
     if json_out {
         write!(out, "[")?;
@@ -67,41 +87,39 @@ pub fn run(
             if json_out {
                 writeln!(out, "{}", if written == 0 { "" } else { "," })?;
                 serde_json::to_writer_pretty(&mut *out, &r)?;
-                written += 1;
             } else {
-                table_rows.push(cells(&r, many, style));
+                page.push(cells(&r, many, style));
+                if page.len() == PAGE {
+                    print_page(out, style, many, std::mem::take(&mut page))?;
+                }
             }
+            written += 1;
             Ok(())
         })?;
     }
     if json_out {
         writeln!(out, "\n]")?;
-        return Ok(Outcome::Clean);
+    } else if !page.is_empty() || written == 0 {
+        print_page(out, style, many, page)?;
     }
-    let mut header = vec![
-        "#",
-        "start",
-        "method",
-        "status",
-        "url",
-        "role",
-        "model",
-        "in",
-        "out",
-        "cache w/r",
-        "time",
-        "ttft",
-        "note",
-    ];
+    Ok(Outcome::Clean)
+}
+
+fn print_page(
+    out: &mut dyn Write,
+    style: Style,
+    many: bool,
+    rows: Vec<Vec<Cell>>,
+) -> std::io::Result<()> {
+    let mut header = HEADER.to_vec();
     if many {
         header.insert(0, "file");
     }
     let mut t = style.table(header);
-    for r in table_rows {
+    for r in rows {
         t.add_row(r);
     }
-    report::write_table(out, &t)?;
-    Ok(Outcome::Clean)
+    report::write_table(out, &t)
 }
 
 /// One table row from a listed entry.
