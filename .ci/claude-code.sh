@@ -3,13 +3,15 @@
 #
 #   .ci/claude-code.sh CACHE_DIR            verify (archives go to a temp dir; the repo is not touched)
 #   .ci/claude-code.sh --regen CACHE_DIR    also rewrite fixtures/claude-code/*.har
+#   --only PATTERN                          only the cases whose name matches (shell glob), e.g. '2.1.332-*'
 #
 # For each pinned version (installed from npm into CACHE_DIR/VERSION, reused
 # when already there) it runs `claude -p "say hi"` under `record`, once in
 # reverse mode against the fake upstream (`fake-upstream`, plain HTTP on
 # 127.0.0.1) and once with `-m offline`; 2.1.332 runs in reverse mode a second
 # time in another working directory, so the analyzer can show that two runs of
-# one version diff empty once masked. Every run has a throwaway HOME, both
+# one version diff empty once masked, and once more with the fake upstream
+# answering the first request 529 (the retry must succeed, both archived). Every run has a throwaway HOME, both
 # "disable" flags, an obviously fake key and stdin </dev/null, and a time
 # limit. fixtures/claude-code/check_archive.py judges each archive, and the
 # npm package har-validator (HAR 1.2 schema) validates it.
@@ -17,9 +19,16 @@
 set -uo pipefail
 
 regen=0
-if [ "${1:-}" = "--regen" ]; then regen=1; shift; fi
+only=""
+while [ $# -gt 1 ]; do
+  case "$1" in
+    --regen) regen=1; shift ;;
+    --only) only=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 if [ $# -ne 1 ]; then
-  echo "usage: $0 [--regen] CACHE_DIR   (CACHE_DIR keeps the npm installs between runs)" >&2
+  echo "usage: $0 [--regen] [--only NAME-PATTERN] CACHE_DIR   (CACHE_DIR keeps the npm installs between runs)" >&2
   exit 2
 fi
 mkdir -p "$1" && cache=$(cd "$1" && pwd)
@@ -87,11 +96,11 @@ install_validator() {
   npm install --prefix "$cache/har-validator" --no-audit --no-fund --loglevel=error "$HAR_VALIDATOR"
 }
 
-# Starts a fresh fake upstream logging to $1; sets upstream_url.
+# Starts a fresh fake upstream logging to $1 with behaviour $2; sets upstream_url.
 start_upstream() {
-  local log=$1 out="$tmp/upstream.out"
+  local log=$1 behaviour=$2 out="$tmp/upstream.out"
   : > "$out"
-  "$fake_upstream" --reply "$REPLY" --log "$log" > "$out" 2>&1 &
+  "$fake_upstream" --reply "$REPLY" --log "$log" --behaviour "$behaviour" > "$out" 2>&1 &
   upstream_pid=$!
   for _ in $(seq 100); do
     upstream_url=$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$out")
@@ -107,9 +116,13 @@ stop_upstream() {
   upstream_pid=""
 }
 
-# run_case NAME VERSION MODE: claude -p "say hi" under record, then checks.
+# run_case NAME VERSION MODE [BEHAVIOUR EXPECT_STATUS]: claude -p "say hi"
+# under record, then checks. BEHAVIOUR is fake-upstream's (e.g. the first
+# answer 529, so the archive must also hold that failed attempt).
 run_case() {
-  local name=$1 version=$2 mode=$3
+  local name=$1 version=$2 mode=$3 behaviour=${4:-} expect_status=${5:-}
+  # shellcheck disable=SC2053
+  if [ -n "$only" ] && [[ $name != $only ]]; then return; fi
   local claude="$cache/$version/node_modules/.bin/claude"
   local home work archive="$out_dir/$name.har" log="$tmp/$name"
   home=$(mktemp -d "$tmp/home.XXXXXX")
@@ -117,9 +130,10 @@ run_case() {
   local mode_arg check_args=()
   rm -f "$archive"
   if [ "$mode" = reverse ]; then
-    start_upstream "$log.upstream.jsonl" || { fail "$name: fake-upstream did not start"; return; }
+    start_upstream "$log.upstream.jsonl" "$behaviour" || { fail "$name: fake-upstream did not start"; return; }
     mode_arg="reverse:$upstream_url"
     check_args=(--reply "$REPLY" --upstream "$upstream_url" --upstream-log "$log.upstream.jsonl")
+    if [ -n "$expect_status" ]; then check_args+=(--expect-status "$expect_status"); fi
   else
     mode_arg=offline
   fi
@@ -155,7 +169,7 @@ if ! install_validator; then
   have_validator=0
 fi
 
-if [ "$have_validator" -eq 1 ]; then
+if [ "$have_validator" -eq 1 ] && [ -z "$only" ]; then
   echo "==> the end-to-end tests' archives through har-validator"
   if (cd "$repo" && CCTAP_HAR_VALIDATOR="$cache/har-validator" cargo test --locked -q -p cctap-tests --test e2e >"$tmp/e2e.log" 2>&1); then
     pass "e2e archives pass har-validator"
@@ -175,6 +189,9 @@ for version in "${VERSIONS[@]}"; do
   run_case "$version-offline" "$version" offline
   if [ "$version" = "$RERUN_VERSION" ]; then
     run_case "$version-reverse-rerun" "$version" reverse
+    # 2.1.x retries the same streaming request after a 529 (CLAUDE-CODE.md);
+    # 2.0.x's concurrent calls make it random which one would get the 529.
+    run_case "$version-overloaded" "$version" reverse "status=529,first=1" 529
   fi
 done
 

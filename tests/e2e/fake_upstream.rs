@@ -112,3 +112,28 @@ async fn fake_https_is_trusted_through_its_ca() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_fails_only_the_first_n_when_asked() {
+    bounded("test", LIMIT, async {
+        let behaviour =
+            cctap_tests::upstream::Behaviour::parse("status=529,first=2").expect("behaviour");
+        let upstream = FakeUpstream::builder()
+            .behaviour(behaviour)
+            .start()
+            .await
+            .expect("fake");
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let response = client()
+                .post(format!("{}/v1/messages", upstream.url()))
+                .body(messages_body(false))
+                .send()
+                .await
+                .expect("send");
+            statuses.push(response.status().as_u16());
+        }
+        assert_eq!(statuses, [529, 529, 200]);
+    })
+    .await
+}

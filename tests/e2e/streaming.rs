@@ -116,41 +116,92 @@ async fn keep_alive_exchanges_share_one_connection_id() {
     .await
 }
 
+/// Sends a chunked request whose first chunk upstream answers (`early`),
+/// holds the rest until the answer is here, then sends it `after` later.
+async fn early_answer_session(after: Duration) -> Session {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let session = Session::start().await;
+    let mut stream = TcpStream::connect(session.recorder.addr())
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nhost: {}\r\n{BEHAVIOUR_HEADER}: early\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        session.recorder.addr()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream
+        .write_all(b"6\r\n{\"a\":1\r\n")
+        .await
+        .expect("first chunk");
+    // A proxy that buffers the request body whole never lets the answer come.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let seen = tokio::time::timeout(STEP, async {
+        while !String::from_utf8_lossy(&answer).contains("first_chunk_bytes") {
+            let n = stream.read(&mut buf).await.expect("read answer");
+            assert!(
+                n > 0,
+                "record closed the connection: {}",
+                String::from_utf8_lossy(&answer)
+            );
+            answer.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(
+        seen.is_ok(),
+        "record buffered the request body: upstream's answer to the first chunk never came"
+    );
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains("\"first_chunk_bytes\":6"),
+        "upstream must get the first chunk alone: {text}"
+    );
+    tokio::time::sleep(after).await;
+    stream
+        .write_all(b"1\r\n}\r\n0\r\n\r\n")
+        .await
+        .expect("rest of the body");
+    drop(stream);
+    session
+        .upstream
+        .wait_for_requests(1, STEP)
+        .await
+        .expect("logged");
+    session
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_body_flows_before_the_client_finishes_sending() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     bounded("test", LIMIT, async {
-        let session = Session::start().await;
-        let mut stream = TcpStream::connect(session.recorder.addr()).await.expect("connect");
-        let head = format!(
-            "POST /v1/messages HTTP/1.1\r\nhost: {}\r\n{BEHAVIOUR_HEADER}: early\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
-            session.recorder.addr()
-        );
-        stream.write_all(head.as_bytes()).await.expect("head");
-        stream.write_all(b"6\r\n{\"a\":1\r\n").await.expect("first chunk");
-        // Upstream answers on the first chunk; the client holds the rest
-        // back until that answer is here. A proxy that buffers the request
-        // body whole never lets the answer come.
-        let mut answer = Vec::new();
-        let mut buf = [0u8; 4096];
-        let seen = tokio::time::timeout(STEP, async {
-            while !String::from_utf8_lossy(&answer).contains("first_chunk_bytes") {
-                let n = stream.read(&mut buf).await.expect("read answer");
-                assert!(n > 0, "record closed the connection: {}", String::from_utf8_lossy(&answer));
-                answer.extend_from_slice(&buf[..n]);
-            }
-        })
-        .await;
-        assert!(seen.is_ok(), "record buffered the request body: upstream's answer to the first chunk never came");
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-        assert!(text.contains("\"first_chunk_bytes\":6"), "upstream must get the first chunk alone: {text}");
-        stream.write_all(b"1\r\n}\r\n0\r\n\r\n").await.expect("rest of the body");
-        drop(stream);
-        session.upstream.wait_for_requests(1, STEP).await.expect("logged");
-        let (entries, _, _dir) = session.finish().await;
+        let session = early_answer_session(Duration::from_millis(100)).await;
+        // The timings of this odd exchange have their own test below.
+        let (entries, _, _dir) = session
+            .finish_tolerating(&["is not the sum of the timings"])
+            .await;
         assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0].request_text(), Some("{\"a\":1}"), "the archive holds the whole request body");
+        assert_eq!(
+            entries[0].request_text(),
+            Some("{\"a\":1}"),
+            "the archive holds the whole request body"
+        );
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_before_the_request_ends_keeps_time_the_sum_of_timings() {
+    bounded("test", LIMIT, async {
+        // The request's last byte comes 100 ms after the answer's: HAR's
+        // `time` is the sum of the timings, so it must span both.
+        let session = early_answer_session(Duration::from_millis(100)).await;
+        let (entries, _, _dir) = session.finish().await;
+        assert!(
+            entries[0].har.time >= 100.0,
+            "time {} ms ends before the request did",
+            entries[0].har.time
+        );
     })
     .await
 }

@@ -7,6 +7,7 @@
 //! | directive | effect |
 //! | --- | --- |
 //! | `status=N` | answer N with Anthropic's error JSON (529: `overloaded_error`) |
+//! | `first=N` | with `status`: only the server's first N such answers fail, later ones succeed (a retry) |
 //! | `reset-after=K` | stream events `0..K`, then cut the connection mid-body |
 //! | `stall-before=K` | hold before event K until the client goes away |
 //! | `stall-before=K:MS` | hold before event K for MS milliseconds |
@@ -34,6 +35,7 @@ const STALL_FOREVER: Duration = Duration::from_secs(3600);
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Behaviour {
     pub status: Option<u16>,
+    pub first: Option<u64>,
     pub reset_after: Option<usize>,
     pub stall_before: Option<(usize, Duration)>,
     pub gate: bool,
@@ -81,6 +83,7 @@ impl Behaviour {
         };
         match name {
             "status" => self.status = Some(number(value)? as u16),
+            "first" => self.first = Some(number(value)?),
             "reset-after" => self.reset_after = Some(number(value)? as usize),
             "stall-before" => {
                 let v = value.ok_or_else(|| bad("needs =K or =K:MS"))?;

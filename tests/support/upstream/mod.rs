@@ -97,6 +97,8 @@ pub struct Shared {
     on_request: Option<OnRequest>,
     connections: AtomicU64,
     requests: AtomicU64,
+    /// Answers failed under `status=S,first=N` so far.
+    failed: AtomicU64,
 }
 
 impl Shared {
@@ -184,6 +186,7 @@ impl Builder {
             on_request: self.on_request,
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
         });
         let task = tokio::spawn(serve::accept_loop(listener, acceptor, shared.clone()));
         Ok(FakeUpstream {

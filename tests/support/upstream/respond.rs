@@ -40,7 +40,16 @@ pub fn answer(
     let id = format!("msg_fake_{:06}", asked.number);
     let response =
         Response::builder().header("request-id", format!("req_fake_{:06}", asked.number));
-    if let Some(status) = behaviour.status {
+    let failing = match behaviour.first {
+        None => true,
+        Some(n) => {
+            shared
+                .failed
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                < n
+        }
+    };
+    if let (Some(status), true) = (behaviour.status, failing) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return json(
             response.status(status),
