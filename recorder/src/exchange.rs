@@ -15,6 +15,7 @@
 use crate::archive::ArchiveSink;
 use crate::body::{boxed, full, ProxyBody};
 use crate::entry::{self, ConnRecord, Recorded, ResponseHead};
+use crate::headers::{header_list, rewrite_host, strip_hop_by_hop, upstream_request};
 use crate::headtap::WireHead;
 use crate::offline;
 use crate::route::{Origin, Target};
@@ -22,8 +23,8 @@ use crate::status::Stats;
 use crate::tee::{error_chain, TeeBody, TeeSink};
 use crate::upstream::{Pool, UpstreamConn};
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::panic::AssertUnwindSafe;
@@ -224,82 +225,6 @@ fn fail(ex: &Exchange, reason: String) -> Response<ProxyBody> {
     response
 }
 
-/// The request as sent upstream: origin-form target, upstream `Host`, no
-/// hop-by-hop headers. Extensions (hyper's header-case map) go along, so
-/// header names keep their case on the upstream wire.
-fn upstream_request(
-    parts: http::request::Parts,
-    body: ProxyBody,
-    target: &Target,
-) -> Request<ProxyBody> {
-    let mut parts = parts;
-    strip_hop_by_hop(&mut parts.headers);
-    if let Ok(host) = HeaderValue::from_str(&target.origin.authority()) {
-        parts.headers.insert(header::HOST, host);
-    }
-    parts.uri =
-        Uri::try_from(target.path_and_query.as_str()).unwrap_or_else(|_| Uri::from_static("/"));
-    parts.version = Version::HTTP_11;
-    Request::from_parts(parts, body)
-}
-
-/// Headers that describe one connection, not the message. The map is
-/// rebuilt rather than edited in place because `HeaderMap::remove` moves the
-/// last header into the gap, and the upstream should see the client's order.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let mut named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    named.extend([
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        header::TE,
-        header::TRAILER,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
-    ]);
-    if !named.iter().any(|n| headers.contains_key(n)) {
-        return;
-    }
-    let mut kept = HeaderMap::with_capacity(headers.len());
-    let mut current: Option<HeaderName> = None;
-    for (name, value) in std::mem::take(headers).into_iter() {
-        if let Some(name) = name {
-            current = Some(name);
-        }
-        if let Some(name) = current.as_ref().filter(|n| !named.contains(n)) {
-            kept.append(name.clone(), value);
-        }
-    }
-    *headers = kept;
-}
-
-/// hyper's view of the headers, for when the tap could not help (lower case).
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
-}
-
-fn rewrite_host(headers: &mut [(String, String)], authority: &str) {
-    for (name, value) in headers.iter_mut() {
-        if name.eq_ignore_ascii_case("host") {
-            *value = authority.to_owned();
-        }
-    }
-}
-
 /// One exchange in flight; see the module doc for when it ends.
 pub struct Exchange {
     rec: Mutex<Option<Recorded>>,
@@ -307,6 +232,8 @@ pub struct Exchange {
     stats: Arc<Stats>,
     redact: bool,
     cut_off: Arc<AtomicBool>,
+    /// The exchange's span, so its end is logged inside it wherever it drops.
+    span: tracing::Span,
 }
 
 impl Exchange {
@@ -318,6 +245,7 @@ impl Exchange {
             stats: pipeline.stats.clone(),
             redact: pipeline.redact,
             cut_off: pipeline.cut_off.clone(),
+            span: tracing::Span::current(),
         })
     }
 
@@ -361,6 +289,7 @@ impl Exchange {
 
     /// Builds, redacts and hands over the entry; counts it.
     fn finish(&self, mut rec: Recorded) {
+        let _span = self.span.enter();
         if rec.error.is_none() && rec.response_done.is_none() {
             rec.error = Some(self.unfinished_reason(&rec).to_owned());
         }
@@ -471,40 +400,4 @@ impl TeeSink for ResponseSink {
 
     /// The exchange's own end decides the reason (client gone or cut off).
     fn dropped(&mut self) {}
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hop_by_hop_headers_do_not_travel() {
-        let mut h = HeaderMap::new();
-        h.insert("user-agent", HeaderValue::from_static("claude-cli"));
-        h.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("keep-alive, X-Private"),
-        );
-        h.insert("x-private", HeaderValue::from_static("1"));
-        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        h.insert(
-            header::TRANSFER_ENCODING,
-            HeaderValue::from_static("chunked"),
-        );
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
-        h.insert("x-api-key", HeaderValue::from_static("sk-ant-api03-FAKE"));
-        strip_hop_by_hop(&mut h);
-        let names: Vec<_> = h.keys().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["user-agent", "content-length", "x-api-key"]);
-    }
-
-    #[test]
-    fn the_recorded_host_is_the_upstreams() {
-        let mut headers = vec![
-            ("Host".to_owned(), "127.0.0.1:8080".to_owned()),
-            ("x".into(), "y".into()),
-        ];
-        rewrite_host(&mut headers, "api.z.ai");
-        assert_eq!(headers[0], ("Host".to_owned(), "api.z.ai".to_owned()));
-    }
 }

@@ -6,7 +6,8 @@
 //! - [`listener`]: the front door: accept, serve HTTP/1 per connection,
 //!   route each request ([`route`]), graceful [`shutdown`].
 //! - [`headtap`]: header names and order as they were on the wire.
-//! - [`exchange`]: one request/response: forward, tee ([`tee`]), record.
+//! - [`exchange`]: one request/response: forward, tee ([`tee`]), record;
+//!   [`headers`]: what is forwarded and recorded of the headers.
 //! - [`upstream`]: pooled upstream connections with timings; TLS trust in
 //!   [`upstream_tls`]. [`offline`]: canned answers instead of an upstream.
 //! - [`entry`]: what an exchange saw → a HAR entry; [`archive`]: the writer
@@ -20,6 +21,7 @@ mod body;
 mod cli;
 mod entry;
 mod exchange;
+mod headers;
 mod headtap;
 mod listener;
 mod offline;

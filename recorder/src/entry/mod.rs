@@ -7,14 +7,19 @@
 //! with each event's arrival time, and computes HAR timings.
 
 use bytes::Bytes;
-use cctap_archive::decode::decode_body;
-use cctap_archive::model::{
-    format_started, Content, Header, PostData, QueryString, Request, Response, Timings,
-};
+use cctap_archive::model::{format_started, Content, Header, PostData, Request, Response, Timings};
 use cctap_archive::sse::{parse_all, SseParser};
 use cctap_archive::{Entry, SseEvent};
 use std::net::IpAddr;
 use std::time::Instant;
+
+mod body;
+mod fields;
+mod tokens;
+
+use body::{is_identity, Body};
+use fields::{cookies, query_string};
+pub use tokens::tokens;
 
 /// The HTTP version every exchange is recorded with (HTTP/1.1 both sides).
 pub const HTTP_11: &str = "HTTP/1.1";
@@ -94,12 +99,15 @@ impl Recorded {
         t.saturating_duration_since(self.started).as_micros() as f64 / 1000.0
     }
 
-    /// The last moment anything happened.
+    /// The last moment anything happened, either way.
     fn end(&self) -> Instant {
-        self.response_done
+        let response_end = self
+            .response_done
             .or_else(|| self.response_body.last().map(|(t, _)| *t))
             .or(self.response_at)
-            .unwrap_or_else(Instant::now)
+            .unwrap_or_else(Instant::now);
+        self.request_done
+            .map_or(response_end, |t| t.max(response_end))
     }
 }
 
@@ -107,41 +115,42 @@ impl Recorded {
 pub fn build(rec: Recorded) -> Entry {
     let mut entry = Entry::default();
     let har = &mut entry.har;
+    let end = rec.end();
     har.started_date_time = format_started(rec.started_wall);
-    har.time = rec.ms(rec.end());
-    har.timings = timings(&rec);
+    har.time = rec.ms(end);
+    har.timings = timings(&rec, end);
     har.request = request(&rec);
     if let Some(conn) = &rec.connection {
         har.server_ip_address = Some(conn.server_ip.to_string());
         har.connection = Some(conn.id.to_string());
     }
-    let (response, sse) = response(&rec);
+    let (response, sse) = response(&rec, end);
     har.response = response;
     entry.sse_events = sse;
     entry.error = rec.error;
     entry
 }
 
-fn timings(rec: &Recorded) -> Timings {
+/// HAR timings that partition the exchange, so that they add up to `time`
+/// (HAR 1.2), also when the answer came before the request ended.
+fn timings(rec: &Recorded, end: Instant) -> Timings {
     let fresh = rec.connection.as_ref().and_then(|c| c.fresh);
-    let ready = rec.conn_ready.unwrap_or(rec.started);
-    let sent = rec.request_done.map_or(ready, |t| t.max(ready));
-    let (wait, receive) = match rec.response_at {
-        Some(head) => (
-            rec.ms(head) - rec.ms(sent),
-            rec.ms(rec.end()) - rec.ms(head),
-        ),
-        None => (0.0, 0.0),
-    };
+    let ready = rec.conn_ready.unwrap_or(rec.started).min(end);
+    let sent = rec.request_done.map_or(ready, |t| t.clamp(ready, end));
+    let head = rec.response_at.map_or(end, |t| t.clamp(sent, end));
+    let span = |a: Instant, b: Instant| rec.ms(b) - rec.ms(a);
+    let (dns, connect) = fresh.map_or((0.0, 0.0), |f| (f.dns.max(0.0), f.connect.max(0.0)));
+    // Time to a usable connection that was not DNS or connecting: the pool.
+    let blocked = (span(rec.started, ready) - dns - connect).max(0.0);
     let us = |ms: f64| (ms * 1000.0).round() / 1000.0;
     Timings {
-        blocked: Some(-1.0),
+        blocked: Some(us(blocked)),
         dns: Some(fresh.map_or(-1.0, |f| f.dns)),
         connect: Some(fresh.map_or(-1.0, |f| f.connect)),
         ssl: Some(fresh.map_or(-1.0, |f| f.ssl)),
-        send: us((rec.ms(sent) - rec.ms(ready)).max(0.0)),
-        wait: us(wait.max(0.0)),
-        receive: us(receive.max(0.0)),
+        send: us(span(ready, sent)),
+        wait: us(span(sent, head)),
+        receive: us(span(head, end)),
         comment: None,
     }
 }
@@ -183,7 +192,7 @@ fn request(rec: &Recorded) -> Request {
         method: rec.method.clone(),
         url: rec.url.clone(),
         http_version: HTTP_11.to_owned(),
-        cookies: Vec::new(),
+        cookies: cookies(&rec.request_headers, false),
         headers: headers(&rec.request_headers),
         query_string: query_string(&rec.url),
         post_data,
@@ -193,7 +202,7 @@ fn request(rec: &Recorded) -> Request {
     }
 }
 
-fn response(rec: &Recorded) -> (Response, Option<Vec<SseEvent>>) {
+fn response(rec: &Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
     let Some(head) = &rec.response else {
         // No response head arrived: status 0, as ARCHIVE.md says.
         return (
@@ -225,12 +234,12 @@ fn response(rec: &Recorded) -> (Response, Option<Vec<SseEvent>>) {
     let sse = mime
         .to_ascii_lowercase()
         .starts_with("text/event-stream")
-        .then(|| sse_events(rec, encoding, &body));
+        .then(|| sse_events(rec, end, encoding, &body));
     let response = Response {
         status: i64::from(head.status),
         status_text: head.reason.clone(),
         http_version: HTTP_11.to_owned(),
-        cookies: Vec::new(),
+        cookies: cookies(&head.headers, true),
         headers: headers(&head.headers),
         content: Content {
             size: body.decoded_len as i64,
@@ -251,16 +260,16 @@ fn response(rec: &Recorded) -> (Response, Option<Vec<SseEvent>>) {
 
 /// The stream's events. An unencoded stream is parsed chunk by chunk with
 /// each chunk's arrival time; an encoded one (rare) only as a whole.
-fn sse_events(rec: &Recorded, encoding: Option<&str>, body: &Body) -> Vec<SseEvent> {
+fn sse_events(rec: &Recorded, end: Instant, encoding: Option<&str>, body: &Body) -> Vec<SseEvent> {
     let mut out = Vec::new();
     if is_identity(encoding) {
         let mut parser = SseParser::new();
         for (t, chunk) in &rec.response_body {
             parser.feed(chunk, rec.ms(*t), &mut out);
         }
-        parser.finish(rec.ms(rec.end()), &mut out);
+        parser.finish(rec.ms(end), &mut out);
     } else if !body.base64 {
-        let end = rec.ms(rec.end());
+        let end = rec.ms(end);
         out = parse_all(&body.text);
         for ev in &mut out {
             ev.time = end;
@@ -269,192 +278,10 @@ fn sse_events(rec: &Recorded, encoding: Option<&str>, body: &Body) -> Vec<SseEve
     out
 }
 
-fn is_identity(encoding: Option<&str>) -> bool {
-    encoding.is_none_or(|e| e.trim().is_empty() || e.trim().eq_ignore_ascii_case("identity"))
-}
-
-/// A body ready for the archive.
-struct Body {
-    text: String,
-    base64: bool,
-    decoded_len: usize,
-    /// Why the body is kept as sent (it could not be decoded).
-    problem: Option<String>,
-}
-
-impl Body {
-    fn decode(encoding: Option<&str>, wire: Bytes) -> Body {
-        let (bytes, problem): (Bytes, _) = if is_identity(encoding) {
-            (wire, None)
-        } else {
-            match decode_body(encoding.unwrap_or(""), &wire) {
-                Ok(decoded) => (decoded.into(), None),
-                Err(e) => (wire, Some(format!("{e}; body kept as sent"))),
-            }
-        };
-        let decoded_len = bytes.len();
-        match String::from_utf8(bytes.to_vec()) {
-            Ok(text) => Body {
-                text,
-                base64: false,
-                decoded_len,
-                problem,
-            },
-            Err(_) => Body {
-                text: base64(&bytes),
-                base64: true,
-                decoded_len,
-                problem,
-            },
-        }
-    }
-}
-
-/// Standard base64 with padding.
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The URL's query, split and percent-decoded.
-fn query_string(url: &str) -> Vec<QueryString> {
-    let Some((_, query)) = url.split_once('?') else {
-        return Vec::new();
-    };
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            QueryString {
-                name: percent_decode(name),
-                value: percent_decode(value),
-                comment: None,
-            }
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Tokens an entry's response reports: input (fresh, cache written and
-/// cache read) and output, from SSE `usage` or a JSON body's `usage`.
-pub fn tokens(entry: &Entry) -> (u64, u64) {
-    let mut input = 0;
-    let mut output = 0;
-    let mut add = |usage: &serde_json::Value, take_input: bool| {
-        let n = |k: &str| {
-            usage
-                .get(k)
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0)
-        };
-        if take_input {
-            input +=
-                n("input_tokens") + n("cache_creation_input_tokens") + n("cache_read_input_tokens");
-        }
-        if let Some(o) = usage
-            .get("output_tokens")
-            .and_then(serde_json::Value::as_u64)
-        {
-            output = o;
-        }
-    };
-    match &entry.sse_events {
-        Some(events) => {
-            for ev in events {
-                let Ok(data) = serde_json::from_str::<serde_json::Value>(&ev.data) else {
-                    continue;
-                };
-                match ev.event.as_str() {
-                    "message_start" => add(&data["message"]["usage"], true),
-                    "message_delta" => add(&data["usage"], false),
-                    _ => {}
-                }
-            }
-        }
-        None if entry.har.response.content.encoding.is_none() => {
-            if let Some(v) = entry
-                .har
-                .response
-                .content
-                .text
-                .as_deref()
-                .filter(|t| t.contains("\"usage\""))
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-            {
-                add(&v["usage"], true);
-            }
-        }
-        None => {}
-    }
-    (input, output)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn base64_matches_the_standard() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(&[0xff, 0x00, 0x80, 0x7f]), "/wCAfw==");
-    }
-
-    #[test]
-    fn query_strings_are_split_and_decoded() {
-        let q = query_string("https://x/v1/messages?beta=true&a%20b=c+d&e&=%zz");
-        let pairs: Vec<_> = q
-            .iter()
-            .map(|p| (p.name.as_str(), p.value.as_str()))
-            .collect();
-        assert_eq!(
-            pairs,
-            [("beta", "true"), ("a b", "c d"), ("e", ""), ("", "%zz")]
-        );
-        assert!(query_string("https://x/").is_empty());
-    }
 
     fn recorded() -> Recorded {
         Recorded::new(
@@ -528,6 +355,30 @@ mod tests {
         assert_eq!(e.har.time, 20.0);
         assert_eq!(e.har.connection.as_deref(), Some("7"));
         assert_eq!(e.har.server_ip_address.as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn timings_add_up_also_when_the_answer_beats_the_request() {
+        let mut rec = recorded();
+        let t = rec.started;
+        let at = |ms| t + Duration::from_millis(ms);
+        rec.conn_ready = Some(at(2));
+        rec.response_at = Some(at(3));
+        rec.response = Some(ResponseHead {
+            status: 413,
+            reason: "Payload Too Large".into(),
+            headers: Vec::new(),
+            head_size: None,
+        });
+        rec.response_done = Some(at(4));
+        rec.request_done = Some(at(104));
+        let e = build(rec);
+        let tm = &e.har.timings;
+        assert_eq!(e.har.time, 104.0);
+        assert_eq!(
+            (tm.blocked, tm.send, tm.wait, tm.receive),
+            (Some(2.0), 102.0, 0.0, 0.0)
+        );
     }
 
     #[test]
