@@ -28,7 +28,7 @@ Examples:
       zstd -dc session.har.zst | jq '.log.entries[0].request.url'
 
 Exit status:
-  0  clean shutdown (end of input, SIGINT, SIGTERM)
+  0  clean shutdown (SIGINT, SIGTERM)
      with a COMMAND: the command's own exit status (128+N if killed by signal N)
   1  runtime error (cannot listen, cannot create the archive, cannot start COMMAND)
   2  bad usage
@@ -62,8 +62,7 @@ prefix joined (reverse:https://api.anthropic.com, reverse:https://api.z.ai/api/a
 reverse:http://127.0.0.1:9000). The archive records the real upstream URL.\n\
   reverse      the same, with URL taken from $ANTHROPIC_BASE_URL, else https://api.anthropic.com.\n\
   offline      answer every Messages API call locally with a short canned reply (SSE when the \
-request streams, JSON otherwise, count_tokens too) and contact nothing.\n\n\
-[default: reverse]"
+request streams, JSON otherwise, count_tokens too) and contact nothing."
     )]
     pub mode: ModeArg,
 

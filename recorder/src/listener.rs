@@ -19,6 +19,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -94,18 +95,33 @@ pub async fn run(
     let _ = done_rx.recv().await;
 }
 
-/// Serves one client connection until it closes or shutdown cuts it off.
+/// Serves one accepted TCP connection.
 async fn serve(
     sock: TcpStream,
     peer: SocketAddr,
     door: Arc<FrontDoor>,
     pipeline: Arc<Pipeline>,
-    mut shutdown: Watcher,
+    shutdown: Watcher,
     _done: mpsc::Sender<()>,
 ) {
     let _ = sock.set_nodelay(true);
+    serve_http1(sock, peer, door, pipeline, shutdown).await;
+}
+
+/// Serves HTTP/1 on any byte stream until it closes or shutdown cuts it
+/// off. Generic so that forward mode can serve what arrives inside a
+/// CONNECT tunnel (plain or after TLS termination) the same way.
+pub async fn serve_http1<IO>(
+    io: IO,
+    peer: SocketAddr,
+    door: Arc<FrontDoor>,
+    pipeline: Arc<Pipeline>,
+    mut shutdown: Watcher,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let heads = Heads::default();
-    let io = TokioIo::new(HeadTap::new(sock, Side::Request, heads.clone()));
+    let io = TokioIo::new(HeadTap::new(io, Side::Request, heads.clone()));
     let service = service_fn(move |req: Request<Incoming>| {
         // Called in request order, after the tap has seen this head.
         let wire = heads.pop();
