@@ -88,7 +88,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let live = (!wraps && Stats::wants_live_line(config.quiet)).then(|| stats.spawn_live_line());
 
     let code = if wraps {
-        let status = wrap::run(&config.command, &proxy_url, &mut signals).await;
+        let to_stdout = config.output.as_os_str() == "-";
+        let status = wrap::run(&config.command, &proxy_url, to_stdout, &mut signals).await;
         match status {
             Ok(status) => Some(wrap::exit_code(status)),
             Err(e) => {

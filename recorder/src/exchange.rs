@@ -211,7 +211,8 @@ const UNSENT_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Records the failure and gives the client a 502 with a one-line reason.
 fn fail(ex: &Exchange, reason: String) -> Response<ProxyBody> {
-    tracing::info!(%reason, "exchange failed");
+    // An error the user needs to see, even with -q; above the status line.
+    ex.stats.say(&format!("record: answered 502: {reason}"));
     let body = format!("cctap: {reason}\n");
     ex.with(|r| {
         r.error.get_or_insert(reason);

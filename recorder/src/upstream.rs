@@ -298,3 +298,108 @@ impl AsyncWrite for UpstreamIo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::full;
+    use http_body_util::BodyExt;
+    use std::time::Duration;
+
+    /// A loopback HTTP/1 server answering `ok`, counting its connections.
+    async fn server() -> (Origin, Arc<AtomicU64>) {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = tcp.accept().await {
+                count.fetch_add(1, Ordering::Relaxed);
+                let service = hyper::service::service_fn(|_req| async {
+                    let mut r = hyper::Response::new(full("ok"));
+                    r.headers_mut()
+                        .insert("X-Mixed-Case", http::HeaderValue::from_static("1"));
+                    Ok::<_, std::convert::Infallible>(r)
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(sock), service),
+                );
+            }
+        });
+        let origin = Origin {
+            tls: false,
+            host: "127.0.0.1".into(),
+            port,
+        };
+        (origin, accepted)
+    }
+
+    async fn get(conn: &mut UpstreamConn) -> String {
+        let req = http::Request::get("/")
+            .header("host", "x")
+            .body(full(""))
+            .unwrap();
+        let res = conn.send.send_request(req).await.unwrap();
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_given_back_is_reused_without_timings() {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let (origin, accepted) = server().await;
+            let pool = Pool::new(None);
+            let mut first = pool.checkout(&origin).await.unwrap();
+            let fresh = first.fresh.expect("a new connection has timings");
+            assert!(fresh.dns >= 0.0 && fresh.connect >= 0.0 && fresh.ssl == -1.0);
+            assert_eq!(get(&mut first.conn).await, "ok");
+            let head = first
+                .conn
+                .heads
+                .pop()
+                .expect("the response head was tapped");
+            assert_eq!(
+                head.headers[0].0, "x-mixed-case",
+                "hyper's server writes lower case"
+            );
+            let id = first.conn.id;
+            pool.checkin(&origin, first.conn);
+            let mut second = pool.checkout(&origin).await.unwrap();
+            assert!(second.fresh.is_none(), "reused");
+            assert_eq!(second.conn.id, id);
+            assert_eq!(get(&mut second.conn).await, "ok");
+            assert_eq!(accepted.load(Ordering::Relaxed), 1);
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn refused_and_tls_without_config_are_named_errors() {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = tcp.local_addr().unwrap().port();
+            drop(tcp);
+            let pool = Pool::new(None);
+            let mut origin = Origin {
+                tls: false,
+                host: "127.0.0.1".into(),
+                port,
+            };
+            let err = pool.checkout(&origin).await.err().unwrap();
+            assert!(matches!(err, UpstreamError::Connect { .. }), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with("cannot connect to http://127.0.0.1:"),
+                "{err}"
+            );
+            let (plain, _) = server().await;
+            origin.port = plain.port;
+            origin.tls = true;
+            let err = pool.checkout(&origin).await.err().unwrap();
+            assert!(matches!(err, UpstreamError::NoTls(_)), "{err}");
+        })
+        .await
+        .unwrap();
+    }
+}

@@ -6,7 +6,8 @@
 //! exits with its status.
 
 use std::ffi::OsString;
-use std::process::ExitStatus;
+use std::os::fd::AsFd;
+use std::process::{ExitStatus, Stdio};
 use tokio::process::Command;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -50,24 +51,31 @@ impl Signals {
 }
 
 /// Runs the command to its end; returns its exit status.
+/// With `stdout_to_stderr` (the archive goes to standard output) the
+/// child's output goes to stderr, so it cannot corrupt the archive.
 pub async fn run(
     command: &[OsString],
     base_url: &str,
+    stdout_to_stderr: bool,
     signals: &mut Signals,
 ) -> Result<ExitStatus, WrapError> {
     let program = command
         .first()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut child = Command::new(command.first().map_or_else(OsString::new, Clone::clone))
-        .args(command.iter().skip(1))
+    let mut cmd = Command::new(command.first().map_or_else(OsString::new, Clone::clone));
+    cmd.args(command.iter().skip(1))
         .env("ANTHROPIC_BASE_URL", base_url)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| WrapError::Spawn {
-            program: program.clone(),
-            source,
-        })?;
+        .kill_on_drop(true);
+    if stdout_to_stderr {
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            cmd.stdout(Stdio::from(fd));
+        }
+    }
+    let mut child = cmd.spawn().map_err(|source| WrapError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
     let mut signalled = false;
     loop {
         tokio::select! {
@@ -115,11 +123,14 @@ mod tests {
         .iter()
         .map(Into::into)
         .collect();
-        let status = run(&cmd, "http://127.0.0.1:1", &mut signals).await.unwrap();
+        let status = run(&cmd, "http://127.0.0.1:1", false, &mut signals)
+            .await
+            .unwrap();
         assert_eq!(exit_code(status), 7);
         let killed = run(
-            &["sh".into(), "-c".into(), "kill -9 $$".into()],
+            &["sh".into(), "-c".into(), "echo to-stderr; kill -9 $$".into()],
             "x",
+            true,
             &mut signals,
         )
         .await
@@ -130,7 +141,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_program_says_so() {
         let mut signals = Signals::install().unwrap();
-        let err = run(&["cctap-no-such-program".into()], "x", &mut signals)
+        let err = run(&["cctap-no-such-program".into()], "x", false, &mut signals)
             .await
             .unwrap_err();
         assert!(
