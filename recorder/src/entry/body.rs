@@ -1,7 +1,6 @@
 //! Bodies for the archive: `content-encoding` undone, UTF-8 as text,
 //! anything else as base64. Runs once per exchange, off the forwarding path.
 
-use bytes::Bytes;
 use cctap_archive::decode::decode_body;
 
 /// Whether a `content-encoding` leaves the bytes as they are.
@@ -19,25 +18,27 @@ pub struct Body {
 }
 
 impl Body {
-    pub fn decode(encoding: Option<&str>, wire: Bytes) -> Body {
-        let (bytes, problem): (Bytes, _) = if is_identity(encoding) {
+    /// Decodes `wire` (joined once by the caller; no further copy unless
+    /// it must be decoded or base64-encoded).
+    pub fn decode(encoding: Option<&str>, wire: Vec<u8>) -> Body {
+        let (bytes, problem) = if is_identity(encoding) {
             (wire, None)
         } else {
             match decode_body(encoding.unwrap_or(""), &wire) {
-                Ok(decoded) => (decoded.into(), None),
+                Ok(decoded) => (decoded, None),
                 Err(e) => (wire, Some(format!("{e}; body kept as sent"))),
             }
         };
         let decoded_len = bytes.len();
-        match String::from_utf8(bytes.to_vec()) {
+        match String::from_utf8(bytes) {
             Ok(text) => Body {
                 text,
                 base64: false,
                 decoded_len,
                 problem,
             },
-            Err(_) => Body {
-                text: cctap_archive::base64::encode(&bytes),
+            Err(e) => Body {
+                text: cctap_archive::base64::encode(e.as_bytes()),
                 base64: true,
                 decoded_len,
                 problem,

@@ -173,11 +173,9 @@ fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 fn request(rec: &Recorded) -> Request {
     let wire: Vec<u8> = rec.request_body.concat();
+    let wire_size = wire.len();
     let post_data = (!wire.is_empty()).then(|| {
-        let body = Body::decode(
-            header(&rec.request_headers, "content-encoding"),
-            wire.clone().into(),
-        );
+        let body = Body::decode(header(&rec.request_headers, "content-encoding"), wire);
         PostData {
             mime_type: header(&rec.request_headers, "content-type")
                 .unwrap_or("")
@@ -197,7 +195,7 @@ fn request(rec: &Recorded) -> Request {
         query_string: query_string(&rec.url),
         post_data,
         headers_size: rec.request_head_size.map_or(-1, |n| n as i64),
-        body_size: wire.len() as i64,
+        body_size: wire_size as i64,
         comment: None,
     }
 }
@@ -230,7 +228,7 @@ fn response(rec: &Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
     let mime = header(&head.headers, "content-type")
         .unwrap_or("")
         .to_owned();
-    let body = Body::decode(encoding, wire.into());
+    let body = Body::decode(encoding, wire);
     let sse = mime
         .to_ascii_lowercase()
         .starts_with("text/event-stream")
