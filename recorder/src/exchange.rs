@@ -96,7 +96,8 @@ impl Pipeline {
             if let Destination::Remote(t) = &dest {
                 rewrite_host(&mut headers, &t.origin.authority());
             }
-            let rec = Recorded::new(parts.method.to_string(), url, headers, head_size);
+            let version = entry::version_name(parts.version);
+            let rec = Recorded::new(parts.method.to_string(), version, url, headers, head_size);
             let ex = Exchange::start(rec, &self);
             let body = TeeBody::new(body, RequestSink(ex.clone()));
             match dest {

@@ -21,8 +21,16 @@ use body::{is_identity, Body};
 use fields::{cookies, query_string};
 pub use tokens::tokens;
 
-/// The HTTP version every exchange is recorded with (HTTP/1.1 both sides).
-pub const HTTP_11: &str = "HTTP/1.1";
+/// How HAR names an HTTP version (`HTTP/1.1`, `HTTP/2.0`).
+pub fn version_name(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
 
 /// Everything an exchange saw, as it happened.
 #[derive(Debug)]
@@ -30,6 +38,8 @@ pub struct Recorded {
     pub started_wall: time::OffsetDateTime,
     pub started: Instant,
     pub method: String,
+    /// The HTTP version the client spoke, as HAR names it.
+    pub http_version: &'static str,
     /// Absolute upstream URL.
     pub url: String,
     /// Request headers in wire order and case (as forwarded).
@@ -72,6 +82,7 @@ impl Recorded {
     /// A record for a request that arrived now.
     pub fn new(
         method: String,
+        http_version: &'static str,
         url: String,
         request_headers: Vec<(String, String)>,
         head_size: Option<usize>,
@@ -80,6 +91,7 @@ impl Recorded {
             started_wall: time::OffsetDateTime::now_utc(),
             started: Instant::now(),
             method,
+            http_version,
             url,
             request_headers,
             request_head_size: head_size,
@@ -189,7 +201,7 @@ fn request(rec: &Recorded) -> Request {
     Request {
         method: rec.method.clone(),
         url: rec.url.clone(),
-        http_version: HTTP_11.to_owned(),
+        http_version: rec.http_version.to_owned(),
         cookies: cookies(&rec.request_headers, false),
         headers: headers(&rec.request_headers),
         query_string: query_string(&rec.url),
@@ -236,7 +248,7 @@ fn response(rec: &Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
     let response = Response {
         status: i64::from(head.status),
         status_text: head.reason.clone(),
-        http_version: HTTP_11.to_owned(),
+        http_version: rec.http_version.to_owned(),
         cookies: cookies(&head.headers, true),
         headers: headers(&head.headers),
         content: Content {
@@ -284,6 +296,7 @@ mod tests {
     fn recorded() -> Recorded {
         Recorded::new(
             "POST".into(),
+            "HTTP/1.1",
             "https://api.z.ai/api/anthropic/v1/messages?beta=true".into(),
             vec![
                 ("Host".into(), "api.z.ai".into()),
