@@ -117,16 +117,6 @@ impl Session {
     /// Stops `record` with SIGINT (must exit 0) and returns the archive's
     /// entries in start order, after checking the document's HAR shape.
     pub async fn finish(self) -> (Vec<Entry>, Value, tempfile::TempDir) {
-        self.finish_tolerating(&[]).await
-    }
-
-    /// [`Session::finish`], ignoring HAR problems that contain one of
-    /// `tolerated`: for a test that proves something else and leaves that
-    /// problem to a test of its own.
-    pub async fn finish_tolerating(
-        self,
-        tolerated: &[&str],
-    ) -> (Vec<Entry>, Value, tempfile::TempDir) {
         let stderr = self.recorder.stderr();
         let status = bounded("record exit after SIGINT", STEP, self.recorder.stop())
             .await
@@ -136,8 +126,7 @@ impl Session {
             "record exited {status} after SIGINT; stderr:\n{stderr}"
         );
         let doc = archive::document(&self.archive).expect("archive is one complete JSON document");
-        let mut problems = archive::har_problems(&doc);
-        problems.retain(|p| !tolerated.iter().any(|t| p.contains(t)));
+        let problems = archive::har_problems(&doc);
         assert!(
             problems.is_empty(),
             "archive is not sound HAR 1.2: {problems:#?}"
