@@ -88,14 +88,23 @@ pub type OnRequest = Box<dyn Fn(&RecordedRequest) + Send + Sync>;
 
 /// State shared by the server tasks and the test's handle.
 pub struct Shared {
+    /// The assistant text every Messages answer carries.
     reply: String,
+    /// What requests without `x-fake-behaviour` get.
     behaviour: Behaviour,
+    /// Every request, in arrival order, for the test to read.
     log: Mutex<Vec<RecordedRequest>>,
+    /// Wakes `wait_for_requests` when the log grows.
     logged: Notify,
+    /// Released by the test: lets a held `gate` stream go on.
     gate: Notify,
+    /// Raised by a `gate` stream once it holds, for `wait_gate_held`.
     gate_held: Notify,
+    /// The program's `--log` writer, run for each request.
     on_request: Option<OnRequest>,
+    /// Connections accepted: tells a test whether record reused one.
     connections: AtomicU64,
+    /// Requests seen: numbers them, and so the answers' ids.
     requests: AtomicU64,
     /// Answers failed under `status=S,first=N` so far.
     failed: AtomicU64,

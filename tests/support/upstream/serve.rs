@@ -22,6 +22,8 @@ use tokio_rustls::TlsAcceptor;
 pub async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors and the like: back off, don't spin.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
         let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
