@@ -128,3 +128,28 @@ async fn without_a_command_it_prints_the_line_to_paste() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_killed_by_a_signal_gives_128_plus_n() {
+    bounded("test", LIMIT, async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .args(["-m", "offline", "-o"])
+            .arg(dir.path().join("killed.har"))
+            .args(["--", "sh", "-c", "kill -TERM $$"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run record -- sh");
+        assert_eq!(
+            output.status.code(),
+            Some(128 + 15),
+            "stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let doc =
+            archive::document(&dir.path().join("killed.har")).expect("archive closed even so");
+        assert_eq!(doc["log"]["entries"].as_array().map(Vec::len), Some(0));
+    })
+    .await
+}
