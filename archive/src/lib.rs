@@ -18,9 +18,13 @@
 //!   of a whole entry (`redact/entry.rs`).
 //! - [`decode`]: undoing `content-encoding` (gzip, deflate, br, zstd).
 //! - [`base64`]: the codec for HAR's base64 bodies.
+//! - [`flow`]: mitmproxy's native flow files (`mitmdump -w`): the
+//!   tnetstring codec, [`FlowReader`] and [`FlowWriter`], and the mapping
+//!   between a flow state and an [`Entry`].
 
 pub mod base64;
 pub mod decode;
+pub mod flow;
 pub mod model;
 pub mod reader;
 pub mod redact;
@@ -30,6 +34,7 @@ pub mod writer;
 #[cfg(test)]
 mod testing;
 
+pub use flow::{FlowReadError, FlowReader, FlowWriteError, FlowWriter};
 pub use model::{Entry, LogHead, SseEvent};
 pub use reader::{ArchiveReader, Compression, CutOff, ReadError};
 pub use writer::{ArchiveWriter, Format, WriteError};

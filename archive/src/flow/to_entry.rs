@@ -1,0 +1,254 @@
+//! One mitmproxy HTTP flow state → one archive entry.
+//!
+//! Method, URL (`scheme://host[:port]path`), headers in order and case,
+//! bodies decoded by their `content-encoding` (text, or base64), status and
+//! reason, HTTP versions, the server's address, the flow's error and the
+//! timestamps (`timing.rs`). `_sseEvents` stays `None`: mitmproxy keeps no
+//! event times; the stream is in `response.content.text`.
+use super::body::{self, EntryBody};
+use super::state::Obj;
+use super::timing::{self, FlowTimes};
+use super::tnetstring::Value;
+use super::{url, FlowError, FLOW_FORMAT_VERSION, OLDEST_FLOW_FORMAT_VERSION};
+use crate::model::{
+    find_header, Content, Cookie, Entry, Header, PostData, QueryString, Request, Response,
+};
+
+/// The entry for `flow`; `reused` says its server connection was already
+/// accounted for by an earlier flow.
+pub(crate) fn convert(flow: &Value, reused: bool) -> Result<Entry, FlowError> {
+    let root = Obj::root(flow)?;
+    check_kind(&root)?;
+    let req = root.obj("request", "flow.request")?;
+    let resp = root.opt_obj("response", "flow.response")?;
+    let server = root.obj("server_conn", "flow.server_conn")?;
+    let error = root.opt_obj("error", "flow.error")?;
+
+    let times = FlowTimes {
+        request_start: req.float("timestamp_start")?,
+        request_end: req.opt_float("timestamp_end")?,
+        response_start: resp.map(|r| r.float("timestamp_start")).transpose()?,
+        response_end: resp
+            .map(|r| r.opt_float("timestamp_end"))
+            .transpose()?
+            .flatten(),
+        conn_start: server.opt_float("timestamp_start")?,
+        tcp_setup: server.opt_float("timestamp_tcp_setup")?,
+        tls_setup: server.opt_float("timestamp_tls_setup")?,
+        error_at: error
+            .map(|e| e.opt_float("timestamp"))
+            .transpose()?
+            .flatten(),
+    };
+    let (time, timings) = timing::to_har(&times, reused);
+
+    let mut entry = Entry::default();
+    let har = &mut entry.har;
+    har.started_date_time = started(times.request_start);
+    har.time = time;
+    har.timings = timings;
+    har.request = request(&req)?;
+    har.response = match resp {
+        Some(r) => response(&r)?,
+        None => no_response(),
+    };
+    // Version 18 and older call the resolved address `ip_address`.
+    let peer = match server.opt_address("peername")? {
+        Some(p) => Some(p),
+        None => server.opt_address("ip_address")?,
+    };
+    har.server_ip_address = peer.map(|(ip, _)| ip);
+    har.connection = server.opt_text("id")?;
+    har.comment = root.opt_text("comment")?.filter(|c| !c.is_empty());
+    entry.error = error.map(|e| e.text("msg")).transpose()?;
+    Ok(entry)
+}
+
+/// An HTTP flow of a version this reads.
+fn check_kind(root: &Obj) -> Result<(), FlowError> {
+    let kind = root.text("type")?;
+    if kind != "http" {
+        return Err(FlowError::NotHttp(kind));
+    }
+    match root.int("version") {
+        Ok(v) if (OLDEST_FLOW_FORMAT_VERSION..=FLOW_FORMAT_VERSION).contains(&v) => Ok(()),
+        Ok(v) => Err(FlowError::Version(v.to_string())),
+        // Before 3.0 the version was a tuple such as (0, 11).
+        Err(_) => Err(FlowError::Version("older than 18 (a tuple)".to_owned())),
+    }
+}
+
+/// `startedDateTime` with microseconds, so the flow's moment survives the
+/// round trip (mitmproxy's own HAR export writes microseconds too).
+pub(crate) fn started(epoch: f64) -> String {
+    let nanos = (epoch * 1e9).round() as i128;
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    const FMT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6][offset_hour sign:mandatory]:[offset_minute]"
+    );
+    t.format(FMT).unwrap_or_default()
+}
+
+fn headers(list: Vec<(String, String)>) -> Vec<Header> {
+    list.into_iter()
+        .map(|(name, value)| Header {
+            name,
+            value,
+            comment: None,
+        })
+        .collect()
+}
+
+fn request(req: &Obj) -> Result<Request, FlowError> {
+    let scheme = req.text("scheme")?;
+    let host = req.text("host")?;
+    let port = req.int("port")?;
+    let port = u16::try_from(port).map_err(|_| FlowError::Field {
+        path: "flow.request.port".into(),
+        why: format!("{port} is not a port"),
+    })?;
+    let path = req.text("path")?;
+    let url = url::join(&scheme, &host, port, &path);
+    let method = req.text("method")?;
+    let http_version = req.text("http_version")?;
+    let headers = headers(req.headers("headers")?);
+    let wire = req.opt_bytes("content")?.unwrap_or_default();
+    let post_data = (!wire.is_empty()).then(|| {
+        let body = body::from_wire(find_header(&headers, "content-encoding"), wire);
+        PostData {
+            mime_type: find_header(&headers, "content-type")
+                .unwrap_or("")
+                .to_owned(),
+            // HAR 1.2 postData has no `encoding`: the comment says base64,
+            // as `record` writes it.
+            comment: body.base64.then(|| "base64".to_owned()).or(body.problem),
+            text: Some(body.text),
+            params: None,
+        }
+    });
+    let head_line = method.len() + path.len() + http_version.len() + 4;
+    Ok(Request {
+        headers_size: head_size(&http_version, head_line, &headers),
+        body_size: wire.len() as i64,
+        cookies: request_cookies(&headers),
+        query_string: query_string(&path),
+        method,
+        url,
+        http_version,
+        headers,
+        post_data,
+        comment: None,
+    })
+}
+
+fn response(resp: &Obj) -> Result<Response, FlowError> {
+    let status = resp.int("status_code")?;
+    let status_text = resp.text("reason")?;
+    let http_version = resp.text("http_version")?;
+    let headers = headers(resp.headers("headers")?);
+    let wire = resp.opt_bytes("content")?.unwrap_or_default();
+    let encoding = find_header(&headers, "content-encoding");
+    let EntryBody {
+        text,
+        base64,
+        problem,
+        decoded_len,
+    } = body::from_wire(encoding, wire);
+    let head_line = http_version.len() + status.to_string().len() + status_text.len() + 4;
+    Ok(Response {
+        status,
+        headers_size: head_size(&http_version, head_line, &headers),
+        body_size: wire.len() as i64,
+        cookies: response_cookies(&headers),
+        redirect_url: Some(find_header(&headers, "location").unwrap_or("").to_owned()),
+        content: Content {
+            size: decoded_len as i64,
+            compression: (encoding.is_some() && decoded_len > wire.len())
+                .then(|| (decoded_len - wire.len()) as i64),
+            mime_type: Some(
+                find_header(&headers, "content-type")
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+            text: Some(text),
+            encoding: base64.then(|| "base64".to_owned()),
+            comment: problem,
+        },
+        status_text,
+        http_version,
+        headers,
+        comment: None,
+    })
+}
+
+/// No response head arrived: status 0, as ARCHIVE.md says.
+fn no_response() -> Response {
+    Response {
+        status: 0,
+        content: Content {
+            mime_type: Some(String::new()),
+            ..Content::default()
+        },
+        redirect_url: Some(String::new()),
+        headers_size: -1,
+        body_size: -1,
+        ..Response::default()
+    }
+}
+
+/// An HTTP/1 head's size (start line, headers, blank line); -1 for HTTP/2
+/// and 3, whose heads are compressed frames.
+fn head_size(version: &str, start_line: usize, headers: &[Header]) -> i64 {
+    if !version.starts_with("HTTP/1") {
+        return -1;
+    }
+    let fields: usize = headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len() + 4)
+        .sum();
+    (start_line + fields + 2) as i64
+}
+
+fn query_string(path: &str) -> Vec<QueryString> {
+    let Some((_, query)) = path.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            QueryString {
+                name: name.to_owned(),
+                value: value.to_owned(),
+                comment: None,
+            }
+        })
+        .collect()
+}
+
+fn cookie(pair: &str) -> Option<Cookie> {
+    let (name, value) = pair.trim().split_once('=')?;
+    Some(Cookie {
+        name: name.trim().to_owned(),
+        value: value.trim().to_owned(),
+        ..Cookie::default()
+    })
+}
+
+fn request_cookies(headers: &[Header]) -> Vec<Cookie> {
+    headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+        .flat_map(|h| h.value.split(';').filter_map(cookie).collect::<Vec<_>>())
+        .collect()
+}
+
+fn response_cookies(headers: &[Header]) -> Vec<Cookie> {
+    headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|h| h.value.split(';').next().and_then(cookie))
+        .collect()
+}

@@ -1,0 +1,89 @@
+//! Writes entries as a mitmproxy flow file (`record -w FILE`, `analyze
+//! export … -o x.flows`).
+//!
+//! A flow file has no head and no tail: each appended entry becomes one
+//! tnetstring flow state, written and flushed at once, so a file cut off
+//! at any moment holds every flow appended before the cut and mitmproxy
+//! (and [`super::FlowReader`]) load it.
+use super::{from_entry, FlowError};
+use crate::model::Entry;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowWriteError {
+    #[error("cannot write flow file {path}: {source}")]
+    Io { path: String, source: io::Error },
+    /// The entry cannot be a flow (its URL is not absolute, its start is
+    /// not a date); nothing was written for it.
+    #[error("cannot write entry {index} as a mitmproxy flow: {source}")]
+    Entry { index: usize, source: FlowError },
+}
+
+/// One flow per [`FlowWriter::append`], flushed.
+pub struct FlowWriter {
+    sink: BufWriter<Box<dyn Write + Send>>,
+    path: String,
+    /// Entries offered so far (written or refused), for ids and messages.
+    index: usize,
+    flows: usize,
+}
+
+impl FlowWriter {
+    /// Creates (truncates) the file, or standard output for `-`.
+    pub fn create(path: &Path) -> Result<FlowWriter, FlowWriteError> {
+        let name = path.display().to_string();
+        let sink: Box<dyn Write + Send> = if path == Path::new("-") {
+            Box::new(io::stdout())
+        } else {
+            Box::new(File::create(path).map_err(|source| FlowWriteError::Io {
+                path: name.clone(),
+                source,
+            })?)
+        };
+        Ok(FlowWriter::new(&name, sink))
+    }
+
+    /// Writes to any sink; `name` is used in messages.
+    pub fn new(name: &str, sink: Box<dyn Write + Send>) -> FlowWriter {
+        FlowWriter {
+            sink: BufWriter::with_capacity(64 * 1024, sink),
+            path: name.to_owned(),
+            index: 0,
+            flows: 0,
+        }
+    }
+
+    /// Converts the entry, writes its flow and flushes.
+    pub fn append(&mut self, entry: &Entry) -> Result<(), FlowWriteError> {
+        let index = self.index;
+        self.index += 1;
+        let flow = from_entry::convert(entry, index)
+            .map_err(|source| FlowWriteError::Entry { index, source })?;
+        let bytes = super::tnetstring::to_vec(&flow);
+        self.sink
+            .write_all(&bytes)
+            .and_then(|()| self.sink.flush())
+            .map_err(|source| FlowWriteError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.flows += 1;
+        Ok(())
+    }
+
+    /// Flows written so far.
+    pub fn flows(&self) -> usize {
+        self.flows
+    }
+
+    /// Flushes and closes. (Every append is flushed already; this only
+    /// reports a last error.)
+    pub fn finish(mut self) -> Result<(), FlowWriteError> {
+        self.sink.flush().map_err(|source| FlowWriteError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
