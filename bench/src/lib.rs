@@ -1,0 +1,25 @@
+//! cctap's benchmarks: measuring `record` against a direct connection and
+//! mitmdump, and `analyze` reading a large archive. Not tests: `bench/run.sh`
+//! runs them and prints one table (see `bench/README.md`).
+//!
+//! # Layout
+//! - [`stamp`]: the wire contract between `bench_upstream` and `sse_probe`
+//!   (each SSE event carries its send time) and the clock both read.
+//! - [`stats`]: percentiles.
+//! - [`session`]: Claude Code 2.1.x-shaped request bodies whose conversation
+//!   grows turn by turn, built from a recorded fixture.
+//! - [`procs`]: child processes the orchestrator starts, with their CPU time
+//!   and RSS read from `/proc`, and killed when dropped.
+//! - [`wrk`]: running wrk and reading its report.
+//! - [`setups`]: direct, `record` and mitmdump, started per round.
+//! - [`phases`]: memory, archive size and reading speed, and the verdict.
+//! - [`table`]: the one result table, with ratios, targets and PASS/MISS.
+
+pub mod phases;
+pub mod procs;
+pub mod session;
+pub mod setups;
+pub mod stamp;
+pub mod stats;
+pub mod table;
+pub mod wrk;

@@ -1,0 +1,349 @@
+//! The phases after the interleaved rounds: memory under load, archive size
+//! of a Claude Code-shaped session, and `analyze usage` reading speed; and
+//! the verdict on issue 7's targets.
+
+use crate::procs::{result_field, run_measured, Proc};
+use crate::setups::{self, Setup, Tools};
+use crate::table::{Check, Row};
+use crate::wrk::{self, Load};
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// RSS of a proxy through the memory phase, MiB.
+#[derive(Clone, Debug, Default)]
+pub struct Memory {
+    pub requests: u64,
+    pub rss_half: f64,
+    pub rss_end: f64,
+    pub sse_peak: f64,
+    pub sse_after: f64,
+    pub streams_ok: bool,
+}
+
+/// One `analyze usage` run over a generated archive.
+#[derive(Clone, Debug, Default)]
+pub struct Reading {
+    pub mb: f64,
+    pub mb_per_s: f64,
+    pub max_rss_mib: f64,
+}
+
+/// Everything the phases found, with lines to print under the table.
+#[derive(Clone, Debug, Default)]
+pub struct Findings {
+    pub lines: Vec<String>,
+    pub record_mem: Option<Memory>,
+    pub archive_ratio: Option<f64>,
+    pub reading: Vec<Reading>,
+}
+
+/// Runs every phase; a phase that fails is reported and the others go on.
+pub fn run_all(
+    tools: &Tools,
+    upstream: &Proc,
+    up: u16,
+    out: &Path,
+    fixture: &Path,
+    quick: bool,
+) -> Findings {
+    let _ = upstream;
+    let mut f = Findings::default();
+    let mut setups = vec![Setup::RecordReverse];
+    if tools.mitmdump.is_some() {
+        setups.push(Setup::MitmReverse);
+    }
+    for setup in setups {
+        eprintln!("memory phase: {}", setup.name());
+        let dir = out.join(format!(
+            "memory-{}",
+            setup.name().split(' ').next().unwrap_or("x")
+        ));
+        let limit = if setup == Setup::RecordReverse {
+            120
+        } else if quick {
+            10
+        } else {
+            30
+        };
+        match memory(setup, tools, up, &dir, limit) {
+            Ok(m) => {
+                f.lines.push(format!(
+                    "memory, {}: RSS {:.1} MiB at half way, {:.1} MiB after {} exchanges of 300 KiB (16 conn); 1,000 concurrent SSE streams: {} , peak {:.1} MiB, {:.1} MiB after they ended",
+                    setup.name(), m.rss_half, m.rss_end, m.requests,
+                    if m.streams_ok { "all complete" } else { "NOT all complete" }, m.sse_peak, m.sse_after
+                ));
+                if setup == Setup::RecordReverse {
+                    f.record_mem = Some(m);
+                }
+            }
+            Err(e) => f
+                .lines
+                .push(format!("memory, {}: failed: {e:#}", setup.name())),
+        }
+    }
+    eprintln!("archive-size phase");
+    match archive_ratio(tools, up, &out.join("session"), fixture) {
+        Ok((zst, har)) => {
+            let ratio = zst as f64 / har as f64 * 100.0;
+            f.lines.push(format!("archive size, 100-turn Claude Code 2.1.x session: .har.zst {zst} B, .har {har} B: {ratio:.2}%"));
+            f.archive_ratio = Some(ratio);
+        }
+        Err(e) => f.lines.push(format!("archive size: failed: {e:#}")),
+    }
+    let sizes: [u64; 2] = if quick { [256, 64] } else { [1024, 256] };
+    for mb in sizes {
+        eprintln!("reading phase: {mb} MB");
+        match reading(tools, out, fixture, mb) {
+            Ok(r) => {
+                f.lines.push(format!(
+                    "reading, analyze usage --json over {:.0} MB of HAR (.har.zst): {:.0} MB/s, peak RSS {:.1} MiB",
+                    r.mb, r.mb_per_s, r.max_rss_mib
+                ));
+                f.reading.push(r);
+            }
+            Err(e) => f.lines.push(format!("reading {mb} MB: failed: {e:#}")),
+        }
+    }
+    f
+}
+
+/// Entries in an archive, as `analyze usage --json` counts them.
+pub fn archive_entries(tools: &Tools, archive: &Path) -> anyhow::Result<u64> {
+    let mut cmd = Command::new(tools.bin("analyze"));
+    cmd.arg("usage").arg(archive).arg("--json");
+    let run = run_measured(&mut cmd, Duration::from_secs(300))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&run.stdout).context("analyze usage --json printed no JSON")?;
+    doc["files"][0]["entries"]
+        .as_u64()
+        .context("no files[0].entries in analyze's JSON")
+}
+
+/// 10,000 exchanges of 300 KiB at 16 connections (bounded by `limit_s`),
+/// then 1,000 concurrent SSE streams; RSS along the way.
+fn memory(
+    setup: Setup,
+    tools: &Tools,
+    up: u16,
+    dir: &Path,
+    limit_s: u64,
+) -> anyhow::Result<Memory> {
+    std::fs::create_dir_all(dir)?;
+    let proxy = setups::start(setup, tools, up, dir)?.context("no proxy")?;
+    let url = format!("http://127.0.0.1:{}/v1/messages", proxy.port);
+    let script = PathBuf::from("bench/lua/post.lua");
+    let mut m = Memory::default();
+    let start = Instant::now();
+    while m.requests < 10_000 && start.elapsed().as_secs() < limit_s {
+        let load = Load {
+            url: &url,
+            connections: 16,
+            seconds: 1,
+            body_bytes: 300 * 1024,
+            path: None,
+        };
+        let r = wrk::run(&script, &load)?;
+        m.requests += r.requests;
+        let rss = proxy.proc.rss_mib();
+        if m.rss_half == 0.0 && m.requests >= 5_000 {
+            m.rss_half = rss;
+        }
+        m.rss_end = rss;
+    }
+    let mut probe = Command::new(tools.bin("sse_probe"));
+    probe
+        .arg(format!("http://127.0.0.1:{}", proxy.port))
+        .args([
+            "--concurrent",
+            "1000",
+            "--events",
+            "10",
+            "--gap-ms",
+            "200",
+            "--timeout-s",
+            "60",
+        ])
+        .stdout(Stdio::null());
+    let mut child = probe.spawn().context("cannot start sse_probe")?;
+    let status = loop {
+        m.sse_peak = m.sse_peak.max(proxy.proc.rss_mib());
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    m.streams_ok = status.success();
+    std::thread::sleep(Duration::from_secs(2));
+    m.sse_after = proxy.proc.rss_mib();
+    proxy.proc.stop(Duration::from_secs(60))?;
+    Ok(m)
+}
+
+/// A 100-turn session through record; returns (.har.zst bytes, .har bytes).
+fn archive_ratio(tools: &Tools, up: u16, dir: &Path, fixture: &Path) -> anyhow::Result<(u64, u64)> {
+    std::fs::create_dir_all(dir)?;
+    let proxy = setups::start(Setup::RecordReverse, tools, up, dir)?.context("no proxy")?;
+    let mut cmd = Command::new(tools.bin("session_gen"));
+    cmd.arg("--fixture")
+        .arg(fixture)
+        .arg("drive")
+        .arg(format!("http://127.0.0.1:{}", proxy.port));
+    let run = run_measured(&mut cmd, Duration::from_secs(180))?;
+    if !run.status.success() {
+        bail!("session_gen drive failed: {}", run.stdout.trim());
+    }
+    proxy.proc.stop(Duration::from_secs(30))?;
+    let zst = std::fs::metadata(&proxy.archive)?.len();
+    Ok((zst, decompressed_bytes(&proxy.archive)?))
+}
+
+/// Generates an archive of `mb` MB and times `analyze usage` over it.
+fn reading(tools: &Tools, out: &Path, fixture: &Path, mb: u64) -> anyhow::Result<Reading> {
+    let file = out.join(format!("big-{mb}MB.har.zst"));
+    let mut gen = Command::new(tools.bin("session_gen"));
+    gen.arg("--fixture")
+        .arg(fixture)
+        .arg("big")
+        .arg("-o")
+        .arg(&file)
+        .arg("--mb")
+        .arg(mb.to_string());
+    let made = run_measured(&mut gen, Duration::from_secs(600))?;
+    if !made.status.success() || result_field(&made.stdout, "entries").is_none() {
+        bail!("session_gen big failed: {}", made.stdout.trim());
+    }
+    let bytes = decompressed_bytes(&file)?;
+    let mut cmd = Command::new(tools.bin("analyze"));
+    cmd.arg("usage").arg(&file).arg("--json");
+    let run = run_measured(&mut cmd, Duration::from_secs(600))?;
+    if !run.status.success() {
+        bail!("analyze usage failed ({})", run.status);
+    }
+    let _ = std::fs::remove_file(&file);
+    Ok(Reading {
+        mb: bytes as f64 / 1e6,
+        mb_per_s: bytes as f64 / 1e6 / run.wall_s,
+        max_rss_mib: run.max_rss_mib,
+    })
+}
+
+fn decompressed_bytes(file: &Path) -> anyhow::Result<u64> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("zstd -dc -- \"$1\" | wc -c")
+        .arg("sh")
+        .arg(file)
+        .output()
+        .context("cannot run zstd")?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .context("zstd -dc | wc -c printed no number")
+}
+
+/// Issue 7's targets against this run's figures.
+pub fn checks(rows: &[Row], f: &Findings) -> Vec<Check> {
+    let get = |name: &str| {
+        rows.iter()
+            .find(|r| r.setup == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (d, r, m) = (
+        get(Setup::Direct.name()),
+        get(Setup::RecordReverse.name()),
+        get(Setup::MitmReverse.name()),
+    );
+    let mut out = Vec::new();
+    let mut add = |measure: &str, target: &str, measured: String, pass: Option<bool>| {
+        out.push(Check {
+            measure: measure.into(),
+            target: target.into(),
+            measured,
+            pass,
+        });
+    };
+    let share = r.rps.zip(d.rps).map(|(r, d)| r / d * 100.0);
+    let vs_mitm = r.rps.zip(m.rps).map(|(r, m)| r / m);
+    add(
+        "throughput, reverse .har.zst, 16 conn, 1 KiB",
+        ">= 30% of direct, >= 40x mitmdump -w",
+        format!("{} of direct, {} mitmdump", pct(share), times(vs_mitm)),
+        share.map(|s| s >= 30.0 && vs_mitm.is_none_or(|v| v >= 40.0)),
+    );
+    let p50 = r.p50_ms.zip(d.p50_ms).map(|(r, d)| r - d);
+    let p99 = r.p99_ms.zip(d.p99_ms).map(|(r, d)| r - d);
+    add(
+        "added latency, 1 conn",
+        "p50 <= 0.2 ms, p99 <= 0.5 ms",
+        format!("p50 +{} ms, p99 +{} ms", ms(p50), ms(p99)),
+        p50.zip(p99).map(|(a, b)| a <= 0.2 && b <= 0.5),
+    );
+    let sse = r.sse_p50_ms.zip(d.sse_p50_ms).map(|(r, d)| r - d);
+    let sse99 = r.sse_p99_ms.zip(d.sse_p99_ms).map(|(r, d)| r - d);
+    add(
+        "SSE first event after upstream sent it",
+        "<= 0.2 ms over direct",
+        format!("p50 +{} ms, p99 +{} ms", ms(sse), ms(sse99)),
+        sse.map(|s| s <= 0.2),
+    );
+    match &f.record_mem {
+        Some(mem) => add(
+            "memory (record)",
+            "RSS <= 40 MiB after 10k x 300 KiB, flat; back down after 1k SSE",
+            format!(
+                "{:.1} MiB (half way {:.1}); SSE peak {:.1}, after {:.1}; streams {}",
+                mem.rss_end,
+                mem.rss_half,
+                mem.sse_peak,
+                mem.sse_after,
+                if mem.streams_ok { "ok" } else { "FAILED" }
+            ),
+            Some(
+                mem.requests >= 10_000
+                    && mem.rss_end <= 40.0
+                    && mem.rss_end <= mem.rss_half * 1.2 + 2.0
+                    && mem.streams_ok
+                    && mem.sse_after <= mem.rss_end.max(mem.sse_peak * 0.5) + 5.0,
+            ),
+        ),
+        None => add(
+            "memory (record)",
+            "RSS <= 40 MiB ...",
+            "not measured".into(),
+            None,
+        ),
+    }
+    add(
+        "archive size, 100-turn session",
+        ".har.zst <= 3% of .har",
+        f.archive_ratio
+            .map_or("not measured".into(), |r| format!("{r:.2}%")),
+        f.archive_ratio.map(|r| r <= 3.0),
+    );
+    let reading = match f.reading.as_slice() {
+        [big, small, ..] => Some((big.mb_per_s, big.max_rss_mib, small.max_rss_mib)),
+        _ => None,
+    };
+    add(
+        "reading, analyze usage >= 1 GB",
+        ">= 500 MB/s; peak RSS independent of size",
+        reading.map_or("not measured".into(), |(s, a, b)| {
+            format!("{s:.0} MB/s; peak RSS {a:.1} MiB vs {b:.1} MiB at 1/4 size")
+        }),
+        reading.map(|(s, a, b)| s >= 500.0 && a <= b * 1.5 + 8.0),
+    );
+    out
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1}%"))
+}
+fn times(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.0}x"))
+}
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3}"))
+}
