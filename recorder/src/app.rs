@@ -125,6 +125,12 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     Ok(match (code, written) {
         (Some(code), _) => ExitCode::from(code),
         (None, Ok(())) => ExitCode::SUCCESS,
+        // The reader of `-o -` went away (`record -o - | head`): not a failure.
+        (None, Err(cctap_archive::WriteError::Io { source, .. }))
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::SUCCESS
+        }
         (None, Err(_)) => ExitCode::from(1),
     })
 }

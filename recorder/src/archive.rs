@@ -150,8 +150,8 @@ fn write_loop(
                     if let Err(e) = w.append(&entry) {
                         stats.not_archived.fetch_add(1, Relaxed);
                         stats.say(&format!(
-                            "record: ERROR: {e}\nrecord: traffic keeps flowing, but nothing more is archived \
-                             (free some space and restart record)"
+                            "record: ERROR: {e}\nrecord: traffic keeps flowing, but nothing more is archived ({})",
+                            remedy(&e)
                         ));
                         writer = None;
                         failed = Some(e);
@@ -168,6 +168,17 @@ fn write_loop(
         (Some(w), _) => w.finish(),
         (None, Some(e)) => Err(e),
         (None, None) => Ok(()),
+    }
+}
+
+/// What the user can do about a write error.
+fn remedy(e: &WriteError) -> &'static str {
+    match e {
+        WriteError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            "the archive's reader went away"
+        }
+        WriteError::Io { .. } => "free some space or fix the file, then restart record",
+        _ => "this is a bug in record; please report it",
     }
 }
 
