@@ -9,6 +9,7 @@ use serde_json::Value;
 
 async fn analyze(args: &[&str], archive: &std::path::Path) -> std::process::Output {
     tokio::process::Command::new(binaries::analyze().expect("analyze binary"))
+        .kill_on_drop(true)
         .args(args)
         .arg(archive)
         .stdin(std::process::Stdio::null())

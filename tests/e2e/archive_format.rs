@@ -51,6 +51,7 @@ async fn zst_archive_decodes_with_the_zstd_cli_and_the_reader() {
             return;
         }
         let out = tokio::process::Command::new("zstd")
+            .kill_on_drop(true)
             .args(["-d", "-c"])
             .arg(&path)
             .output()

@@ -262,6 +262,7 @@ async fn curl_stream_arrives_intact() {
         let session = Session::start().await;
         let body = messages_body(true);
         let output = tokio::process::Command::new("curl")
+            .kill_on_drop(true)
             .args([
                 "-sS",
                 "--noproxy",

@@ -24,6 +24,7 @@ async fn wrapped_command_is_recorded_and_its_status_returned() {
             body_file.display()
         );
         let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .kill_on_drop(true)
             .args(["-m", "offline", "-o"])
             .arg(&path)
             .args(["--", "sh", "-c", &script])
@@ -65,6 +66,7 @@ async fn wrapped_reverse_without_url_goes_to_the_base_url_the_user_had() {
         let path = dir.path().join("env.har.zst");
         let script = "echo \"base=$ANTHROPIC_BASE_URL\"; curl -sS --noproxy '*' -d '{\"stream\":false}' \"$ANTHROPIC_BASE_URL/v1/messages\"";
         let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .kill_on_drop(true)
             .arg("-o")
             .arg(&path)
             .args(["--", "sh", "-c", script])
@@ -89,6 +91,7 @@ async fn wrapped_reverse_without_url_goes_to_the_base_url_the_user_had() {
 async fn bad_flags_exit_2_with_one_line() {
     bounded("test", LIMIT, async {
         let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .kill_on_drop(true)
             .args(["-m", "sideways:nowhere", "-o", "-"])
             .stdin(std::process::Stdio::null())
             .output()
@@ -134,6 +137,7 @@ async fn a_child_killed_by_a_signal_gives_128_plus_n() {
     bounded("test", LIMIT, async {
         let dir = tempfile::tempdir().expect("temp dir");
         let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .kill_on_drop(true)
             .args(["-m", "offline", "-o"])
             .arg(dir.path().join("killed.har"))
             .args(["--", "sh", "-c", "kill -TERM $$"])
