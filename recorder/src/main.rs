@@ -85,7 +85,7 @@ fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| status::LogWriter)
         .with_ansi(color_on_stderr())
         .with_target(false)
         .init();

@@ -22,9 +22,13 @@ pub struct Stats {
     pub not_archived: AtomicU64,
     /// Exchanges begun and not yet handed to the archive.
     pub in_flight: AtomicU64,
-    /// Whether the live line is on screen.
-    live: AtomicBool,
 }
+
+/// Whether the live line is on screen. One per process, like stderr, so
+/// that log lines (see [`LogWriter`]) can clear it too.
+static LIVE: AtomicBool = AtomicBool::new(false);
+/// Set when something printed over the live line, so it is drawn again.
+static WIPED: AtomicBool = AtomicBool::new(false);
 
 impl Stats {
     /// Whether a live line should be drawn: stderr is a terminal, not quiet.
@@ -37,8 +41,9 @@ impl Stats {
     /// Prints a line on stderr, clearing the status line first.
     pub fn say(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        if self.live.load(Relaxed) {
+        if LIVE.load(Relaxed) {
             let _ = write!(err, "\r\x1b[2K");
+            WIPED.store(true, Relaxed);
         }
         let _ = writeln!(err, "{text}");
     }
@@ -75,7 +80,7 @@ impl Stats {
 
     /// Redraws the line until the returned handle is stopped.
     pub fn spawn_live_line(self: &Arc<Self>) -> LiveLine {
-        self.live.store(true, Relaxed);
+        LIVE.store(true, Relaxed);
         let stats = self.clone();
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -83,7 +88,7 @@ impl Stats {
             loop {
                 tick.tick().await;
                 let line = stats.line();
-                if line != last {
+                if line != last || WIPED.swap(false, Relaxed) {
                     stats.draw();
                     last = line;
                 }
@@ -108,7 +113,27 @@ impl LiveLine {
         self.task.abort();
         self.stats.draw();
         eprintln!();
-        self.stats.live.store(false, Relaxed);
+        LIVE.store(false, Relaxed);
+    }
+}
+
+/// Stderr for log lines: clears the status line before each one. The
+/// tracing formatter writes each event with one `write_all`.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut err = std::io::stderr().lock();
+        if LIVE.load(Relaxed) {
+            err.write_all(b"\r\x1b[2K")?;
+            WIPED.store(true, Relaxed);
+        }
+        err.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
