@@ -25,6 +25,8 @@ mod headers;
 mod headtap;
 mod listener;
 mod offline;
+#[cfg(test)]
+mod pipeline_tests;
 mod route;
 mod shutdown;
 mod status;
