@@ -16,6 +16,7 @@ mod failures;
 mod fake_upstream;
 mod fixtures;
 mod https;
+mod mitmproxy;
 mod redaction;
 mod roundtrip;
 mod streaming;
