@@ -485,3 +485,66 @@ fn non_flow_input_is_refused_clearly() {
     assert!(!sniff(&[0x28, 0xB5, 0x2F, 0xFD]));
     assert!(sniff(b"3599:9:websocket"));
 }
+
+/// What mitmdump 11.0.2 wrote in reverse mode (fixtures/mitmproxy/regen.sh).
+const MITMDUMP_FLOWS: &[u8] = include_bytes!("../../../fixtures/mitmproxy/messages.flows");
+
+#[test]
+fn real_mitmdump_flows_round_trip_through_entries() {
+    let mut at = 0;
+    let mut originals = Vec::new();
+    while at < MITMDUMP_FLOWS.len() {
+        let (flow, used) = tnetstring::parse(&MITMDUMP_FLOWS[at..]).unwrap();
+        originals.push(flow);
+        at += used;
+    }
+    let (entries, r) = read_all(MITMDUMP_FLOWS.to_vec());
+    assert!(r.cut_off().is_none());
+    assert_eq!(entries.len(), originals.len());
+    assert!(
+        entries.len() >= 3,
+        "streaming, gzip'd JSON and count_tokens calls"
+    );
+    let mut saw_gzip = false;
+    for (flow, entry) in originals.iter().zip(&entries) {
+        let back = entry_to_flow(entry).unwrap();
+        for path in [
+            "request.method",
+            "request.scheme",
+            "request.host",
+            "request.port",
+            "request.path",
+            "request.headers",
+            "request.content",
+            "request.http_version",
+            "response.status_code",
+            "response.reason",
+            "response.headers",
+            "response.http_version",
+        ] {
+            assert_eq!(field(&back, path), field(flow, path), "{path}");
+        }
+        assert_eq!(
+            decoded_content(field(&back, "response")),
+            decoded_content(field(flow, "response"))
+        );
+        for path in [
+            "request.timestamp_start",
+            "request.timestamp_end",
+            "response.timestamp_start",
+            "response.timestamp_end",
+        ] {
+            let (a, b) = (
+                field(&back, path).as_f64().unwrap(),
+                field(flow, path).as_f64().unwrap(),
+            );
+            assert!((a - b).abs() < 2e-6, "{path}: {a} vs {b}");
+        }
+        saw_gzip |= entry.response_header("content-encoding") == Some("gzip");
+        assert!(entry.har.request.url.starts_with("http://127.0.0.1:"));
+        assert_eq!(entry.har.server_ip_address.as_deref(), Some("127.0.0.1"));
+    }
+    assert!(saw_gzip, "the fixture holds a gzip'd response");
+    let stream = entries[0].response_text().unwrap();
+    assert!(stream.contains("event: message_stop"), "{stream}");
+}
