@@ -19,8 +19,9 @@
 //! - [`decode`]: undoing `content-encoding` (gzip, deflate, br, zstd).
 //! - [`base64`]: the codec for HAR's base64 bodies.
 //! - [`flow`]: mitmproxy's native flow files (`mitmdump -w`): the
-//!   tnetstring codec, [`FlowReader`] and [`FlowWriter`], and the mapping
-//!   between a flow state and an [`Entry`].
+//!   tnetstring codec, [`FlowReader`] and [`FlowWriter`], the mapping
+//!   between a flow state and an [`Entry`], and [`AnyReader`] (HAR or flow
+//!   file, sniffed by content).
 
 pub mod base64;
 pub mod decode;
@@ -34,7 +35,7 @@ pub mod writer;
 #[cfg(test)]
 mod testing;
 
-pub use flow::{FlowReadError, FlowReader, FlowWriteError, FlowWriter};
+pub use flow::{AnyReadError, AnyReader, FlowReadError, FlowReader, FlowWriteError, FlowWriter};
 pub use model::{Entry, LogHead, SseEvent};
 pub use reader::{ArchiveReader, Compression, CutOff, ReadError};
 pub use writer::{ArchiveWriter, Format, WriteError};

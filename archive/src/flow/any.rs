@@ -1,0 +1,131 @@
+//! One reader for every input `analyze` accepts: a HAR archive (`.har`,
+//! `.har.zst`, `.har.gz`, anyone's) or a mitmproxy flow file, told apart by
+//! content, never by name (a flow file starts with a tnetstring length, a
+//! HAR with `{`, a BOM or a compression magic).
+use super::reader::{FlowReadError, FlowReader};
+use crate::model::Entry;
+use crate::reader::{ArchiveReader, CutOff, ReadError};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// A failure from whichever reader the input needed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnyReadError {
+    #[error(transparent)]
+    Har(#[from] ReadError),
+    #[error(transparent)]
+    Flow(#[from] FlowReadError),
+}
+
+/// Entries from a HAR archive or a flow file, as sniffed.
+pub enum AnyReader {
+    Har(ArchiveReader),
+    Flows(FlowReader),
+}
+
+impl AnyReader {
+    /// Opens a file (or stdin for `-`) and picks the reader by content.
+    pub fn open(path: &Path) -> Result<AnyReader, AnyReadError> {
+        let name = path.display().to_string();
+        let source: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(|source| ReadError::Open {
+                path: name.clone(),
+                source,
+            })?)
+        };
+        AnyReader::from_reader(&name, source)
+    }
+
+    /// Reads from any source; `name` is used in messages.
+    pub fn from_reader(
+        name: &str,
+        source: Box<dyn Read + Send>,
+    ) -> Result<AnyReader, AnyReadError> {
+        let mut buffered = BufReader::new(source);
+        let prefix = buffered.fill_buf().map_err(|source| ReadError::Io {
+            path: name.to_owned(),
+            source,
+        })?;
+        let is_flows = super::sniff(&prefix[..prefix.len().min(16)]);
+        let source: Box<dyn Read + Send> = Box::new(buffered);
+        Ok(if is_flows {
+            AnyReader::Flows(FlowReader::from_reader(name, source)?)
+        } else {
+            AnyReader::Har(ArchiveReader::from_reader(name, source)?)
+        })
+    }
+
+    /// After iteration ended: where the input was cut off, if it was.
+    pub fn cut_off(&self) -> Option<&CutOff> {
+        match self {
+            AnyReader::Har(r) => r.cut_off(),
+            AnyReader::Flows(r) => r.cut_off(),
+        }
+    }
+
+    /// What kind of file this is, for messages: `HAR` or `mitmproxy flows`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnyReader::Har(_) => "HAR",
+            AnyReader::Flows(_) => "mitmproxy flows",
+        }
+    }
+}
+
+impl Iterator for AnyReader {
+    type Item = Result<Entry, AnyReadError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            AnyReader::Har(r) => r.next().map(|e| e.map_err(AnyReadError::from)),
+            AnyReader::Flows(r) => r.next().map(|e| e.map_err(AnyReadError::from)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{sample_entry, SharedSink};
+    use crate::{ArchiveWriter, FlowWriter, Format, LogHead};
+
+    fn read(bytes: Vec<u8>) -> (AnyReader, Vec<Entry>) {
+        let mut r = AnyReader::from_reader("x", Box::new(io::Cursor::new(bytes))).unwrap();
+        let entries = r.by_ref().map(|e| e.unwrap()).collect();
+        (r, entries)
+    }
+
+    #[test]
+    fn har_and_flows_are_told_apart_by_content() {
+        let entries: Vec<Entry> = (0..2).map(sample_entry).collect();
+        let flows = SharedSink::default();
+        let mut w = FlowWriter::new("f", Box::new(flows.clone()));
+        let har = SharedSink::default();
+        let head = LogHead::new("t", "0");
+        let mut h = ArchiveWriter::new(Box::new(har.clone()), Format::HarZst, &head).unwrap();
+        for e in &entries {
+            w.append(e).unwrap();
+            h.append(e).unwrap();
+        }
+        h.finish().unwrap();
+        for (bytes, kind) in [(flows.bytes(), "mitmproxy flows"), (har.bytes(), "HAR")] {
+            let (r, got) = read(bytes);
+            assert_eq!(r.kind(), kind);
+            assert_eq!(got.len(), 2);
+            assert_eq!(got[1].har.request.url, entries[1].har.request.url);
+        }
+        let flows = flows.bytes();
+        let (r, got) = read(flows[..flows.len() - 10].to_vec());
+        assert_eq!((got.len(), r.cut_off().map(|c| c.entries)), (1, Some(1)));
+    }
+
+    #[test]
+    fn neither_is_a_clear_error() {
+        let err = AnyReader::from_reader("notes.txt", Box::new(io::Cursor::new(b"hello".to_vec())))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+    }
+}
