@@ -1,0 +1,94 @@
+//! The reader and writer on whole files: reuse of a connection, cuts at
+//! every byte, other flow types, bad flows and non-flow input.
+use super::*;
+
+#[test]
+fn writer_then_reader_and_reuse_of_a_connection() {
+    let entries: Vec<_> = (0..4).map(sample_entry).collect();
+    let bytes = write_all(&entries);
+    assert!(sniff(&bytes));
+    let (back, r) = read_all(bytes);
+    assert_eq!(back.len(), 4);
+    assert!(r.cut_off().is_none());
+    for (a, b) in entries.iter().zip(&back) {
+        assert_eq!(a.har.request.url, b.har.request.url);
+        assert_eq!(a.har.response.content.text, b.har.response.content.text);
+    }
+    // Entries 0 and 1 share connection "0": only the first pays for it.
+    assert!(back[0].har.timings.connect.unwrap() >= 0.0);
+    assert_eq!(back[1].har.timings.connect, Some(-1.0));
+    assert_eq!(back[0].har.connection, back[1].har.connection);
+}
+
+#[test]
+fn a_file_cut_anywhere_keeps_every_whole_flow() {
+    let entries: Vec<_> = (0..3).map(sample_entry).collect();
+    let bytes = write_all(&entries);
+    let ends: Vec<usize> = {
+        let mut at = 0;
+        let mut v = Vec::new();
+        while at < bytes.len() {
+            at += tnetstring::parse(&bytes[at..]).unwrap().1;
+            v.push(at);
+        }
+        v
+    };
+    for cut in 1..bytes.len() {
+        let whole = ends.iter().filter(|e| **e <= cut).count();
+        let (back, r) = read_all(bytes[..cut].to_vec());
+        assert_eq!(back.len(), whole, "cut at {cut}");
+        assert_eq!(r.cut_off().is_some(), !ends.contains(&cut), "cut at {cut}");
+    }
+}
+
+#[test]
+fn other_flow_types_are_skipped_and_bad_flows_reported() {
+    let mut bytes = Vec::new();
+    tnetstring::dump(
+        &Value::dict(vec![
+            ("version", Value::Int(21)),
+            ("type", Value::str("tcp")),
+        ]),
+        &mut bytes,
+    );
+    let mut future = mitm_flow("a", false);
+    if let Value::Dict(pairs) = &mut future {
+        pairs[0].1 = Value::Int(99);
+    }
+    tnetstring::dump(&future, &mut bytes);
+    tnetstring::dump(&mitm_flow("b", false), &mut bytes);
+    let mut r = FlowReader::from_reader("f", Box::new(std::io::Cursor::new(bytes))).unwrap();
+    let results: Vec<_> = r.by_ref().collect();
+    assert_eq!(results.len(), 2);
+    let err = results[0].as_ref().unwrap_err().to_string();
+    assert!(
+        err.contains("version 99") && err.contains("flow 1"),
+        "{err}"
+    );
+    assert!(results[1].is_ok());
+    assert_eq!(r.skipped(), 1);
+}
+
+#[test]
+fn non_flow_input_is_refused_clearly() {
+    let open = |b: &[u8]| FlowReader::from_reader("x", Box::new(std::io::Cursor::new(b.to_vec())));
+    let err = open(b"{\"log\":{}}").err().unwrap().to_string();
+    assert!(err.contains("not a mitmproxy flow file"), "{err}");
+    let mut r = open(b"5:hello,").unwrap();
+    let err = r.next().unwrap().unwrap_err().to_string();
+    assert!(err.contains("not a dict"), "{err}");
+    assert!(r.next().is_none());
+    assert_eq!(open(b"").unwrap().count(), 0);
+    assert!(open(b"12x").is_err());
+    let mut r = open(b"123").unwrap();
+    assert!(r.next().is_none());
+    assert_eq!(r.cut_off().map(|c| c.entries), Some(0));
+    let mut r = open(b"3:abc,99:").unwrap();
+    assert!(
+        r.next().unwrap().is_err(),
+        "a first value that is not a dict"
+    );
+    assert!(!sniff(b"{\"log\""));
+    assert!(!sniff(&[0x28, 0xB5, 0x2F, 0xFD]));
+    assert!(sniff(b"3599:9:websocket"));
+}

@@ -1,0 +1,93 @@
+//! Running the real mitmdump: found through `MITMDUMP`, offline, with a
+//! private confdir, bounded in time; and what it loaded, as JSON.
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One mitmdump run (start-up is ~1 s; a hang fails the test instead).
+pub const MITMDUMP_LIMIT: Duration = Duration::from_secs(60);
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The mitmdump to test against, or `None` with a printed notice.
+pub fn mitmdump(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("MITMDUMP") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!(
+                "NOTICE: {test} skipped: MITMDUMP is unset \
+                 (run `source .ci/mitmproxy.sh target/mitmproxy` to test against mitmproxy 11.0.2)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs mitmdump with `args` offline (`-n`, a private confdir), bounded in
+/// time; panics with its output if it fails.
+pub fn run_mitmdump(bin: &Path, scratch: &Path, args: &[&str]) {
+    let confdir = format!("confdir={}", scratch.join("conf").display());
+    let mut child = Command::new(bin)
+        .args(["-q", "-n", "--set", &confdir])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mitmdump");
+    let deadline = Instant::now() + MITMDUMP_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for mitmdump") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("mitmdump {args:?}: no exit within {MITMDUMP_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().expect("mitmdump output");
+    assert!(
+        status.success(),
+        "mitmdump {args:?} exited {status}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The flows mitmdump loads from `input`, as dump_flows.py writes them.
+pub fn loaded_by_mitmproxy(bin: &Path, scratch: &Path, input: &Path) -> Vec<Value> {
+    let out = scratch.join(format!("{}.dump.json", file_name(input)));
+    let script = repo().join("fixtures/mitmproxy/dump_flows.py");
+    let set = format!("dump_flows={}", out.display());
+    run_mitmdump(
+        bin,
+        scratch,
+        &[
+            "-r",
+            path_str(input),
+            "-s",
+            path_str(&script),
+            "--set",
+            &set,
+        ],
+    );
+    let text = std::fs::read_to_string(&out).expect("dump_flows.py wrote its JSON");
+    match serde_json::from_str(&text).expect("dump JSON") {
+        Value::Array(flows) => flows,
+        other => panic!("dump is not a list: {other}"),
+    }
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+pub fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
