@@ -16,7 +16,9 @@ use crate::common::*;
 use cctap_tests::archive;
 use compare::{assert_same, mitmproxy_text, Via};
 use entries::{all_cases, read_flows, synthetic_entries, write_flows, write_har};
-use run::{file_name, loaded_by_mitmproxy, mitmdump, path_str, repo, run_mitmdump};
+use run::{
+    file_name, load_in_mitmproxy, loaded_by_mitmproxy, mitmdump, path_str, repo, run_mitmdump,
+};
 
 #[test]
 fn a_our_har_loads_in_mitmproxy() {
@@ -215,4 +217,33 @@ async fn a_fresh_recording_loads_in_mitmproxy() {
     for (i, (e, f)) in entries.iter().zip(&flows).enumerate() {
         assert_same(e, f, Via::HarImport, &format!("fresh recording entry {i}"));
     }
+}
+
+/// A flow file cut inside a flow (a killed `record -w`): mitmproxy still
+/// loads every whole flow before the cut (then reports the bad end and
+/// exits 1), and so does our reader.
+#[test]
+fn b_a_cut_flow_file_keeps_its_whole_flows_in_mitmproxy() {
+    let Some(bin) = mitmdump("b_a_cut_flow_file_keeps_its_whole_flows_in_mitmproxy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let entries = synthetic_entries();
+    let whole = dir.path().join("whole.flows");
+    write_flows(&whole, &entries[..2]);
+    let two = std::fs::read(&whole).expect("read flow file").len();
+    write_flows(&whole, &entries[..3]);
+    let bytes = std::fs::read(&whole).expect("read flow file");
+    let cut = dir.path().join("cut.flows");
+    std::fs::write(&cut, &bytes[..two + (bytes.len() - two) / 2]).expect("write cut file");
+    let (flows, status, printed) = load_in_mitmproxy(&bin, dir.path(), &cut);
+    assert!(!status.success(), "mitmdump reports the cut: {printed}");
+    assert!(printed.contains("Invalid data format"), "{printed}");
+    assert_eq!(flows.len(), 2, "the whole flows before the cut load");
+    for (i, (e, f)) in entries.iter().zip(&flows).enumerate() {
+        compare::assert_same(e, f, Via::FlowFile, &format!("cut file flow {i}"));
+    }
+    let mut reader = cctap_archive::FlowReader::open(&cut).expect("open cut file");
+    assert_eq!(reader.by_ref().filter(Result::is_ok).count(), 2);
+    assert_eq!(reader.cut_off().map(|c| c.entries), Some(2));
 }

@@ -2,7 +2,7 @@
 //! private confdir, bounded in time; and what it loaded, as JSON.
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// One mitmdump run (start-up is ~1 s; a hang fails the test instead).
@@ -27,8 +27,8 @@ pub fn mitmdump(test: &str) -> Option<PathBuf> {
 }
 
 /// Runs mitmdump with `args` offline (`-n`, a private confdir), bounded in
-/// time; panics with its output if it fails.
-pub fn run_mitmdump(bin: &Path, scratch: &Path, args: &[&str]) {
+/// time; returns how it exited and what it printed.
+pub fn mitmdump_output(bin: &Path, scratch: &Path, args: &[&str]) -> (ExitStatus, String) {
     let confdir = format!("confdir={}", scratch.join("conf").display());
     let mut child = Command::new(bin)
         .args(["-q", "-n", "--set", &confdir])
@@ -50,36 +50,59 @@ pub fn run_mitmdump(bin: &Path, scratch: &Path, args: &[&str]) {
         std::thread::sleep(Duration::from_millis(50));
     };
     let output = child.wait_with_output().expect("mitmdump output");
-    assert!(
-        status.success(),
-        "mitmdump {args:?} exited {status}\nstdout: {}\nstderr: {}",
+    let printed = format!(
+        "stdout: {}\nstderr: {}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    (status, printed)
 }
 
-/// The flows mitmdump loads from `input`, as dump_flows.py writes them.
-pub fn loaded_by_mitmproxy(bin: &Path, scratch: &Path, input: &Path) -> Vec<Value> {
+/// Like [`mitmdump_output`]; panics with the output if mitmdump fails.
+pub fn run_mitmdump(bin: &Path, scratch: &Path, args: &[&str]) {
+    let (status, printed) = mitmdump_output(bin, scratch, args);
+    assert!(
+        status.success(),
+        "mitmdump {args:?} exited {status}\n{printed}"
+    );
+}
+
+/// The flows mitmdump loads from `input` (dump_flows.py's JSON), and how
+/// it exited.
+pub fn load_in_mitmproxy(
+    bin: &Path,
+    scratch: &Path,
+    input: &Path,
+) -> (Vec<Value>, ExitStatus, String) {
     let out = scratch.join(format!("{}.dump.json", file_name(input)));
     let script = repo().join("fixtures/mitmproxy/dump_flows.py");
     let set = format!("dump_flows={}", out.display());
-    run_mitmdump(
-        bin,
-        scratch,
-        &[
-            "-r",
-            path_str(input),
-            "-s",
-            path_str(&script),
-            "--set",
-            &set,
-        ],
-    );
-    let text = std::fs::read_to_string(&out).expect("dump_flows.py wrote its JSON");
+    let args = [
+        "-r",
+        path_str(input),
+        "-s",
+        path_str(&script),
+        "--set",
+        &set,
+    ];
+    let (status, printed) = mitmdump_output(bin, scratch, &args);
+    let text = std::fs::read_to_string(&out)
+        .unwrap_or_else(|e| panic!("dump_flows.py wrote no JSON ({e})\n{printed}"));
     match serde_json::from_str(&text).expect("dump JSON") {
-        Value::Array(flows) => flows,
+        Value::Array(flows) => (flows, status, printed),
         other => panic!("dump is not a list: {other}"),
     }
+}
+
+/// The flows mitmdump loads from `input`; it must exit 0.
+pub fn loaded_by_mitmproxy(bin: &Path, scratch: &Path, input: &Path) -> Vec<Value> {
+    let (flows, status, printed) = load_in_mitmproxy(bin, scratch, input);
+    assert!(
+        status.success(),
+        "mitmdump -r {} exited {status}\n{printed}",
+        input.display()
+    );
+    flows
 }
 
 pub fn path_str(p: &Path) -> &str {
