@@ -77,10 +77,12 @@ impl<'a> Obj<'a> {
             .ok_or_else(|| bad(&self.join(key), "expected an integer"))
     }
 
+    /// A finite number: timestamps become JSON, which has no NaN or inf.
     pub fn float(&self, key: &str) -> Result<f64, FlowError> {
         self.field(key)?
             .as_f64()
-            .ok_or_else(|| bad(&self.join(key), "expected a number"))
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| bad(&self.join(key), "expected a finite number"))
     }
 
     pub fn opt_float(&self, key: &str) -> Result<Option<f64>, FlowError> {

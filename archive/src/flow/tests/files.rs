@@ -92,3 +92,51 @@ fn non_flow_input_is_refused_clearly() {
     assert!(!sniff(&[0x28, 0xB5, 0x2F, 0xFD]));
     assert!(sniff(b"3599:9:websocket"));
 }
+
+/// xorshift64*: deterministic pseudo-random numbers without a dependency.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+#[test]
+fn corrupted_files_never_panic_the_reader() {
+    let bytes = write_all(&(0..2).map(sample_entry).collect::<Vec<_>>());
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..3_000 {
+        let mut changed = bytes.clone();
+        for _ in 0..1 + next(&mut rng) % 4 {
+            let at = (next(&mut rng) % changed.len() as u64) as usize;
+            changed[at] = b"0123456789:,;#^!~]}x\xff"[(next(&mut rng) % 21) as usize];
+        }
+        if let Ok(reader) = FlowReader::from_reader("fuzz", Box::new(std::io::Cursor::new(changed)))
+        {
+            for _ in reader.take(10) {}
+        }
+    }
+}
+
+#[test]
+fn non_finite_timestamps_are_refused() {
+    let mut flow = mitm_flow("s", false);
+    if let Value::Dict(pairs) = &mut flow {
+        for (k, v) in pairs.iter_mut() {
+            if k.as_str() == Some("request") {
+                if let Value::Dict(req) = v {
+                    for (rk, rv) in req.iter_mut() {
+                        if rk.as_str() == Some("timestamp_start") {
+                            *rv = Value::Float(f64::NAN);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let err = flow_to_entry(&flow).unwrap_err().to_string();
+    assert!(
+        err.contains("request.timestamp_start") && err.contains("finite"),
+        "{err}"
+    );
+}
