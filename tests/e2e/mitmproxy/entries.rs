@@ -150,8 +150,14 @@ pub fn read_flows(path: &Path) -> Vec<Entry> {
     entries
 }
 
+/// Every set of entries the round trips run on: synthetic, the Claude Code
+/// archives, and mitmproxy's own HAR export (what `analyze export` would
+/// turn into a flow file).
 pub fn all_cases() -> Vec<(String, Vec<Entry>)> {
     let mut cases = vec![("synthetic".to_owned(), synthetic_entries())];
     cases.extend(claude_code_entries());
+    let hardump = repo().join("fixtures/mitmproxy/messages.har");
+    let (entries, _) = archive::read_entries(&hardump).expect("mitmproxy's HAR reads");
+    cases.push(("mitmproxy-hardump".to_owned(), entries));
     cases
 }
