@@ -37,7 +37,14 @@ pub(crate) fn convert(entry: &Entry, index: usize) -> Result<Value, FlowError> {
         ])
     });
     let server_id = match &har.connection {
-        Some(c) => uuid(&["connection", c, &har.request.url]),
+        // HAR's `connection` is only unique per server.
+        Some(c) => uuid(&[
+            "connection",
+            c,
+            &url.scheme,
+            &url.host,
+            &url.port.to_string(),
+        ]),
         None => uuid(&["server", &har.started_date_time, &index.to_string()]),
     };
     Ok(Value::dict(vec![

@@ -4,7 +4,9 @@ use super::*;
 
 #[test]
 fn writer_then_reader_and_reuse_of_a_connection() {
-    let entries: Vec<_> = (0..4).map(sample_entry).collect();
+    let mut entries: Vec<_> = (0..4).map(sample_entry).collect();
+    // Another path on the same connection is still the same connection.
+    entries[1].har.request.url = "https://api.anthropic.com/v1/messages/count_tokens".into();
     let bytes = write_all(&entries);
     assert!(sniff(&bytes));
     let (back, r) = read_all(bytes);
