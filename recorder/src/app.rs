@@ -6,12 +6,15 @@
 //! the writer write the tail.
 
 use crate::archive;
+use crate::child_env::{self, Var};
 use crate::cli::{Config, Mode, UsageError};
 use crate::exchange::Pipeline;
+use crate::forward::Forward;
 use crate::listener::{self, FrontDoor};
 use crate::route::BaseUrl;
 use crate::shutdown::{Phase, Shutdown};
 use crate::status::Stats;
+use crate::tls::{self, CaSource, ChildTrust, LeafMinter};
 use crate::upstream::Pool;
 use crate::upstream_tls;
 use crate::wrap::{self, Signals};
@@ -33,18 +36,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let wraps = !config.command.is_empty();
     let stats = Arc::new(Stats::default());
 
-    let (door, pool) = match &config.mode {
-        Mode::Offline => (FrontDoor::Offline, None),
-        Mode::Reverse(base) => {
-            let tls =
-                upstream_tls::client_config(config.upstream_ca.as_deref(), config.ssl_insecure)
-                    .map_err(|e| UsageError(e.to_string()))?;
-            (
-                FrontDoor::Reverse(base.clone()),
-                Some(Arc::new(Pool::new(Some(tls)))),
-            )
-        }
-    };
+    let front = Front::open(&config, &stats)?;
+    let (door, pool) = (front.door.clone(), front.pool.clone());
     let tcp = TcpListener::bind((config.listen_host.as_str(), config.listen_port))
         .await
         .map_err(|e| {
@@ -84,12 +77,13 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     drop(pipeline);
 
     let proxy_url = format!("http://{}", client_authority(addr));
-    announce(&config, addr, &proxy_url, &stats);
+    let env = front.child_env(&config, &proxy_url);
+    announce(&config, addr, &front, &env, &stats);
     let live = (!wraps && Stats::wants_live_line(config.quiet)).then(|| stats.spawn_live_line());
 
     let code = if wraps {
         let to_stdout = config.output.as_os_str() == "-";
-        let status = wrap::run(&config.command, &proxy_url, to_stdout, &mut signals).await;
+        let status = wrap::run(&config.command, &env, to_stdout, &mut signals).await;
         match status {
             Ok(status) => Some(wrap::exit_code(status)),
             Err(e) => {
@@ -122,6 +116,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let written = writer.finish();
     tracing::debug!("shutdown: archive closed");
     summarize(&config, &stats, &written);
+    drop(front);
     Ok(match (code, written) {
         (Some(code), _) => ExitCode::from(code),
         (None, Ok(())) => ExitCode::SUCCESS,
@@ -133,6 +128,85 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         }
         (None, Err(_)) => ExitCode::from(1),
     })
+}
+
+/// How clients come in, and what forward mode set up for them.
+struct Front {
+    door: FrontDoor,
+    /// Upstream connections; `None` offline.
+    pool: Option<Arc<Pool>>,
+    /// Forward mode: the CA certificate file to name, and the child's trust
+    /// files in a directory removed when `Front` drops (at exit).
+    forward: Option<(String, ChildTrust, tempfile::TempDir)>,
+}
+
+impl Front {
+    fn open(config: &Config, stats: &Stats) -> anyhow::Result<Front> {
+        let tls_config = || {
+            upstream_tls::client_config(config.upstream_ca.as_deref(), config.ssl_insecure)
+                .map_err(|e| UsageError(e.to_string()))
+        };
+        let (door, pool, forward) = match &config.mode {
+            Mode::Offline => (FrontDoor::Offline, None, None),
+            Mode::Reverse(base) => {
+                let pool = Pool::new(Some(tls_config()?));
+                (FrontDoor::Reverse(base.clone()), Some(Arc::new(pool)), None)
+            }
+            Mode::Forward(via) => {
+                let pool = Pool::new(Some(tls_config()?)).through(via.clone());
+                let (fwd, trust) = open_forward(config, via.clone(), stats)?;
+                let door = FrontDoor::Forward(Arc::new(fwd));
+                (door, Some(Arc::new(pool)), Some(trust))
+            }
+        };
+        Ok(Front {
+            door,
+            pool,
+            forward,
+        })
+    }
+
+    /// What a wrapped command (or the user's other terminal) needs.
+    fn child_env(&self, config: &Config, proxy_url: &str) -> Vec<Var> {
+        let var = |k: &str| std::env::var(k).ok();
+        match &self.forward {
+            Some((_, trust, _)) => child_env::forward_env(proxy_url, trust, &config.hosts, var),
+            None => child_env::base_url_env(proxy_url, config.mode == Mode::Offline, var),
+        }
+    }
+}
+
+/// Opens (or creates) the CA, and writes the child's trust files.
+fn open_forward(
+    config: &Config,
+    via: Option<crate::route::Origin>,
+    stats: &Stats,
+) -> anyhow::Result<(Forward, (String, ChildTrust, tempfile::TempDir))> {
+    let source = CaSource::from_options(config.confdir.clone(), config.ca_file.clone())?;
+    let (ca, created) = tls::open(&source)?;
+    let ca_file = match &source {
+        CaSource::Confdir(dir) => tls::paths(dir).cert_pem,
+        CaSource::File(file) => file.clone(),
+    };
+    if created && !config.quiet {
+        stats.say(&format!(
+            "record: created a new CA: {} (record ca export prints it for trust stores)",
+            ca_file.display()
+        ));
+    }
+    let minter = LeafMinter::new(Arc::new(ca))?;
+    let dir = tempfile::Builder::new()
+        .prefix("cctap-trust-")
+        .tempdir()
+        .context("cannot create a temporary directory for the CA trust files")?;
+    let existing = std::env::var_os("NODE_EXTRA_CA_CERTS");
+    let trust = ChildTrust::write(minter.ca(), dir.path(), existing.as_deref())?;
+    let fwd = Forward {
+        minter: Arc::new(minter),
+        hosts: config.hosts.clone(),
+        via,
+    };
+    Ok((fwd, (ca_file.display().to_string(), trust, dir)))
 }
 
 /// An upstream that is this very proxy would loop forever.
@@ -160,23 +234,42 @@ fn client_authority(addr: SocketAddr) -> String {
     }
 }
 
-fn announce(config: &Config, addr: SocketAddr, proxy_url: &str, stats: &Stats) {
+fn announce(config: &Config, addr: SocketAddr, front: &Front, env: &[Var], stats: &Stats) {
     if config.quiet {
         return;
     }
-    let upstream = match &config.mode {
-        Mode::Reverse(base) => format!("forwarding to {base}"),
-        Mode::Offline => "offline: canned replies, nothing contacted".to_owned(),
+    let upstream = match (&config.mode, &front.forward) {
+        (Mode::Reverse(base), _) => format!("forwarding to {base}"),
+        (Mode::Offline, _) => "offline: canned replies, nothing contacted".to_owned(),
+        (Mode::Forward(via), Some((ca, _, _))) => {
+            let through = via
+                .as_ref()
+                .map_or(String::new(), |v| format!(" through {v}"));
+            format!("forward proxy{through}, CA {ca}")
+        }
+        (Mode::Forward(_), None) => "forward proxy".to_owned(),
     };
     let archive = config.output.display();
     if config.command.is_empty() {
         stats.say(&format!("record: listening on http://{addr}, {upstream}"));
         stats.say(&format!("record: archive: {archive}"));
         stats.say("record: point your client at the proxy (Ctrl-C stops and closes the archive):");
-        stats.say(&format!("export ANTHROPIC_BASE_URL={proxy_url}"));
+        let shown: Vec<Var> = if config.mode.is_forward() {
+            env.to_vec()
+        } else {
+            // The user's own NO_PROXY fix-ups are for a wrapped command only.
+            env.iter()
+                .filter(|(k, _)| k == "ANTHROPIC_BASE_URL")
+                .cloned()
+                .collect()
+        };
+        for line in child_env::paste_lines(&shown) {
+            stats.say(&line);
+        }
     } else {
         stats.say(&format!(
-            "record: proxy on {proxy_url}, {upstream}, archive: {archive}"
+            "record: proxy on http://{}, {upstream}, archive: {archive}",
+            client_authority(addr)
         ));
     }
 }

@@ -3,12 +3,15 @@
 //! Each connection gets its own task and a request [`HeadTap`], so header
 //! names reach the archive as they were on the wire. The [`FrontDoor`]
 //! decides where each request goes; everything after is the shared
-//! [`Pipeline`]. Forward mode will add its door here (CONNECT, absolute-form
-//! requests, TLS interception) and feed the same pipeline.
+//! [`Pipeline`]. Forward mode's door hands each connection to
+//! [`crate::forward`] (CONNECT, TLS interception, absolute-form requests),
+//! which comes back here to serve HTTP/1 on what it found.
 
+use crate::body::{full, ProxyBody};
 use crate::exchange::{Destination, Pipeline};
+use crate::forward::{self, Forward};
 use crate::headtap::{HeadTap, Heads, Side};
-use crate::route::BaseUrl;
+use crate::route::{BaseUrl, Origin, Target};
 use crate::shutdown::{Phase, Watcher};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -31,22 +34,32 @@ pub enum FrontDoor {
     Reverse(BaseUrl),
     /// Nothing is contacted; offline mode answers.
     Offline,
+    /// A forward proxy's own connection: CONNECT or absolute-form requests.
+    Forward(Arc<Forward>),
+    /// Inside a CONNECT tunnel: every request goes to the tunnel's origin.
+    Tunnel(Origin),
 }
 
 impl FrontDoor {
-    fn destination(&self, req: &Request<Incoming>) -> Destination {
+    /// Where `req` goes; `Err` is a reason to refuse it (not recorded).
+    pub fn destination(&self, req: &Request<Incoming>) -> Result<Destination, String> {
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
         match self {
-            FrontDoor::Reverse(base) => Destination::Remote(base.join(path)),
+            FrontDoor::Reverse(base) => Ok(Destination::Remote(base.join(path))),
+            FrontDoor::Tunnel(origin) => Ok(Destination::Remote(Target {
+                origin: origin.clone(),
+                path_and_query: path.to_owned(),
+            })),
+            FrontDoor::Forward(_) => forward::absolute_target(req).map(Destination::Remote),
             FrontDoor::Offline => {
                 let host = req
                     .headers()
                     .get(http::header::HOST)
                     .and_then(|h| h.to_str().ok())
                     .unwrap_or("localhost");
-                Destination::Offline {
+                Ok(Destination::Offline {
                     url: format!("http://{host}{path}"),
-                }
+                })
             }
         }
     }
@@ -105,7 +118,12 @@ async fn serve(
     _done: mpsc::Sender<()>,
 ) {
     let _ = sock.set_nodelay(true);
-    serve_http1(sock, peer, door, pipeline, shutdown).await;
+    match &*door {
+        FrontDoor::Forward(fwd) => {
+            forward::serve(sock, peer, fwd.clone(), pipeline, shutdown).await
+        }
+        _ => serve_http1(sock, peer, door, pipeline, shutdown).await,
+    }
 }
 
 /// Serves HTTP/1 on any byte stream until it closes or shutdown cuts it
@@ -127,7 +145,12 @@ pub async fn serve_http1<IO>(
         let wire = heads.pop();
         let dest = door.destination(&req);
         let pipeline = pipeline.clone();
-        async move { Ok::<_, Infallible>(pipeline.serve(req, wire, dest).await) }
+        async move {
+            Ok::<_, Infallible>(match dest {
+                Ok(dest) => pipeline.serve(req, wire, dest).await,
+                Err(reason) => refuse(&reason),
+            })
+        }
     });
     let conn = http1::Builder::new()
         .preserve_header_case(true)
@@ -147,6 +170,23 @@ pub async fn serve_http1<IO>(
             }
         }
     };
+    log_end(result, peer);
+}
+
+/// A request the door will not route: 400 with the reason, not recorded.
+pub fn refuse(reason: &str) -> hyper::Response<ProxyBody> {
+    tracing::warn!("refused a request: {reason}");
+    let mut response = hyper::Response::new(full(bytes::Bytes::from(format!("cctap: {reason}\n"))));
+    *response.status_mut() = http::StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Says how a served connection ended.
+fn log_end(result: Result<(), hyper::Error>, peer: SocketAddr) {
     match result {
         Ok(()) => tracing::debug!("connection closed"),
         Err(err) if err.is_parse() || err.is_parse_status() => {

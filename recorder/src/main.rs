@@ -12,21 +12,29 @@
 //!   [`upstream_tls`]. [`offline`]: canned answers instead of an upstream.
 //! - [`entry`]: what an exchange saw → a HAR entry; [`archive`]: the writer
 //!   thread behind a bounded channel; [`status`]: counters and live line.
-//! - [`wrap`]: running a command against the proxy; [`body`]: body types.
-//! - `tls`: the local CA for forward mode (not wired in yet).
+//! - [`forward`]: forward mode's door (CONNECT, TLS interception, HTTP/2,
+//!   absolute-form requests, ignored hosts); [`rewind`] replays bytes read
+//!   ahead; [`upstream_proxy`] chains through another proxy; [`tls`]: the
+//!   local CA and leaf certificates.
+//! - [`wrap`]: running a command against the proxy, with [`child_env`];
+//!   [`body`]: body types. [`ca_command`]: `record ca init|path|export`.
 
 mod app;
 mod archive;
 mod body;
+mod ca_command;
+mod child_env;
 mod cli;
 mod entry;
 mod exchange;
+mod forward;
 mod headers;
 mod headtap;
 mod listener;
 mod offline;
 #[cfg(test)]
 mod pipeline_tests;
+mod rewind;
 mod route;
 mod shutdown;
 mod status;
@@ -34,6 +42,7 @@ mod tee;
 #[allow(dead_code)]
 mod tls;
 mod upstream;
+mod upstream_proxy;
 mod upstream_tls;
 mod wrap;
 
@@ -42,7 +51,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if ca_command::wanted(&args[1.min(args.len())..]) {
+        return ca_command::run(args[1..].to_vec());
+    }
+    let cli = cli::Cli::parse_from(args);
     let env_base = std::env::var("ANTHROPIC_BASE_URL").ok();
     let config = match cli.into_config(env_base, time::OffsetDateTime::now_utc()) {
         Ok(c) => c,

@@ -5,11 +5,14 @@
 //! connection (`-1` on reuse), the server's IP, and an id shared by the
 //! exchanges on one connection. Each connection's socket is wrapped in a
 //! response [`HeadTap`] so the archive sees response header names as sent.
-//! The lock is held only to pop or push an idle connection.
+//! The lock is held only to pop or push an idle connection. With
+//! `-m upstream:URL` every connection is a CONNECT tunnel through that proxy
+//! ([`crate::upstream_proxy`]).
 
 use crate::body::ProxyBody;
 use crate::headtap::{HeadTap, Heads, Side};
 use crate::route::Origin;
+use crate::upstream_proxy::{open_tunnel, TunnelError};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
@@ -48,6 +51,8 @@ pub enum UpstreamError {
     Timeout(String),
     #[error("TLS handshake with {origin} failed: {source}")]
     Tls { origin: String, source: io::Error },
+    #[error("{0}")]
+    Proxy(#[from] TunnelError),
     #[error("{0} needs TLS but no TLS configuration was set up")]
     NoTls(String),
     #[error("HTTP handshake with {origin} failed: {source}")]
@@ -87,6 +92,8 @@ pub struct Checkout {
 pub struct Pool {
     idle: Mutex<HashMap<Origin, Vec<UpstreamConn>>>,
     tls: Option<TlsConnector>,
+    /// The HTTP proxy every connection goes through (`-m upstream:URL`).
+    via: Option<Origin>,
     next_id: AtomicU64,
 }
 
@@ -96,8 +103,15 @@ impl Pool {
         Pool {
             idle: Mutex::new(HashMap::new()),
             tls: tls.map(TlsConnector::from),
+            via: None,
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Sends every connection through the HTTP proxy `via`.
+    pub fn through(mut self, via: Option<Origin>) -> Pool {
+        self.via = via;
+        self
     }
 
     /// An idle connection to `origin` if one is still open, else a new one.
@@ -132,16 +146,14 @@ impl Pool {
     /// Resolves, connects, does TLS and the HTTP/1 handshake, timing each.
     pub async fn connect(&self, origin: &Origin) -> Result<Checkout, UpstreamError> {
         let t0 = Instant::now();
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((origin.host.as_str(), origin.port))
-            .await
-            .map_err(|source| UpstreamError::Dns {
-                host: origin.host.clone(),
-                source,
-            })?
-            .collect();
+        let dialled = self.via.as_ref().unwrap_or(origin);
+        let addrs = resolve(dialled).await?;
         let dns = ms(t0.elapsed());
         let t1 = Instant::now();
-        let tcp = connect_any(origin, &addrs).await?;
+        let mut tcp = connect_any(dialled, &addrs).await?;
+        if let Some(proxy) = &self.via {
+            open_tunnel(&mut tcp, proxy, origin).await?;
+        }
         let server_ip = tcp
             .peer_addr()
             .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
@@ -206,6 +218,27 @@ impl Pool {
             .map_err(|_| UpstreamError::Timeout(origin.to_string()))?
             .map_err(tls_err)
     }
+}
+
+/// A TCP stream to `origin`, through `via` when given: for tunnels passed
+/// through untouched.
+pub async fn dial(origin: &Origin, via: Option<&Origin>) -> Result<TcpStream, UpstreamError> {
+    let dialled = via.unwrap_or(origin);
+    let addrs = resolve(dialled).await?;
+    let mut tcp = connect_any(dialled, &addrs).await?;
+    if let Some(proxy) = via {
+        open_tunnel(&mut tcp, proxy, origin).await?;
+    }
+    Ok(tcp)
+}
+
+async fn resolve(origin: &Origin) -> Result<Vec<SocketAddr>, UpstreamError> {
+    let found = tokio::net::lookup_host((origin.host.as_str(), origin.port)).await;
+    let addrs = found.map_err(|source| UpstreamError::Dns {
+        host: origin.host.clone(),
+        source,
+    })?;
+    Ok(addrs.collect())
 }
 
 /// Tries each resolved address in turn; the last error is reported.

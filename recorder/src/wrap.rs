@@ -1,10 +1,11 @@
 //! Wrapping a command: run it against the proxy, end with it.
 //!
-//! The child inherits the terminal and gets `ANTHROPIC_BASE_URL` pointing at
-//! the proxy. A SIGINT or SIGTERM that reaches `record` is passed on to the
+//! The child inherits the terminal and gets the environment that sends it
+//! through the proxy ([`crate::child_env`]). A SIGINT or SIGTERM that reaches `record` is passed on to the
 //! child (a second one kills it); `record` stops when the child exits and
 //! exits with its status.
 
+use crate::child_env::Var;
 use std::ffi::OsString;
 use std::os::fd::AsFd;
 use std::process::{ExitStatus, Stdio};
@@ -55,7 +56,7 @@ impl Signals {
 /// child's output goes to stderr, so it cannot corrupt the archive.
 pub async fn run(
     command: &[OsString],
-    base_url: &str,
+    env: &[Var],
     stdout_to_stderr: bool,
     signals: &mut Signals,
 ) -> Result<ExitStatus, WrapError> {
@@ -64,10 +65,13 @@ pub async fn run(
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut cmd = Command::new(command.first().map_or_else(OsString::new, Clone::clone));
-    cmd.args(command.iter().skip(1))
-        .env("ANTHROPIC_BASE_URL", base_url)
-        .envs(bypass_proxies(base_url, |k| std::env::var(k).ok()))
-        .kill_on_drop(true);
+    cmd.args(command.iter().skip(1)).kill_on_drop(true);
+    for (key, value) in env {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
     if stdout_to_stderr {
         if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
             cmd.stdout(Stdio::from(fd));
@@ -99,44 +103,6 @@ pub async fn run(
     }
 }
 
-/// With a proxy in the environment, Claude Code would send even loopback
-/// requests through it; `NO_PROXY` (matched literally) keeps the proxy's
-/// own host out of it.
-fn bypass_proxies(base_url: &str, var: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
-    const PROXIES: [&str; 6] = [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ];
-    if !PROXIES
-        .iter()
-        .any(|k| var(k).is_some_and(|v| !v.is_empty()))
-    {
-        return Vec::new();
-    }
-    let host = base_url
-        .split_once("://")
-        .map_or(base_url, |(_, rest)| rest)
-        .rsplit_once(':')
-        .map_or(base_url, |(host, _)| host)
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    ["NO_PROXY", "no_proxy"]
-        .iter()
-        .map(|k| {
-            let value = match var(k).filter(|v| !v.trim().is_empty()) {
-                Some(v) => format!("{v},{host}"),
-                None => host.clone(),
-            };
-            ((*k).to_owned(), value)
-        })
-        .collect()
-}
-
 /// The exit code `record` passes on: the child's, or 128+N for signal N.
 pub fn exit_code(status: ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
@@ -162,9 +128,11 @@ mod tests {
         .iter()
         .map(Into::into)
         .collect();
-        let status = run(&cmd, "http://127.0.0.1:1", false, &mut signals)
-            .await
-            .unwrap();
+        let env = [(
+            "ANTHROPIC_BASE_URL".to_owned(),
+            Some("http://127.0.0.1:1".into()),
+        )];
+        let status = run(&cmd, &env, false, &mut signals).await.unwrap();
         assert_eq!(exit_code(status), 7);
         let killed = run(
             &[
@@ -172,7 +140,7 @@ mod tests {
                 "-c".into(),
                 "echo to-stderr; kill -9 $$".into(),
             ],
-            "x",
+            &[],
             true,
             &mut signals,
         )
@@ -181,29 +149,10 @@ mod tests {
         assert_eq!(exit_code(killed), 128 + 9);
     }
 
-    #[test]
-    fn no_proxy_gains_the_proxys_host_only_when_a_proxy_is_set() {
-        let none = |_: &str| None;
-        assert!(bypass_proxies("http://127.0.0.1:8080", none).is_empty());
-        let env = |k: &str| match k {
-            "https_proxy" => Some("http://corp:3128".to_owned()),
-            "NO_PROXY" => Some("internal.test".to_owned()),
-            _ => None,
-        };
-        assert_eq!(
-            bypass_proxies("http://127.0.0.1:8080", env),
-            [
-                ("NO_PROXY".to_owned(), "internal.test,127.0.0.1".to_owned()),
-                ("no_proxy".to_owned(), "127.0.0.1".to_owned()),
-            ]
-        );
-        assert_eq!(bypass_proxies("http://[::1]:9", env)[1].1, "::1");
-    }
-
     #[tokio::test]
     async fn a_missing_program_says_so() {
         let mut signals = Signals::install().unwrap();
-        let err = run(&["cctap-no-such-program".into()], "x", false, &mut signals)
+        let err = run(&["cctap-no-such-program".into()], &[], false, &mut signals)
             .await
             .unwrap_err();
         assert!(

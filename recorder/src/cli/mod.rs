@@ -6,23 +6,41 @@
 //! Everything that can be wrong with the flags is found here, before anything
 //! starts, so that `main` can exit 2 with one line.
 
-use crate::route::BaseUrl;
+mod mode;
+
+use crate::forward::HostFilter;
+use crate::route::{BaseUrl, Origin};
 use clap::Parser;
+use mode::parse_mode;
+pub use mode::ModeArg;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
-  Record a Claude Code session (the default upstream is $ANTHROPIC_BASE_URL,
-  else https://api.anthropic.com):
+  Record everything a Claude Code session sends, to every host (forward mode,
+  the default: record sets HTTPS_PROXY and makes the command trust its CA):
       record -o session.har.zst -- claude -p \"say hi\"
 
-  Record with no account and no spend: canned replies, nothing contacted:
+  Record only what goes to the base URL ($ANTHROPIC_BASE_URL, else
+  https://api.anthropic.com), no CA involved (reverse mode):
+      record -m reverse -o session.har.zst -- claude -p \"say hi\"
+
+  Record with no account and no spend: canned replies, nothing contacted
+  (a fake ANTHROPIC_API_KEY and CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 are
+  set for the command unless you set them):
       record -m offline -o offline.har -- claude -p \"say hi\"
 
-  Run as a proxy for another terminal, in front of Z.ai:
+  Run as a proxy for another terminal (prints the lines to paste there):
+      record -p 8080                                      (forward mode)
       record -m reverse:https://api.z.ai/api/anthropic -p 8080
-      export ANTHROPIC_BASE_URL=http://127.0.0.1:8080     (in the other terminal)
+
+  Forward mode behind a corporate proxy; leave some hosts alone:
+      record -m upstream:http://proxy.corp:3128 --ignore-hosts 'sentry\\.io' -- claude
+
+  The CA (created in ~/.cctap on first use, mitmproxy's layout):
+      record ca init | record ca path | record ca export > cctap-ca.pem
+      record --ca ~/.mitmproxy/mitmproxy-ca.pem -- claude    (mitmproxy's CA)
 
   Look at what was recorded:
       zstd -dc session.har.zst | jq '.log.entries[0].request.url'
@@ -30,7 +48,8 @@ Examples:
 Exit status:
   0  clean shutdown (SIGINT, SIGTERM)
      with a COMMAND: the command's own exit status (128+N if killed by signal N)
-  1  runtime error (cannot listen, cannot create the archive, cannot start COMMAND)
+  1  runtime error (cannot listen, cannot create the archive or the CA,
+     cannot start COMMAND)
   2  bad usage
 
 Logging: RUST_LOG=record=debug (or info, trace) prints a line per connection
@@ -44,25 +63,34 @@ and exchange on stderr. Bodies and credentials are never logged.";
     after_help = EXAMPLES,
     long_about = "Records what an AI coding client (Claude Code and friends) sends to its model API \
 as a HAR 1.2 archive, streamed to disk as it happens, with credentials redacted.\n\n\
-record is an HTTP proxy: clients talk to it instead of the API (ANTHROPIC_BASE_URL), it forwards \
-every request unchanged and every response as it arrives, and writes a copy of each exchange to \
-the archive. Wrap a command with `record [OPTIONS] -- COMMAND` and it is set up for you."
+record is an HTTP proxy: clients send their requests through it (forward mode, HTTPS_PROXY) or \
+to it instead of the API (reverse mode, ANTHROPIC_BASE_URL); it forwards every request unchanged and every response as it arrives, and writes a copy of each exchange to \
+the archive. Wrap a command with `record [OPTIONS] -- COMMAND` and it is set up for you.\n\n\
+`record ca init | path | export` manages the local CA that forward mode intercepts TLS with."
 )]
 pub struct Cli {
-    /// Proxy mode: reverse[:URL] or offline.
+    /// Proxy mode: regular, upstream:URL, reverse[:URL] or offline.
     #[arg(
         short = 'm',
         long,
         value_name = "MODE",
-        default_value = "reverse",
+        default_value = "regular",
         value_parser = parse_mode,
         long_help = "How clients reach the proxy and where their requests go.\n\n\
+  regular      (default) a forward proxy, as mitmdump's default: clients set HTTPS_PROXY=\
+http://127.0.0.1:PORT; CONNECT tunnels are intercepted with a leaf certificate from the local CA \
+(--confdir, --ca), so every host the client talks to is recorded. A wrapped COMMAND gets the \
+proxy variables and trusts the CA.\n\
+  upstream:URL the same, but the proxy sends everything through the HTTP proxy at URL \
+(upstream:http://proxy.corp:3128).\n\
   reverse:URL  clients use the proxy as their base URL; requests go to URL with its path \
 prefix joined (reverse:https://api.anthropic.com, reverse:https://api.z.ai/api/anthropic, \
-reverse:http://127.0.0.1:9000). The archive records the real upstream URL.\n\
+reverse:http://127.0.0.1:9000). The archive records the real upstream URL. No CA needed.\n\
   reverse      the same, with URL taken from $ANTHROPIC_BASE_URL, else https://api.anthropic.com.\n\
   offline      answer every Messages API call locally with a short canned reply (SSE when the \
-request streams, JSON otherwise, count_tokens too) and contact nothing."
+request streams, JSON otherwise, count_tokens too) and contact nothing. A wrapped COMMAND \
+without ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN gets a fake ANTHROPIC_API_KEY, and \
+CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 unless it is set."
     )]
     pub mode: ModeArg,
 
@@ -98,6 +126,42 @@ in addition to the system's roots (e.g. a test upstream's own CA)."
     #[arg(long, conflicts_with = "upstream_ca")]
     pub ssl_insecure: bool,
 
+    /// Where the CA lives (forward mode) [default: ~/.cctap].
+    #[arg(
+        long,
+        value_name = "DIR",
+        long_help = "Directory of the CA that forward mode signs leaf certificates with, in \
+mitmproxy's layout (cctap-ca.pem with key and certificate, cctap-ca-cert.pem, cctap-ca-cert.cer; \
+a confdir holding only mitmproxy-ca.pem is used as is). Created 0700 with a new CA (key file \
+0600) when missing. [default: ~/.cctap]"
+    )]
+    pub confdir: Option<PathBuf>,
+
+    /// Use this CA: one PEM with key and certificate (e.g. ~/.mitmproxy/mitmproxy-ca.pem).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Tunnel matching hosts untouched and unrecorded (regex on host:port; repeatable).
+    #[arg(
+        long,
+        value_name = "REGEX",
+        conflicts_with = "allow_hosts",
+        long_help = "Forward mode: CONNECT tunnels to hosts matching this regular expression \
+(searched in host:port, e.g. 'sentry\\.io' or '^example\\.test:443$') are passed through as raw \
+bytes, without TLS interception, and not recorded. Repeatable. As mitmdump's --ignore-hosts."
+    )]
+    pub ignore_hosts: Vec<String>,
+
+    /// Intercept only matching hosts (regex on host:port; repeatable).
+    #[arg(
+        long,
+        value_name = "REGEX",
+        long_help = "Forward mode: intercept and record only CONNECT tunnels to hosts matching \
+this regular expression (searched in host:port); all others pass through untouched. Repeatable. \
+As mitmdump's --allow-hosts."
+    )]
+    pub allow_hosts: Vec<String>,
+
     /// Keep credentials verbatim in the archive (it will hold secrets).
     #[arg(
         long,
@@ -111,39 +175,18 @@ secrets: don't share it."
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
-    /// Command to run with ANTHROPIC_BASE_URL pointing at the proxy.
+    /// Command to run through the proxy.
     #[arg(
         last = true,
         value_name = "COMMAND",
-        long_help = "A command to run with ANTHROPIC_BASE_URL pointing at the proxy (on a free \
-port unless -p is given). record stops when it exits and exits with its status."
+        long_help = "A command to run through the proxy (on a free port unless -p is given). \
+Forward mode sets HTTPS_PROXY, HTTP_PROXY, https_proxy and http_proxy, removes intercepted hosts \
+from NO_PROXY/no_proxy, and makes it trust the CA (NODE_EXTRA_CA_CERTS, combined with yours if \
+set; SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE: the system roots plus the CA, in a \
+temporary directory removed at exit). Reverse and offline modes set ANTHROPIC_BASE_URL. record \
+stops when the command exits and exits with its status."
     )]
     pub command: Vec<OsString>,
-}
-
-/// The `--mode` flag as given.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ModeArg {
-    /// `reverse` (URL from the environment) or `reverse:URL`.
-    Reverse(Option<BaseUrl>),
-    Offline,
-}
-
-fn parse_mode(s: &str) -> Result<ModeArg, String> {
-    match s.split_once(':') {
-        None if s == "reverse" => Ok(ModeArg::Reverse(None)),
-        None if s == "offline" => Ok(ModeArg::Offline),
-        Some(("reverse", url)) => url
-            .parse()
-            .map(|u| ModeArg::Reverse(Some(u)))
-            .map_err(|e| format!("{e}")),
-        _ if s == "regular" || s.starts_with("upstream:") => Err(format!(
-            "'{s}': forward mode is not available yet; use -m reverse:URL or -m offline"
-        )),
-        _ => Err(format!(
-            "'{s}' is not a mode; use reverse:URL, reverse or offline"
-        )),
-    }
 }
 
 /// What `record` does, fully resolved.
@@ -155,6 +198,11 @@ pub struct Config {
     pub listen_port: u16,
     pub upstream_ca: Option<PathBuf>,
     pub ssl_insecure: bool,
+    /// `--confdir`, `--ca`: where forward mode's CA comes from.
+    pub confdir: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    /// Which CONNECT tunnels forward mode intercepts.
+    pub hosts: HostFilter,
     pub redact: bool,
     pub quiet: bool,
     /// Program and arguments to wrap; empty when none.
@@ -164,8 +212,16 @@ pub struct Config {
 /// Where requests go.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mode {
+    /// Forward proxy; `Some` chains through that HTTP proxy.
+    Forward(Option<Origin>),
     Reverse(BaseUrl),
     Offline,
+}
+
+impl Mode {
+    pub fn is_forward(&self) -> bool {
+        matches!(self, Mode::Forward(_))
+    }
 }
 
 /// A usage error found after parsing (exit 2).
@@ -182,11 +238,15 @@ impl Cli {
         now: time::OffsetDateTime,
     ) -> Result<Config, UsageError> {
         let mode = match self.mode {
+            ModeArg::Regular => Mode::Forward(None),
+            ModeArg::Upstream(proxy) => Mode::Forward(Some(proxy)),
             ModeArg::Offline => Mode::Offline,
             ModeArg::Reverse(Some(url)) => Mode::Reverse(url),
             ModeArg::Reverse(None) => Mode::Reverse(default_upstream(env_base_url)?),
         };
         let wraps = !self.command.is_empty();
+        let hosts = HostFilter::new(&self.ignore_hosts, &self.allow_hosts)
+            .map_err(|e| UsageError(e.to_string()))?;
         Ok(Config {
             mode,
             output: self.output.unwrap_or_else(|| default_output(now)),
@@ -194,6 +254,9 @@ impl Cli {
             listen_port: self.listen_port.unwrap_or(if wraps { 0 } else { 8080 }),
             upstream_ca: self.upstream_ca,
             ssl_insecure: self.ssl_insecure,
+            confdir: self.confdir,
+            ca_file: self.ca,
+            hosts,
             redact: !self.no_redact,
             quiet: self.quiet,
             command: self.command,
@@ -242,8 +305,9 @@ mod tests {
     #[test]
     fn defaults() {
         let c = config(&[], None);
+        assert_eq!(c.mode, Mode::Forward(None), "regular, as mitmdump");
         assert_eq!(
-            c.mode,
+            config(&["-m", "reverse"], None).mode,
             Mode::Reverse("https://api.anthropic.com".parse().unwrap())
         );
         assert_eq!(c.output, PathBuf::from("cctap-20261125T124500Z.har.zst"));
@@ -255,7 +319,7 @@ mod tests {
     #[test]
     fn a_command_picks_a_free_port_and_the_users_base_url() {
         let c = config(
-            &["-q", "--", "claude", "-p", "hi"],
+            &["-q", "-m", "reverse", "--", "claude", "-p", "hi"],
             Some("https://api.z.ai/api/anthropic"),
         );
         assert_eq!(c.listen_port, 0);
@@ -279,9 +343,13 @@ mod tests {
             Mode::Reverse("http://127.0.0.1:9000".parse().unwrap())
         );
         assert_eq!(config(&["--mode", "offline"], None).mode, Mode::Offline);
+        assert_eq!(config(&["-m", "regular"], None).mode, Mode::Forward(None));
+        assert!(matches!(
+            config(&["-m", "upstream:http://127.0.0.1:3128"], None).mode,
+            Mode::Forward(Some(_))
+        ));
         for bad in [
-            "regular",
-            "upstream:http://x",
+            "upstream:https://x",
             "socks5",
             "reverse:ftp://x",
             "reverse:",
@@ -298,15 +366,21 @@ mod tests {
             &["-p", "99999"],
             &["--ssl-insecure", "--upstream-ca", "x.pem"],
             &["-o"],
+            &["--ignore-hosts", "a", "--allow-hosts", "b"],
         ] {
             assert_eq!(parse(args).unwrap_err().exit_code(), 2, "{args:?}");
         }
         let now = time::OffsetDateTime::UNIX_EPOCH;
-        let err = parse(&[])
+        let err = parse(&["-m", "reverse"])
             .unwrap()
             .into_config(Some("not a url".into()), now)
             .unwrap_err();
         assert!(err.0.contains("ANTHROPIC_BASE_URL"), "{err}");
+        let err = parse(&["--ignore-hosts", "("])
+            .unwrap()
+            .into_config(None, now)
+            .unwrap_err();
+        assert!(err.0.contains("--ignore-hosts"), "{err}");
     }
 
     #[test]
