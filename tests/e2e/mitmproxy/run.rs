@@ -17,6 +17,12 @@ pub fn mitmdump(test: &str) -> Option<PathBuf> {
     match std::env::var_os("MITMDUMP") {
         Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
         _ => {
+            // The full suite (tests/run) installs mitmproxy and sets this:
+            // there a missing mitmdump is a failure, not a skip.
+            assert!(
+                std::env::var_os("CCTAP_REQUIRE_PEERS").is_none(),
+                "{test}: MITMDUMP is unset but CCTAP_REQUIRE_PEERS asks for the real mitmproxy"
+            );
             eprintln!(
                 "NOTICE: {test} skipped: MITMDUMP is unset \
                  (run `source .ci/mitmproxy.sh target/mitmproxy` to test against mitmproxy 11.0.2)"
