@@ -25,8 +25,9 @@ pub fn encode(data: &[u8]) -> String {
     out
 }
 
-/// Decodes standard base64; padding is optional and ASCII whitespace is
-/// skipped (some tools wrap lines). `None` if it is not base64.
+/// Decodes standard base64, and the URL-safe alphabet (`-`, `_`) too;
+/// padding is optional and ASCII whitespace is skipped (some tools wrap
+/// lines). `None` if it is not base64.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
     let mut acc: u32 = 0;
@@ -37,8 +38,8 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
             b'=' => {
                 padding = true;
                 continue;
@@ -80,6 +81,7 @@ mod tests {
             assert_eq!(decode(coded).unwrap(), plain.as_bytes());
         }
         assert_eq!(decode("Zm9v\nYmE").unwrap(), b"fooba");
+        assert_eq!(decode("-_8").unwrap(), decode("+/8").unwrap());
     }
 
     #[test]

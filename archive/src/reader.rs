@@ -93,16 +93,8 @@ pub struct ArchiveReader {
 impl ArchiveReader {
     /// Opens a file (or stdin for `-`), sniffing zstd/gzip/plain by content.
     pub fn open(path: &Path) -> Result<ArchiveReader, ReadError> {
-        let name = path.display().to_string();
-        let source: Box<dyn Read + Send> = if path == Path::new("-") {
-            Box::new(io::stdin())
-        } else {
-            Box::new(File::open(path).map_err(|source| ReadError::Open {
-                path: name.clone(),
-                source,
-            })?)
-        };
-        ArchiveReader::from_reader(&name, source)
+        let source = open_input(path)?;
+        ArchiveReader::from_reader(&path.display().to_string(), source)
     }
 
     /// Reads from any source; `name` is used in messages.
@@ -314,6 +306,19 @@ impl Iterator for ArchiveReader {
             }
         }
     }
+}
+
+/// Opens a file, or standard input for `-`: where every reader's `open`
+/// starts ([`ArchiveReader::open`], [`crate::AnyReader::open`]).
+pub(crate) fn open_input(path: &Path) -> Result<Box<dyn Read + Send>, ReadError> {
+    if path == Path::new("-") {
+        return Ok(Box::new(io::stdin()));
+    }
+    let file = File::open(path).map_err(|source| ReadError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(Box::new(file))
 }
 
 /// One entry's JSON, with browser-HAR gaps filled.

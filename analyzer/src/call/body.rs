@@ -1,6 +1,7 @@
 //! Getting a body's bytes back: HAR stores text, or base64 with
 //! `encoding: "base64"`; a body may also still carry its
-//! `content-encoding` (other tools' HARs), which is undone here.
+//! `content-encoding` (other tools' HARs), which is undone here. Base64 is
+//! the archive crate's codec (standard or URL-safe, padding optional).
 
 use cctap_archive::decode::decode_body;
 
@@ -22,7 +23,7 @@ pub fn response_bytes(
     content_encoding: Option<&str>,
 ) -> Result<Vec<u8>, BodyError> {
     let raw = if base64 {
-        decode_base64(text).ok_or(BodyError::Base64)?
+        cctap_archive::base64::decode(text).ok_or(BodyError::Base64)?
     } else {
         text.as_bytes().to_vec()
     };
@@ -48,43 +49,16 @@ fn looks_like_text(b: &[u8]) -> bool {
     std::str::from_utf8(b).is_ok_and(|s| !s.contains('\0'))
 }
 
-/// Standard or URL-safe base64, padding optional, whitespace ignored.
-pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64_round_trips_known_vectors() {
-        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
-        assert_eq!(decode_base64("aGVsbG8gd29ybGQ").unwrap(), b"hello world");
-        assert_eq!(decode_base64("").unwrap(), b"");
-        assert!(decode_base64("a*b").is_none());
+    fn base64_bodies_are_decoded_padded_or_not() {
+        assert_eq!(response_bytes("aGk=", true, None).unwrap(), b"hi");
+        let got = response_bytes("aGVsbG8gd29ybGQ", true, None).unwrap();
+        assert_eq!(got, b"hello world");
+        assert_eq!(response_bytes("", true, None).unwrap(), b"");
     }
 
     #[test]
@@ -98,9 +72,11 @@ mod tests {
 
     #[test]
     fn bad_base64_is_an_error() {
-        assert!(matches!(
-            response_bytes("!!", true, None),
-            Err(BodyError::Base64)
-        ));
+        for bad in ["!!", "a*b"] {
+            assert!(matches!(
+                response_bytes(bad, true, None),
+                Err(BodyError::Base64)
+            ));
+        }
     }
 }

@@ -3,10 +3,9 @@
 //! content, never by name (a flow file starts with a tnetstring length, a
 //! HAR with `{`, a BOM or a compression magic).
 use super::reader::{FlowReadError, FlowReader};
-use crate::model::Entry;
-use crate::reader::{ArchiveReader, CutOff, ReadError};
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use crate::model::{Entry, LogHead};
+use crate::reader::{open_input, ArchiveReader, CutOff, ReadError};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// A failure from whichever reader the input needed.
@@ -27,16 +26,8 @@ pub enum AnyReader {
 impl AnyReader {
     /// Opens a file (or stdin for `-`) and picks the reader by content.
     pub fn open(path: &Path) -> Result<AnyReader, AnyReadError> {
-        let name = path.display().to_string();
-        let source: Box<dyn Read + Send> = if path == Path::new("-") {
-            Box::new(io::stdin())
-        } else {
-            Box::new(File::open(path).map_err(|source| ReadError::Open {
-                path: name.clone(),
-                source,
-            })?)
-        };
-        AnyReader::from_reader(&name, source)
+        let source = open_input(path)?;
+        AnyReader::from_reader(&path.display().to_string(), source)
     }
 
     /// Reads from any source; `name` is used in messages.
@@ -66,6 +57,15 @@ impl AnyReader {
         }
     }
 
+    /// The HAR's `log` fields other than `entries` (as far as read); a flow
+    /// file has none.
+    pub fn head(&self) -> Option<&LogHead> {
+        match self {
+            AnyReader::Har(r) => Some(r.head()),
+            AnyReader::Flows(_) => None,
+        }
+    }
+
     /// What kind of file this is, for messages: `HAR` or `mitmproxy flows`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -89,7 +89,8 @@ impl Iterator for AnyReader {
 mod tests {
     use super::*;
     use crate::testing::{sample_entry, SharedSink};
-    use crate::{ArchiveWriter, FlowWriter, Format, LogHead};
+    use crate::{ArchiveWriter, FlowWriter, Format};
+    use std::io;
 
     fn read(bytes: Vec<u8>) -> (AnyReader, Vec<Entry>) {
         let mut r = AnyReader::from_reader("x", Box::new(io::Cursor::new(bytes))).unwrap();
@@ -113,6 +114,7 @@ mod tests {
         for (bytes, kind) in [(flows.bytes(), "mitmproxy flows"), (har.bytes(), "HAR")] {
             let (r, got) = read(bytes);
             assert_eq!(r.kind(), kind);
+            assert_eq!(r.head().is_some(), kind == "HAR");
             assert_eq!(got.len(), 2);
             assert_eq!(got[1].har.request.url, entries[1].har.request.url);
         }

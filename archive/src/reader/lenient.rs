@@ -2,6 +2,8 @@
 //! deserialised: the `har` crate's types require fields (`cookies`,
 //! `headersSize`, `cache`, `timings.send`, …) that real exports omit or set
 //! to `null`. Only absent or null values are filled; present ones are kept.
+//! mitmproxy's `hardump` writes a failed flow's error inside `response`;
+//! it is moved to the entry's `_error`, where ARCHIVE.md puts it.
 use serde_json::{Map, Value};
 
 /// Fills the gaps of one entry object.
@@ -34,6 +36,7 @@ pub(super) fn fill_gaps(entry: &mut Map<String, Value>) {
             fill(post, "mimeType", || Value::from(""));
         }
     }
+    lift_response_error(entry);
     if let Some(response) = object(entry, "response") {
         fill_message(response);
         fill(response, "statusText", || Value::from(""));
@@ -43,6 +46,22 @@ pub(super) fn fill_gaps(entry: &mut Map<String, Value>) {
             integer(content, "size");
             integer(content, "compression");
         }
+    }
+}
+
+/// mitmproxy's HAR export (`savehar.py`) puts a flow's error in
+/// `response._error`; the entry's own `_error`, if set, wins.
+fn lift_response_error(entry: &mut Map<String, Value>) {
+    if entry.get("_error").is_some_and(|e| !e.is_null()) {
+        return;
+    }
+    let moved = entry
+        .get_mut("response")
+        .and_then(Value::as_object_mut)
+        .and_then(|response| response.remove("_error"))
+        .filter(|e| !e.is_null());
+    if let Some(error) = moved {
+        entry.insert("_error".to_owned(), error);
     }
 }
 
@@ -93,5 +112,40 @@ fn integer(map: &mut Map<String, Value>, key: &str) {
                 *v = Value::from(f as i64);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn filled(entry: Value) -> Map<String, Value> {
+        let mut map = entry.as_object().cloned().unwrap_or_default();
+        fill_gaps(&mut map);
+        map
+    }
+
+    #[test]
+    fn mitmproxys_response_error_moves_to_the_entry() {
+        // As savehar.py writes a flow whose upstream refused the connection.
+        let got = filled(json!({
+            "response": {"status": 0, "content": {}, "_error": "Connection refused"}
+        }));
+        assert_eq!(got["_error"], "Connection refused");
+        assert!(got["response"].get("_error").is_none(), "{got:?}");
+    }
+
+    #[test]
+    fn the_entrys_own_error_is_kept() {
+        let got = filled(json!({
+            "_error": "client went away",
+            "response": {"status": 0, "_error": "Connection refused"}
+        }));
+        assert_eq!(got["_error"], "client went away");
+        let got = filled(json!({"_error": null, "response": {"_error": "reset"}}));
+        assert_eq!(got["_error"], "reset");
+        let got = filled(json!({"response": {"status": 200}}));
+        assert!(got.get("_error").is_none());
     }
 }
