@@ -7,7 +7,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Read cctap, mitmproxy and browser HAR archives offline.
+/// Read cctap, mitmproxy and browser HAR archives and mitmproxy flow files offline.
 ///
 /// Exit codes: 0 ok; 1 found something (`diff`: the sides differ, `leaks`:
 /// a credential was found); 2 error (unreadable file, bad arguments).
@@ -43,7 +43,7 @@ pub enum Command {
     Ls(FilesArgs),
     /// One exchange, readable.
     Show(ShowArgs),
-    /// Convert between .har, .har.zst and .har.gz (by the output's name).
+    /// Convert between .har, .har.zst, .har.gz and mitmproxy flow files (by the output's name).
     Export(ConvertArgs),
     /// Write a copy with credentials replaced by redaction markers.
     Redact(ConvertArgs),
@@ -51,7 +51,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct FilesArgs {
-    /// Archives (.har, .har.zst, .har.gz), directories of archives, or `-` for stdin.
+    /// Archives (.har, .har.zst, .har.gz, mitmproxy flow files), directories of archives, or `-` for stdin.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -152,10 +152,11 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// The archive to read (`-` for stdin).
+    /// The archive to read: a HAR or a mitmproxy flow file (`-` for stdin).
     #[arg(value_name = "IN")]
     pub input: PathBuf,
-    /// Where to write; the format comes from the name (.har, .har.zst, .har.gz; `-` is stdout).
+    /// Where to write; the format comes from the name (.har, .har.zst, .har.gz;
+    /// .flows, .flow, .mitm for a mitmproxy flow file; `-` is stdout, HAR).
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
 }

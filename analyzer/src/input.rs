@@ -1,11 +1,13 @@
 //! Opening archives: expands directories, reads one entry at a time through
-//! the archive crate's recovering reader, and warns once per cut-off file.
+//! the archive crate's [`AnyReader`] (a HAR — `.har`, `.har.zst`, `.har.gz`,
+//! anyone's — or a mitmproxy flow file, told apart by content), and warns
+//! once per cut-off file.
 //!
 //! Nothing here keeps entries: each is handed to the caller and dropped, so
 //! memory does not grow with the archive.
 
 use anyhow::{bail, Context};
-use cctap_archive::{ArchiveReader, Entry};
+use cctap_archive::{AnyReader, Entry};
 use std::path::{Path, PathBuf};
 
 /// One archive to read: a file, or `-` for standard input.
@@ -33,9 +35,22 @@ pub struct ReadSummary {
     pub cut_off: bool,
 }
 
+/// Names of mitmproxy flow files (`mitmdump -w` has no fixed suffix;
+/// these are the usual ones). Also how `export` picks its output format.
+pub const FLOW_SUFFIXES: [&str; 3] = [".flows", ".flow", ".mitm"];
+
 /// Whether a file name looks like an archive (used inside directories).
 pub fn is_archive_name(name: &str) -> bool {
-    name.ends_with(".har") || name.ends_with(".har.zst") || name.ends_with(".har.gz")
+    name.ends_with(".har")
+        || name.ends_with(".har.zst")
+        || name.ends_with(".har.gz")
+        || is_flow_name(name)
+}
+
+/// Whether a file name says mitmproxy flow file.
+pub fn is_flow_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    FLOW_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
 /// Turns the command line's paths into archives: files as given, `-` as
@@ -63,7 +78,7 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
             })
             .collect();
         if found.is_empty() {
-            bail!("{} holds no .har, .har.zst or .har.gz files: pass an archive or a directory of archives", path.display());
+            bail!("{} holds no .har, .har.zst, .har.gz or mitmproxy flow (.flows, .flow, .mitm) files: pass an archive or a directory of archives", path.display());
         }
         found.sort();
         out.extend(found.into_iter().map(|path| Source { path }));
@@ -87,18 +102,7 @@ pub fn read_entries(
         each(count, entry).with_context(|| source.name())?;
         count += 1;
     }
-    let cut_off = match reader.cut_off() {
-        Some(cut) => {
-            crate::report::warn(&format!(
-                "{} was cut off (at byte {} of the document); recovered {} entries",
-                source.name(),
-                cut.offset,
-                cut.entries
-            ));
-            true
-        }
-        None => false,
-    };
+    let cut_off = warn_if_cut_off(source, &reader, "");
     Ok(ReadSummary {
         entries: count,
         cut_off,
@@ -106,13 +110,29 @@ pub fn read_entries(
 }
 
 /// Opens the archive, also for the writer-side commands (export, redact).
-pub fn open(source: &Source) -> anyhow::Result<ArchiveReader> {
-    ArchiveReader::open(&source.path).with_context(|| hint(source))
+pub fn open(source: &Source) -> anyhow::Result<AnyReader> {
+    AnyReader::open(&source.path).with_context(|| hint(source))
+}
+
+/// After a read: warns on stderr, naming the file, its kind and the
+/// entries recovered, when it was cut off; `then` ends the sentence.
+pub fn warn_if_cut_off(source: &Source, reader: &AnyReader, then: &str) -> bool {
+    let Some(cut) = reader.cut_off() else {
+        return false;
+    };
+    crate::report::warn(&format!(
+        "{} ({}) was cut off (at byte {}); recovered {} entries{then}",
+        source.name(),
+        reader.kind(),
+        cut.offset,
+        cut.entries
+    ));
+    true
 }
 
 fn hint(source: &Source) -> String {
     format!(
-        "reading {} (expected a HAR 1.2 archive: .har, .har.zst or .har.gz)",
+        "reading {} (expected a HAR 1.2 archive — .har, .har.zst, .har.gz — or a mitmproxy flow file)",
         source.name()
     )
 }
@@ -124,7 +144,14 @@ mod tests {
     #[test]
     fn directories_expand_to_their_archives_sorted() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["b.har.zst", "a.har", "notes.txt", "c.har.gz"] {
+        for name in [
+            "b.har.zst",
+            "a.har",
+            "notes.txt",
+            "c.har.gz",
+            "d.flows",
+            "e.mitm",
+        ] {
             std::fs::write(dir.path().join(name), "{}").unwrap();
         }
         let got = expand(&[dir.path().to_path_buf(), PathBuf::from("-")]).unwrap();
@@ -132,8 +159,11 @@ mod tests {
             .iter()
             .map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["a.har", "b.har.zst", "c.har.gz", "-"]);
-        assert!(got[3].is_stdin());
+        assert_eq!(
+            names,
+            ["a.har", "b.har.zst", "c.har.gz", "d.flows", "e.mitm", "-"]
+        );
+        assert!(got[5].is_stdin());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `analyze redact IN -o OUT`: a copy with ARCHIVE.md's redaction applied
 //! (for HARs recorded by other tools). Uses the archive crate's
 //! `redact_entry`, the same code `record` redacts with, so the result
-//! leaves `analyze leaks` clean.
+//! leaves `analyze leaks` clean. Writes HAR or a mitmproxy flow file, by
+//! the output's name, as `export` does.
 
 use crate::cli::ConvertArgs;
 use crate::export;
@@ -11,11 +12,11 @@ use std::io::Write;
 
 pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut changed = 0usize;
-    let n = export::copy(args, |entry| {
+    let copied = export::copy(args, |entry| {
         let before = entry.redacted.len();
         redact_entry(entry);
         changed += usize::from(entry.redacted.len() > before);
     })?;
-    export::summary(args, json_out, out, n, Some(changed))?;
+    export::summary(args, json_out, out, copied, Some(changed))?;
     Ok(Outcome::Clean)
 }
