@@ -15,6 +15,7 @@ mod crash;
 mod failures;
 mod fake_upstream;
 mod fixtures;
+mod forward;
 mod https;
 mod mitmproxy;
 mod redaction;

@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod binaries;
+pub mod proxy;
 pub mod recorder;
 pub mod upstream;
 
