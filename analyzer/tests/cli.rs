@@ -17,6 +17,8 @@ mod golden;
 mod leaks;
 #[path = "cli/misc.rs"]
 mod misc;
+#[path = "cli/mitmproxy.rs"]
+mod mitmproxy;
 #[path = "cli/real.rs"]
 mod real;
 #[path = "cli/usage.rs"]

@@ -35,6 +35,10 @@ pub const GOLDEN: &[Golden] = &[
     Golden { file: "handmade/mitmproxy-export.har", entries: 2, requests: 1, input: 3, output: 42, cache_write: 12000, cache_read: 0, failed: 0, leaks: 0 },
     // A stream reset after message_start (counted, flagged) and a refused exchange (failed).
     Golden { file: "handmade/failures.har", entries: 2, requests: 1, input: 3, output: 1, cache_write: 0, cache_read: 12000, failed: 1, leaks: 0 },
+    // Real mitmdump 11.0.2 (fixtures/mitmproxy/): HAR export and flow file of one session, key left in place.
+    // Fake upstream's formula on the bodies (279 B stream, 127 B JSON): 70/9 (+279 write, 34 read), 32/9 (+127, 15).
+    Golden { file: "mitmproxy/messages.har", entries: 3, requests: 2, input: 102, output: 18, cache_write: 406, cache_read: 49, failed: 0, leaks: 3 },
+    Golden { file: "mitmproxy/messages.flows", entries: 3, requests: 2, input: 102, output: 18, cache_write: 406, cache_read: 49, failed: 0, leaks: 3 },
     // Cut off inside the main loop: git-history and both warmups survive.
     Golden { file: "handmade/cut-off.har", entries: 3, requests: 3, input: 258, output: 54, cache_write: 4700, cache_read: 0, failed: 0, leaks: 0 },
 ];
