@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
     pub requests: u64,
+    /// Entries in the archive afterwards (record only).
+    pub archived: Option<u64>,
+    /// Exchanges record said it could not archive (record only).
+    pub lost: Option<u64>,
     pub rss_half: f64,
     pub rss_end: f64,
     pub sse_peak: f64,
@@ -69,9 +73,13 @@ pub fn run_all(
         };
         match memory(setup, tools, up, &dir, limit) {
             Ok(m) => {
+                let archived = m.archived.map_or(String::new(), |a| {
+                    let lost = m.lost.unwrap_or(0);
+                    format!("; archive: {a} entries, record: {lost} exchanges not archived")
+                });
                 f.lines.push(format!(
-                    "memory, {}: RSS {:.1} MiB at half way, {:.1} MiB after {} exchanges of 300 KiB (16 conn); 1,000 concurrent SSE streams: {} , peak {:.1} MiB, {:.1} MiB after they ended",
-                    setup.name(), m.rss_half, m.rss_end, m.requests,
+                    "memory, {}: RSS {} MiB at 5,000, {:.1} MiB after {} exchanges of 300 KiB (16 conn); 1,000 concurrent SSE streams {}: peak {:.1} MiB, {:.1} MiB 2 s after they ended{archived}",
+                    setup.name(), if m.rss_half > 0.0 { format!("{:.1}", m.rss_half) } else { "-".into() }, m.rss_end, m.requests,
                     if m.streams_ok { "all complete" } else { "NOT all complete" }, m.sse_peak, m.sse_after
                 ));
                 if setup == Setup::RecordReverse {
@@ -119,6 +127,20 @@ pub fn archive_entries(tools: &Tools, archive: &Path) -> anyhow::Result<u64> {
     doc["files"][0]["entries"]
         .as_u64()
         .context("no files[0].entries in analyze's JSON")
+}
+
+/// Exchanges `record` reported it could not archive, from its stderr line
+/// `record: error: N exchanges could not be archived`; 0 without that line.
+pub fn not_archived(log: &Path) -> u64 {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("record: error: "))
+        .filter_map(|l| {
+            l.strip_suffix(" exchanges could not be archived (see above)")
+                .or_else(|| l.split(" exchanges could not be archived").next())
+        })
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .sum()
 }
 
 /// 10,000 exchanges of 300 KiB at 16 connections (bounded by `limit_s`),
@@ -178,6 +200,11 @@ fn memory(
     std::thread::sleep(Duration::from_secs(2));
     m.sse_after = proxy.proc.rss_mib();
     proxy.proc.stop(Duration::from_secs(60))?;
+    if setup == Setup::RecordReverse {
+        m.archived = archive_entries(tools, &proxy.archive).ok();
+        m.lost = Some(not_archived(&dir.join("record.log")));
+        let _ = std::fs::remove_file(&proxy.archive);
+    }
     Ok(m)
 }
 
@@ -272,6 +299,17 @@ pub fn checks(rows: &[Row], f: &Findings) -> Vec<Check> {
         ">= 30% of direct, >= 40x mitmdump -w",
         format!("{} of direct, {} mitmdump", pct(share), times(vs_mitm)),
         share.map(|s| s >= 30.0 && vs_mitm.is_none_or(|v| v >= 40.0)),
+    );
+    let lost_mem = f.record_mem.as_ref().and_then(|m| m.lost);
+    add(
+        "every exchange archived (record)",
+        "0 lost (issue 7: never lose an exchange)",
+        format!(
+            "rounds: {} lost; memory phase: {} lost",
+            r.lost.map_or("-".into(), |l| l.to_string()),
+            lost_mem.map_or("-".into(), |l| l.to_string())
+        ),
+        r.lost.map(|l| l == 0 && lost_mem.unwrap_or(0) == 0),
     );
     let p50 = r.p50_ms.zip(d.p50_ms).map(|(r, d)| r - d);
     let p99 = r.p99_ms.zip(d.p99_ms).map(|(r, d)| r - d);

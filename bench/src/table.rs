@@ -17,6 +17,8 @@ pub struct Row {
     pub cpu_us: [Option<f64>; 3],
     /// Archive (or flow file) bytes per recorded request.
     pub bytes_per_req: Option<f64>,
+    /// Exchanges record could not archive, summed over the rounds.
+    pub lost: Option<u64>,
     pub note: String,
 }
 

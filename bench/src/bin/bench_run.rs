@@ -53,6 +53,8 @@ struct Sample {
     sse_p99_ms: Option<f64>,
     cpu_us: [Option<f64>; 3],
     bytes_per_req: Option<f64>,
+    /// Exchanges record said it could not archive (its own count).
+    lost: Option<u64>,
     /// "entries/requests" for record, failures otherwise.
     note: String,
 }
@@ -192,8 +194,11 @@ fn measure(
         sample.bytes_per_req = Some(size as f64 / requests as f64);
         if setup == Setup::RecordReverse {
             let entries = phases::archive_entries(tools, &proxy.archive).unwrap_or(0);
+            let lost = phases::not_archived(&dir.join("record.log"));
+            sample.lost = Some(lost);
+            let code = status.code().map_or("signal".into(), |c| c.to_string());
             sample.note = format!(
-                "{entries}/{requests} recorded, exit {status}; {}",
+                "{entries} entries for ~{requests} requests, {lost} not archived, exit {code}; {}",
                 sample.note
             );
         }
@@ -225,6 +230,7 @@ fn row(name: &str, samples: &[Sample]) -> Row {
         sse_p99_ms: med(&|s| s.sse_p99_ms),
         cpu_us: [0, 1, 2].map(|i| med(&|s| s.cpu_us[i])),
         bytes_per_req: med(&|s| s.bytes_per_req),
+        lost: samples.iter().filter_map(|s| s.lost).reduce(|a, b| a + b),
         note: samples
             .iter()
             .map(|s| s.note.trim_end_matches("; ").to_owned())
