@@ -1,9 +1,10 @@
-//! `analyze`: reads cctap, mitmproxy and browser HAR archives offline.
+//! `analyze`: reads cctap, mitmproxy and browser HAR archives and
+//! mitmproxy flow files offline.
 //!
 //! # Layout
 //! - [`cli`]: flags and subcommands (clap derive).
-//! - [`input`]: opens archives, files or directories, one entry at a time,
-//!   and warns about cut-off files.
+//! - [`input`]: opens archives (HAR or mitmproxy flow file, sniffed), files
+//!   or directories, one entry at a time, and warns about cut-off files.
 //! - [`call`]: the typed Messages API call derived from one entry;
 //!   [`classify`] names its role (main loop, side call, retry, …).
 //! - [`mask`]: the per-run parts of Claude Code's prompt, masked for diffing.

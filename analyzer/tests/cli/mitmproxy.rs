@@ -320,3 +320,63 @@ fn a_failed_flow_in_mitmproxys_har_keeps_its_error() {
     let u = analyze_json(&["usage", &path], 0);
     assert_eq!(u["failed"]["requests"], 1, "{u}");
 }
+
+#[test]
+fn an_entry_that_cannot_be_a_flow_is_skipped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("mixed.har");
+    let entry = |url: &str| {
+        json!({"startedDateTime": "2026-11-25T13:23:54.189+00:00", "time": 1,
+            "request": {"method": "GET", "url": url, "httpVersion": "HTTP/1.1", "headers": [],
+                "cookies": [], "queryString": [], "headersSize": -1, "bodySize": 0},
+            "response": {"status": 204, "statusText": "", "httpVersion": "HTTP/1.1", "headers": [],
+                "cookies": [], "content": {"size": 0, "mimeType": ""}, "redirectURL": "",
+                "headersSize": -1, "bodySize": 0},
+            "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}})
+    };
+    let doc = json!({"log": {"version": "1.2", "creator": {"name": "t", "version": "0"},
+        "entries": [entry("/relative/only"), entry("https://api.anthropic.com/v1/models")]}});
+    std::fs::write(&src, doc.to_string()).unwrap();
+    let out = dir.path().join("x.flows").display().to_string();
+    let r = crate::analyze(&["export", src.to_str().unwrap(), "-o", &out, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("entry 0") && r.stderr.contains("skipped"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        (r.json()["entries"].as_u64(), r.json()["skipped"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let back = entries(&out);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        back[0].har.request.url,
+        "https://api.anthropic.com/v1/models"
+    );
+}
+
+#[test]
+fn a_flow_file_that_cannot_be_written_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/x.flows").display().to_string();
+    let r = analyze(&["export", &flows(), "-o", &missing]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot create"), "{}", r.stderr);
+    // A full disk: every write fails.
+    let full = dir.path().join("full.flows");
+    std::os::unix::fs::symlink("/dev/full", &full).unwrap();
+    let r = analyze(&["export", &flows(), "-o", full.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("full.flows"), "{}", r.stderr);
+}
+
+#[test]
+fn a_flow_file_reads_from_stdin() {
+    let bytes = std::fs::read(flows()).unwrap();
+    let r = crate::analyze_stdin(&["usage", "--json", "-"], &bytes);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["total"]["input_tokens"], 102);
+}
