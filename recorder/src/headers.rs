@@ -47,6 +47,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         header::TRAILER,
         HeaderName::from_static("keep-alive"),
         HeaderName::from_static("proxy-connection"),
+        // Meant for this proxy (forward mode), not for the server.
+        header::PROXY_AUTHORIZATION,
     ]);
     if !named.iter().any(|n| headers.contains_key(n)) {
         return;

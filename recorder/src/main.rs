@@ -39,7 +39,6 @@ mod route;
 mod shutdown;
 mod status;
 mod tee;
-#[allow(dead_code)]
 mod tls;
 mod upstream;
 mod upstream_proxy;

@@ -158,6 +158,7 @@ impl LeafMinter {
     }
 
     /// Mints a leaf certificate (DER) for `host` without caching: for tests and diagnostics.
+    #[cfg(test)]
     pub fn mint_der(&self, host: &str) -> Result<CertificateDer<'static>> {
         let name = LeafName::parse(host)?;
         Ok(self.mint(&name, OffsetDateTime::now_utc())?.0)

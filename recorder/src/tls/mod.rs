@@ -10,8 +10,6 @@
 //! - [`pem`]: DER to PEM text.
 //!
 //! This module also holds what `record ca init | path | export` needs.
-// dead_code is allowed on `mod tls` in main.rs until forward mode calls in; so are the re-exports:
-#![allow(unused_imports)]
 
 pub mod ca;
 pub mod error;
@@ -30,7 +28,7 @@ mod test_support;
 
 use std::path::{Path, PathBuf};
 
-pub use ca::{CertificateAuthority, OpenedCa};
+pub use ca::CertificateAuthority;
 pub use error::{Result, TlsError};
 pub use layout::{default_confdir, CaFiles};
 pub use leaf::{Alpn, LeafMinter};
