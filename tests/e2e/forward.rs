@@ -9,9 +9,11 @@
 //! - `trust`: the CA (`--ca` from openssl in mitmproxy's layout, `record ca`,
 //!   file modes), a wrapped command's environment, offline's fake key.
 //! - `failures`: rejected certificates, refused ports, upstream TLS, garbage.
+//! - `mitmproxy_ca`: one CA with the real mitmdump, both ways (`MITMDUMP`).
 
 mod clients;
 mod failures;
+mod mitmproxy_ca;
 mod trust;
 mod tunnels;
 
