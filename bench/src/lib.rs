@@ -12,7 +12,8 @@
 //!   and RSS read from `/proc`, and killed when dropped.
 //! - [`wrk`]: running wrk and reading its report.
 //! - [`setups`]: direct, `record` and mitmdump, started per round.
-//! - [`phases`]: memory, archive size and reading speed, and the verdict.
+//! - [`phases`]: memory, archive size and reading speed.
+//! - [`verdict`]: issue 7's targets, PASS/MISS.
 //! - [`table`]: the one result table, with ratios, targets and PASS/MISS.
 
 pub mod phases;
@@ -22,4 +23,5 @@ pub mod setups;
 pub mod stamp;
 pub mod stats;
 pub mod table;
+pub mod verdict;
 pub mod wrk;

@@ -1,10 +1,9 @@
 //! The phases after the interleaved rounds: memory under load, archive size
 //! of a Claude Code-shaped session, and `analyze usage` reading speed; and
-//! the verdict on issue 7's targets.
+//! where each one's figures go (`Findings`).
 
 use crate::procs::{result_field, run_measured, Proc};
 use crate::setups::{self, Setup, Tools};
-use crate::table::{Check, Row};
 use crate::wrk::{self, Load};
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -268,120 +267,4 @@ fn decompressed_bytes(file: &Path) -> anyhow::Result<u64> {
         .trim()
         .parse()
         .context("zstd -dc | wc -c printed no number")
-}
-
-/// Issue 7's targets against this run's figures.
-pub fn checks(rows: &[Row], f: &Findings) -> Vec<Check> {
-    let get = |name: &str| {
-        rows.iter()
-            .find(|r| r.setup == name)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (d, r, m) = (
-        get(Setup::Direct.name()),
-        get(Setup::RecordReverse.name()),
-        get(Setup::MitmReverse.name()),
-    );
-    let mut out = Vec::new();
-    let mut add = |measure: &str, target: &str, measured: String, pass: Option<bool>| {
-        out.push(Check {
-            measure: measure.into(),
-            target: target.into(),
-            measured,
-            pass,
-        });
-    };
-    let share = r.rps.zip(d.rps).map(|(r, d)| r / d * 100.0);
-    let vs_mitm = r.rps.zip(m.rps).map(|(r, m)| r / m);
-    add(
-        "throughput, reverse .har.zst, 16 conn, 1 KiB",
-        ">= 30% of direct, >= 40x mitmdump -w",
-        format!("{} of direct, {} mitmdump", pct(share), times(vs_mitm)),
-        share.map(|s| s >= 30.0 && vs_mitm.is_none_or(|v| v >= 40.0)),
-    );
-    let lost_mem = f.record_mem.as_ref().and_then(|m| m.lost);
-    add(
-        "every exchange archived (record)",
-        "0 lost (issue 7: never lose an exchange)",
-        format!(
-            "rounds: {} lost; memory phase: {} lost",
-            r.lost.map_or("-".into(), |l| l.to_string()),
-            lost_mem.map_or("-".into(), |l| l.to_string())
-        ),
-        r.lost.map(|l| l == 0 && lost_mem.unwrap_or(0) == 0),
-    );
-    let p50 = r.p50_ms.zip(d.p50_ms).map(|(r, d)| r - d);
-    let p99 = r.p99_ms.zip(d.p99_ms).map(|(r, d)| r - d);
-    add(
-        "added latency, 1 conn",
-        "p50 <= 0.2 ms, p99 <= 0.5 ms",
-        format!("p50 +{} ms, p99 +{} ms", ms(p50), ms(p99)),
-        p50.zip(p99).map(|(a, b)| a <= 0.2 && b <= 0.5),
-    );
-    let sse = r.sse_p50_ms.zip(d.sse_p50_ms).map(|(r, d)| r - d);
-    let sse99 = r.sse_p99_ms.zip(d.sse_p99_ms).map(|(r, d)| r - d);
-    add(
-        "SSE first event after upstream sent it",
-        "<= 0.2 ms over direct",
-        format!("p50 +{} ms, p99 +{} ms", ms(sse), ms(sse99)),
-        sse.map(|s| s <= 0.2),
-    );
-    match &f.record_mem {
-        Some(mem) => add(
-            "memory (record)",
-            "RSS <= 40 MiB after 10k x 300 KiB, flat; back down after 1k SSE",
-            format!(
-                "{:.1} MiB (half way {:.1}); SSE peak {:.1}, after {:.1}; streams {}",
-                mem.rss_end,
-                mem.rss_half,
-                mem.sse_peak,
-                mem.sse_after,
-                if mem.streams_ok { "ok" } else { "FAILED" }
-            ),
-            Some(
-                mem.requests >= 10_000
-                    && mem.rss_end <= 40.0
-                    && mem.rss_end <= mem.rss_half * 1.2 + 2.0
-                    && mem.streams_ok
-                    && mem.sse_after <= mem.rss_end.max(mem.sse_peak * 0.5) + 5.0,
-            ),
-        ),
-        None => add(
-            "memory (record)",
-            "RSS <= 40 MiB ...",
-            "not measured".into(),
-            None,
-        ),
-    }
-    add(
-        "archive size, 100-turn session",
-        ".har.zst <= 3% of .har",
-        f.archive_ratio
-            .map_or("not measured".into(), |r| format!("{r:.2}%")),
-        f.archive_ratio.map(|r| r <= 3.0),
-    );
-    let reading = match f.reading.as_slice() {
-        [big, small, ..] => Some((big.mb_per_s, big.max_rss_mib, small.max_rss_mib)),
-        _ => None,
-    };
-    add(
-        "reading, analyze usage >= 1 GB",
-        ">= 500 MB/s; peak RSS independent of size",
-        reading.map_or("not measured".into(), |(s, a, b)| {
-            format!("{s:.0} MB/s; peak RSS {a:.1} MiB vs {b:.1} MiB at 1/4 size")
-        }),
-        reading.map(|(s, a, b)| s >= 500.0 && a <= b * 1.5 + 8.0),
-    );
-    out
-}
-
-fn pct(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.1}%"))
-}
-fn times(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.0}x"))
-}
-fn ms(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.3}"))
 }

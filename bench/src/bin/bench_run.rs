@@ -114,7 +114,7 @@ fn main() -> anyhow::Result<()> {
         println!("{line}");
     }
     println!();
-    print_checks(&phases::checks(&rows, &findings));
+    print_checks(&cctap_bench::verdict::checks(&rows, &findings));
     Ok(())
 }
 
