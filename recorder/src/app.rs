@@ -235,6 +235,13 @@ fn client_authority(addr: SocketAddr) -> String {
 }
 
 fn announce(config: &Config, addr: SocketAddr, front: &Front, env: &[Var], stats: &Stats) {
+    if let (Mode::Forward(None), Some(theirs)) = (&config.mode, users_proxy()) {
+        // Shown even with -q: the user's proxy is silently not used otherwise.
+        stats.say(&format!(
+            "record: note: record itself does not go through your proxy {theirs}; \
+             to chain through it, use -m upstream:{theirs}"
+        ));
+    }
     if config.quiet {
         return;
     }
@@ -272,6 +279,14 @@ fn announce(config: &Config, addr: SocketAddr, front: &Front, env: &[Var], stats
             client_authority(addr)
         ));
     }
+}
+
+/// The HTTP(S) proxy in `record`'s own environment, if any.
+fn users_proxy() -> Option<String> {
+    ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
 }
 
 /// Gives exchanges still held by upstream connections a moment to finish.

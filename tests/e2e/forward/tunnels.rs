@@ -196,3 +196,26 @@ async fn upstream_mode_chains_through_a_second_record() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_hosts_intercepts_only_those() {
+    if !need("curl") {
+        return;
+    }
+    bounded("test", LIMIT, async {
+        let fwd = Forward::tls(&["--allow-hosts", r"^localhost:"]).await;
+        let body = messages_body(false);
+        let by_name = format!("{}/v1/messages", fwd.upstream.url_by_name());
+        let by_ip = format!("{}/v1/messages", fwd.upstream.url());
+        // Allowed: intercepted, so only our CA verifies it.
+        let ours = fwd.our_ca();
+        fwd.curl(&ours, &["--data-binary", &body, &by_name]).await;
+        // Not allowed: passed through, so only the upstream's CA verifies it.
+        let theirs = fwd.upstream_ca.clone();
+        fwd.curl(&theirs, &["--data-binary", &body, &by_ip]).await;
+        let (entries, _, _dir) = fwd.finish().await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].har.request.url, by_name);
+    })
+    .await
+}
