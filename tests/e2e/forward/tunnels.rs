@@ -152,7 +152,14 @@ async fn upstream_mode_chains_through_a_second_record() {
         let near = Recorder::start(
             &mode,
             &near_archive,
-            &["--confdir", &near_conf_arg, "--upstream-ca", &far_ca],
+            &[
+                "--confdir",
+                &near_conf_arg,
+                "--upstream-ca",
+                &far_ca,
+                "--ignore-hosts",
+                r"^127\.0\.0\.1:",
+            ],
         )
         .expect("start record -m upstream:URL");
         let url = format!("{}/v1/messages", far.upstream.url_by_name());
@@ -181,6 +188,30 @@ async fn upstream_mode_chains_through_a_second_record() {
             near.stderr()
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("message_stop"));
+        // Ignored by the near one: passed through the far one, which
+        // intercepts it, so only the far CA verifies it.
+        let by_ip = format!("{}/v1/messages", far.upstream.url());
+        let out = curl(
+            &[
+                "-sS",
+                "--fail-with-body",
+                "--proxy",
+                &proxy,
+                "--cacert",
+                &far_ca,
+                "-d",
+                "{}",
+                &by_ip,
+            ],
+            STEP,
+        )
+        .await
+        .expect("curl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
 
         let (near_entries, near_said, _d) = finish_recorder(near, &near_archive, near_dir).await;
         assert!(
@@ -188,7 +219,13 @@ async fn upstream_mode_chains_through_a_second_record() {
             "{near_said}"
         );
         let (far_entries, _, _d2) = far.finish().await;
-        for entries in [&near_entries, &far_entries] {
+        assert_eq!(
+            far_entries.len(),
+            2,
+            "the far one saw the passed-through tunnel too"
+        );
+        assert_eq!(far_entries[1].har.request.url, by_ip);
+        for entries in [&near_entries, &far_entries[..1].to_vec()] {
             assert_eq!(entries.len(), 1);
             assert_eq!(entries[0].har.request.url, url);
             assert_eq!(entries[0].har.response.status, 200);
