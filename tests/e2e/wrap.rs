@@ -67,6 +67,7 @@ async fn wrapped_reverse_without_url_goes_to_the_base_url_the_user_had() {
         let script = "echo \"base=$ANTHROPIC_BASE_URL\"; curl -sS --noproxy '*' -d '{\"stream\":false}' \"$ANTHROPIC_BASE_URL/v1/messages\"";
         let output = tokio::process::Command::new(binaries::record().expect("record binary"))
             .kill_on_drop(true)
+            .args(["-m", "reverse"])
             .arg("-o")
             .arg(&path)
             .args(["--", "sh", "-c", script])
