@@ -200,3 +200,47 @@ async fn offline_gives_a_command_without_a_key_a_fake_one() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrapped_python_trusts_the_ca_through_ssl_cert_file() {
+    if !need("python3") {
+        return;
+    }
+    bounded("test", LIMIT, async {
+        let upstream = cctap_tests::FakeUpstream::builder().tls().start().await.expect("upstream");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let up_ca = dir.path().join("up.pem");
+        upstream.write_ca(&up_ca).expect("write CA");
+        let archive = dir.path().join("python.har");
+        let url = format!("{}/v1/messages", upstream.url_by_name());
+        // urllib takes https_proxy from the environment, OpenSSL SSL_CERT_FILE.
+        let script = format!(
+            "import urllib.request\n\
+             r = urllib.request.urlopen(urllib.request.Request('{url}', data=b'{{\"stream\":false}}'), timeout=20)\n\
+             print(r.read().decode())"
+        );
+        let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .kill_on_drop(true)
+            .arg("-o")
+            .arg(&archive)
+            .arg("--confdir")
+            .arg(dir.path().join("conf"))
+            .arg("--upstream-ca")
+            .arg(&up_ca)
+            .args(["-q", "--", "python3", "-c", &script])
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
+            .stdin(std::process::Stdio::null())
+            .output();
+        let output = bounded("record -- python3", STEP, output).await.expect("run");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains(DEFAULT_REPLY), "{stdout}");
+        let (entries, _) = cctap_tests::archive::read_entries(&archive).expect("read");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].har.request.url, url);
+    })
+    .await
+}
