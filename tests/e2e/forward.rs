@@ -10,9 +10,11 @@
 //!   file modes), a wrapped command's environment, offline's fake key.
 //! - `failures`: rejected certificates, refused ports, upstream TLS, garbage.
 //! - `mitmproxy_ca`: one CA with the real mitmdump, both ways (`MITMDUMP`).
+//! - `fixtures`: fixtures/claude-code-forward (the real Claude Code) read back.
 
 mod clients;
 mod failures;
+mod fixtures;
 mod mitmproxy_ca;
 mod trust;
 mod tunnels;
