@@ -169,7 +169,8 @@ if ! install_validator; then
   have_validator=0
 fi
 
-if [ "$have_validator" -eq 1 ] && [ -z "$only" ]; then
+# tests/run already ran the whole suite with CCTAP_HAR_VALIDATOR set.
+if [ "$have_validator" -eq 1 ] && [ -z "$only" ] && [ -z "${CCTAP_HAR_VALIDATOR:-}" ]; then
   echo "==> the end-to-end tests' archives through har-validator"
   if (cd "$repo" && CCTAP_HAR_VALIDATOR="$cache/har-validator" cargo test --locked -q -p cctap-tests --test e2e -- --skip mitmproxy:: --skip forward:: >"$tmp/e2e.log" 2>&1); then
     pass "e2e archives pass har-validator"
