@@ -55,14 +55,14 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     }
 
     let head = LogHead::new("cctap record", env!("CARGO_PKG_VERSION"));
-    // WriteError already names the file and the cause.
-    let (sink, writer) = archive::start(&config.output, head, stats.clone())
-        .map_err(|e| anyhow::anyhow!("{e}; choose another file with -o"))?;
+    // The error already names the file and the cause.
+    let (sink, writer) = archive::start(&config.targets, head, stats.clone())
+        .map_err(|e| anyhow::anyhow!("{e}; choose another file with {}", e.flag()))?;
     if !config.redact {
         stats.say(&format!(
             "record: WARNING: --no-redact: API keys, tokens and cookies are written verbatim to {}.\n\
              record: WARNING: that archive now holds live secrets; do not share it.",
-            config.output.display()
+            config.targets.describe()
         ));
     }
 
@@ -82,7 +82,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let live = (!wraps && Stats::wants_live_line(config.quiet)).then(|| stats.spawn_live_line());
 
     let code = if wraps {
-        let to_stdout = config.output.as_os_str() == "-";
+        let to_stdout = config.targets.to_stdout();
         let status = wrap::run(&config.command, &env, to_stdout, &mut signals).await;
         match status {
             Ok(status) => Some(wrap::exit_code(status)),
@@ -113,20 +113,19 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         live.stop();
     }
     tracing::debug!("shutdown: closing the archive");
-    let written = writer.finish();
+    let closed = writer.finish();
     tracing::debug!("shutdown: archive closed");
-    summarize(&config, &stats, &written);
+    summarize(&config, &stats, &closed);
     drop(front);
-    Ok(match (code, written) {
-        (Some(code), _) => ExitCode::from(code),
-        (None, Ok(())) => ExitCode::SUCCESS,
-        // The reader of `-o -` went away (`record -o - | head`): not a failure.
-        (None, Err(cctap_archive::WriteError::Io { source, .. }))
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            ExitCode::SUCCESS
-        }
-        (None, Err(_)) => ExitCode::from(1),
+    // The reader of `-o -` went away (`record -o - | head`): not a failure.
+    let failed = closed
+        .iter()
+        .filter_map(|c| c.error.as_ref())
+        .any(|e| !e.is_broken_pipe());
+    Ok(match code {
+        Some(code) => ExitCode::from(code),
+        None if failed => ExitCode::from(1),
+        None => ExitCode::SUCCESS,
     })
 }
 
@@ -256,7 +255,7 @@ fn announce(config: &Config, addr: SocketAddr, front: &Front, env: &[Var], stats
         }
         (Mode::Forward(_), None) => "forward proxy".to_owned(),
     };
-    let archive = config.output.display();
+    let archive = config.targets.describe();
     if config.command.is_empty() {
         stats.say(&format!("record: listening on http://{addr}, {upstream}"));
         stats.say(&format!("record: archive: {archive}"));
@@ -297,9 +296,9 @@ async fn wait_for_exchanges(stats: &Stats, limit: Duration) {
     }
 }
 
-fn summarize(config: &Config, stats: &Stats, written: &Result<(), cctap_archive::WriteError>) {
+fn summarize(config: &Config, stats: &Stats, closed: &[archive::Closed]) {
     let lost = stats.not_archived.load(Relaxed);
-    if let Err(e) = written {
+    for e in closed.iter().filter_map(|c| c.error.as_ref()) {
         stats.say(&format!("record: error: {e}"));
     }
     if lost > 0 {
@@ -308,12 +307,15 @@ fn summarize(config: &Config, stats: &Stats, written: &Result<(), cctap_archive:
             if lost == 1 { "" } else { "s" }
         ));
     }
-    if !config.quiet && written.is_ok() {
-        let n = stats.exchanges.load(Relaxed) - lost;
-        stats.say(&format!(
-            "record: wrote {n} exchange{} to {}",
-            if n == 1 { "" } else { "s" },
-            config.output.display()
-        ));
+    if config.quiet {
+        return;
+    }
+    for c in closed.iter().filter(|c| c.error.is_none()) {
+        let what = match (c.written, c.what) {
+            (1, "flows") => "flow",
+            (1, _) => "exchange",
+            (_, what) => what,
+        };
+        stats.say(&format!("record: wrote {} {what} to {}", c.written, c.name));
     }
 }

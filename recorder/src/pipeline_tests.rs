@@ -39,7 +39,12 @@ async fn proxy(door: FrontDoor) -> Proxy {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.har");
     let stats = Arc::new(Stats::default());
-    let (sink, writer) = archive::start(&path, LogHead::new("test", "0"), stats.clone()).unwrap();
+    let targets = archive::Targets {
+        har: Some(path.clone()),
+        flows: None,
+    };
+    let (sink, writer) =
+        archive::start(&targets, LogHead::new("test", "0"), stats.clone()).unwrap();
     let pool = matches!(door, FrontDoor::Reverse(_)).then(|| Arc::new(Pool::new(None)));
     let pipeline = Arc::new(Pipeline::new(pool, sink, true, stats.clone()));
     let shutdown = Shutdown::new(pipeline.cut_off.clone());
@@ -69,7 +74,8 @@ impl Proxy {
         while self.stats.in_flight.load(Relaxed) > 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.writer.finish().unwrap();
+        let closed = self.writer.finish();
+        assert!(closed.iter().all(|c| c.error.is_none()), "{closed:?}");
         ArchiveReader::open(&self.path)
             .unwrap()
             .map(Result::unwrap)

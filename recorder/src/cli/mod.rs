@@ -8,6 +8,7 @@
 
 mod mode;
 
+use crate::archive::{FlowTarget, Targets};
 use crate::forward::HostFilter;
 use crate::route::{BaseUrl, Origin};
 use clap::Parser;
@@ -42,6 +43,13 @@ Examples:
       record ca init | record ca path | record ca export > cctap-ca.pem
       record --ca ~/.mitmproxy/mitmproxy-ca.pem -- claude    (mitmproxy's CA)
 
+  Write a mitmproxy flow file (as mitmdump -w; no HAR unless -o is given too),
+  then open it in mitmproxy:
+      record -w s.flows -- claude -p hi
+      mitmproxy -r s.flows
+  Both at once, the same exchanges in each:
+      record -o s.har.zst -w s.flows -- claude -p hi
+
   Look at what was recorded:
       zstd -dc session.har.zst | jq '.log.entries[0].request.url'
 
@@ -62,7 +70,8 @@ and exchange on stderr. Bodies and credentials are never logged.";
     version,
     after_help = EXAMPLES,
     long_about = "Records what an AI coding client (Claude Code and friends) sends to its model API \
-as a HAR 1.2 archive, streamed to disk as it happens, with credentials redacted.\n\n\
+as a HAR 1.2 archive (and/or a mitmproxy flow file, -w), streamed to disk as it happens, with \
+credentials redacted.\n\n\
 record is an HTTP proxy: clients send their requests through it (forward mode, HTTPS_PROXY) or \
 to it instead of the API (reverse mode, ANTHROPIC_BASE_URL); it forwards every request unchanged and every response as it arrives, and writes a copy of each exchange to \
 the archive. Wrap a command with `record [OPTIONS] -- COMMAND` and it is set up for you.\n\n\
@@ -101,9 +110,24 @@ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 unless it is set."
         value_name = "FILE",
         long_help = "Archive to write. The format follows the name: .har.zst (zstd, flushed after \
 every entry), .har.gz, anything else plain .har JSON; - writes to standard output.\n\n\
-[default: cctap-<UTC timestamp>.har.zst in the current directory]"
+[default: cctap-<UTC timestamp>.har.zst in the current directory, unless -w is given]"
     )]
     pub output: Option<PathBuf>,
+
+    /// Also (or only) write a mitmproxy flow file: FILE, +FILE appends, - is stdout.
+    #[arg(
+        short = 'w',
+        long = "save-stream-file",
+        value_name = "FILE",
+        long_help = "Write the exchanges as a mitmproxy native flow file, as mitmdump -w does: \
+`mitmproxy -r FILE` and `mitmdump -nr FILE` load it (flow format 21, mitmproxy 11). Redacted \
+like the archive. Each flow is written and flushed when its exchange ends; the file has no head \
+or tail, so one cut off by a crash or kill -9 still loads. +FILE appends to FILE (as mitmdump); \
+- writes to standard output.\n\n\
+With -w and no -o, only the flow file is written (no HAR), as with mitmdump. Give -o too to get \
+both, the same exchanges in each (not both to -)."
+    )]
+    pub save_stream_file: Option<PathBuf>,
 
     /// Port to listen on; 0 picks a free one [default: 8080, 0 with a COMMAND].
     #[arg(short = 'p', long, value_name = "PORT")]
@@ -193,7 +217,8 @@ stops when the command exits and exits with its status."
 #[derive(Clone, Debug)]
 pub struct Config {
     pub mode: Mode,
-    pub output: PathBuf,
+    /// The HAR archive and the flow file (`-o`, `-w`).
+    pub targets: Targets,
     pub listen_host: String,
     pub listen_port: u16,
     pub upstream_ca: Option<PathBuf>,
@@ -249,7 +274,7 @@ impl Cli {
             .map_err(|e| UsageError(e.to_string()))?;
         Ok(Config {
             mode,
-            output: self.output.unwrap_or_else(|| default_output(now)),
+            targets: targets(self.output, self.save_stream_file, now)?,
             listen_host: self.listen_host,
             listen_port: self.listen_port.unwrap_or(if wraps { 0 } else { 8080 }),
             upstream_ca: self.upstream_ca,
@@ -272,6 +297,49 @@ fn default_upstream(env_base_url: Option<String>) -> Result<BaseUrl, UsageError>
             UsageError(format!(
                 "ANTHROPIC_BASE_URL: {e}; fix it or pass the upstream with -m reverse:URL"
             ))
+        }),
+    }
+}
+
+/// `-o` and `-w`: the default HAR only when neither is given (mitmdump's
+/// `-w` writes nothing else); two outputs may not share a file.
+fn targets(
+    har: Option<PathBuf>,
+    flows: Option<PathBuf>,
+    now: time::OffsetDateTime,
+) -> Result<Targets, UsageError> {
+    let flows = flows.map(flow_target).transpose()?;
+    let har = match (har, &flows) {
+        (None, None) => Some(default_output(now)),
+        (har, _) => har,
+    };
+    if let (Some(har), Some(flows)) = (&har, &flows) {
+        if *har == flows.path {
+            let why = if har.as_os_str() == "-" {
+                "-o - and -w - would both write to standard output; send one of them to a file"
+            } else {
+                "-o and -w name the same file; give each its own"
+            };
+            return Err(UsageError(why.to_owned()));
+        }
+    }
+    Ok(Targets { har, flows })
+}
+
+/// `-w +FILE` appends, as in mitmdump.
+fn flow_target(path: PathBuf) -> Result<FlowTarget, UsageError> {
+    let text = path.to_string_lossy();
+    match text.strip_prefix('+') {
+        Some("") => Err(UsageError(
+            "-w +: name the flow file to append to (-w +FILE)".into(),
+        )),
+        Some(rest) => Ok(FlowTarget {
+            path: PathBuf::from(rest),
+            append: true,
+        }),
+        None => Ok(FlowTarget {
+            path,
+            append: false,
         }),
     }
 }
@@ -310,7 +378,11 @@ mod tests {
             config(&["-m", "reverse"], None).mode,
             Mode::Reverse("https://api.anthropic.com".parse().unwrap())
         );
-        assert_eq!(c.output, PathBuf::from("cctap-20261125T124500Z.har.zst"));
+        assert_eq!(
+            c.targets.har,
+            Some(PathBuf::from("cctap-20261125T124500Z.har.zst"))
+        );
+        assert_eq!(c.targets.flows, None);
         assert_eq!(c.listen_port, 8080);
         assert_eq!(c.listen_host, "127.0.0.1");
         assert!(c.redact && !c.quiet && c.command.is_empty());
@@ -384,10 +456,50 @@ mod tests {
     }
 
     #[test]
+    fn w_writes_flows_and_no_har_unless_o_is_given() {
+        let c = config(&["-w", "s.flows"], None);
+        assert_eq!(c.targets.har, None, "-w alone: flows only, as mitmdump");
+        let flows = c.targets.flows.unwrap();
+        assert_eq!(
+            (flows.path, flows.append),
+            (PathBuf::from("s.flows"), false)
+        );
+        let c = config(&["-o", "s.har", "--save-stream-file", "s.flows"], None);
+        assert_eq!(c.targets.har, Some(PathBuf::from("s.har")));
+        assert!(c.targets.flows.is_some());
+        let flows = config(&["-w", "+old.flows"], None).targets.flows.unwrap();
+        assert_eq!(
+            (flows.path, flows.append),
+            (PathBuf::from("old.flows"), true)
+        );
+        let c = config(&["-w", "-", "-o", "x.har"], None);
+        assert!(c.targets.to_stdout());
+    }
+
+    #[test]
+    fn w_and_o_may_not_share_a_file() {
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        for (args, says) in [
+            (&["-o", "-", "-w", "-"][..], "standard output"),
+            (&["-o", "x", "-w", "x"], "same file"),
+            (&["-o", "x", "-w", "+x"], "same file"),
+            (&["-w", "+"], "-w +FILE"),
+        ] {
+            let err = parse(args).unwrap().into_config(None, now).unwrap_err();
+            assert!(err.0.contains(says), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
     fn help_teaches() {
         let help = parse(&["--help"]).unwrap_err().to_string();
         assert!(
             help.contains("Examples:") && help.contains("Exit status:"),
+            "{help}"
+        );
+        assert!(
+            help.contains("record -w s.flows -- claude -p hi")
+                && help.contains("mitmproxy -r s.flows"),
             "{help}"
         );
     }

@@ -1,0 +1,252 @@
+//! What the writer thread writes to: the HAR archive (`-o`) and the
+//! mitmproxy flow file (`-w`), either or both.
+//!
+//! Both get every entry, in the same order, from the one writer thread, so
+//! there is no second queue. Each output fails on its own: a full disk
+//! under one closes that one, loudly and once, and the other goes on. An
+//! entry that cannot be a flow (`FlowWriteError::Entry`) is warned about
+//! and skipped in the flow file only.
+
+use crate::status::Stats;
+use cctap_archive::{ArchiveWriter, Entry, FlowWriteError, FlowWriter, LogHead, WriteError};
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Where the run's entries go (`-o`, `-w`); at least one is set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Targets {
+    /// The HAR archive; its format follows the name, `-` is stdout.
+    pub har: Option<PathBuf>,
+    /// The mitmproxy flow file; `-` is stdout.
+    pub flows: Option<FlowTarget>,
+}
+
+/// `-w FILE`, or `-w +FILE` to append (as mitmdump): a flow file has no
+/// head and no tail, so flows appended to an older file load with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowTarget {
+    pub path: PathBuf,
+    pub append: bool,
+}
+
+impl Targets {
+    /// Whether an output is standard output.
+    pub fn to_stdout(&self) -> bool {
+        let dash = |p: &Path| p == Path::new("-");
+        self.har.as_deref().is_some_and(dash) || self.flows.as_ref().is_some_and(|f| dash(&f.path))
+    }
+
+    /// `a.har.zst`, `s.flows (mitmproxy flows)` or both, for messages.
+    pub fn describe(&self) -> String {
+        let har = self.har.as_ref().map(|p| p.display().to_string());
+        let flows =
+            (self.flows.as_ref()).map(|f| format!("{} (mitmproxy flows)", f.path.display()));
+        har.into_iter().chain(flows).collect::<Vec<_>>().join(" + ")
+    }
+}
+
+/// Why an output could not be created or written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(transparent)]
+    Har(#[from] WriteError),
+    #[error(transparent)]
+    Flows(#[from] FlowWriteError),
+}
+
+impl OutputError {
+    /// The reader of `-o -`/`-w -` went away: not a failure of `record`.
+    pub fn is_broken_pipe(&self) -> bool {
+        let io = match self {
+            OutputError::Har(WriteError::Io { source, .. }) => source,
+            OutputError::Flows(FlowWriteError::Io { source, .. }) => source,
+            _ => return false,
+        };
+        io.kind() == std::io::ErrorKind::BrokenPipe
+    }
+
+    /// The flag that names this output.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            OutputError::Har(_) => "-o",
+            OutputError::Flows(_) => "-w",
+        }
+    }
+
+    /// What the user can do about it.
+    fn remedy(&self) -> &'static str {
+        match self {
+            _ if self.is_broken_pipe() => "its reader went away",
+            OutputError::Har(WriteError::Io { .. })
+            | OutputError::Flows(FlowWriteError::Io { .. }) => {
+                "free some space or fix the file, then restart record"
+            }
+            _ => "this is a bug in record; please report it",
+        }
+    }
+}
+
+enum Writer {
+    Har(ArchiveWriter),
+    Flows(FlowWriter),
+}
+
+impl Writer {
+    fn append(&mut self, entry: &Entry) -> Result<(), OutputError> {
+        match self {
+            Writer::Har(w) => Ok(w.append(entry)?),
+            Writer::Flows(w) => Ok(w.append(entry)?),
+        }
+    }
+
+    fn finish(self) -> Result<(), OutputError> {
+        match self {
+            Writer::Har(w) => Ok(w.finish()?),
+            Writer::Flows(w) => Ok(w.finish()?),
+        }
+    }
+}
+
+/// One output and how it is faring.
+struct Output {
+    name: String,
+    /// What one entry is called there, for the summary.
+    what: &'static str,
+    /// `None` once a write failed: nothing more goes there.
+    writer: Option<Writer>,
+    written: usize,
+    failed: Option<OutputError>,
+}
+
+/// How an output ended, for the summary and the exit status.
+#[derive(Debug)]
+pub struct Closed {
+    pub name: String,
+    /// "exchanges" (HAR) or "flows".
+    pub what: &'static str,
+    pub written: usize,
+    pub error: Option<OutputError>,
+}
+
+/// The run's outputs, in the writer thread's hands.
+#[derive(Default)]
+pub struct Outputs(Vec<Output>);
+
+impl Outputs {
+    /// Creates the files: the flow file first (it has no head, so a HAR
+    /// that cannot be created leaves at most an empty flow file behind).
+    pub fn create(targets: &Targets, head: &LogHead) -> Result<Outputs, OutputError> {
+        let mut outputs = Outputs::default();
+        if let Some(flows) = &targets.flows {
+            let name = flows.path.display().to_string();
+            outputs = outputs.with_flows(&name, open_flows(flows)?);
+        }
+        if let Some(har) = &targets.har {
+            outputs = outputs.with_har(
+                &har.display().to_string(),
+                ArchiveWriter::create(har, head)?,
+            );
+        }
+        Ok(outputs)
+    }
+
+    pub fn with_har(self, name: &str, writer: ArchiveWriter) -> Outputs {
+        self.with(name, "exchanges", Writer::Har(writer))
+    }
+
+    pub fn with_flows(self, name: &str, writer: FlowWriter) -> Outputs {
+        self.with(name, "flows", Writer::Flows(writer))
+    }
+
+    fn with(mut self, name: &str, what: &'static str, writer: Writer) -> Outputs {
+        self.0.push(Output {
+            name: name.to_owned(),
+            what,
+            writer: Some(writer),
+            written: 0,
+            failed: None,
+        });
+        self
+    }
+
+    /// Writes the entry to every output; counts it once as not archived if
+    /// any output misses it.
+    pub fn append(&mut self, entry: &Entry, stats: &Stats) {
+        let mut missed = false;
+        for output in &mut self.0 {
+            missed |= !output.append(entry, stats);
+        }
+        if missed {
+            stats.not_archived.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Closes every output (the HAR's tail); says how each ended.
+    pub fn finish(self) -> Vec<Closed> {
+        self.0.into_iter().map(Output::finish).collect()
+    }
+}
+
+impl Output {
+    /// Whether the entry was written.
+    fn append(&mut self, entry: &Entry, stats: &Stats) -> bool {
+        let Some(writer) = self.writer.as_mut() else {
+            return false;
+        };
+        let _span = tracing::trace_span!("append", output = %self.name).entered();
+        match writer.append(entry) {
+            Ok(()) => {
+                self.written += 1;
+                true
+            }
+            Err(e @ OutputError::Flows(FlowWriteError::Entry { .. })) => {
+                stats.say(&format!(
+                    "record: warning: {e}; that exchange is missing from {} (and only there)",
+                    self.name
+                ));
+                false
+            }
+            Err(e) => {
+                stats.say(&format!(
+                    "record: ERROR: {e}\nrecord: traffic keeps flowing, but nothing more is written to {} ({})",
+                    self.name,
+                    e.remedy()
+                ));
+                self.writer = None;
+                self.failed = Some(e);
+                false
+            }
+        }
+    }
+
+    fn finish(self) -> Closed {
+        let error = match self.writer {
+            Some(w) => w.finish().err(),
+            None => self.failed,
+        };
+        Closed {
+            name: self.name,
+            what: self.what,
+            written: self.written,
+            error,
+        }
+    }
+}
+
+/// `-w FILE` truncates (through the archive crate), `-w +FILE` appends.
+fn open_flows(target: &FlowTarget) -> Result<FlowWriter, FlowWriteError> {
+    if !target.append || target.path == Path::new("-") {
+        return FlowWriter::create(&target.path);
+    }
+    let name = target.path.display().to_string();
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&target.path)
+        .map_err(|source| FlowWriteError::Io {
+            path: name.clone(),
+            source,
+        })?;
+    Ok(FlowWriter::new(&name, Box::new(file)))
+}

@@ -1,0 +1,359 @@
+//! The writer thread against disks that fill up or jam, and its two
+//! outputs (HAR and flow file) fed from the one queue.
+use super::*;
+use cctap_archive::{ArchiveReader, ArchiveWriter, FlowReader, FlowWriteError, FlowWriter, Format};
+use std::io::{Cursor, Write};
+use std::sync::{Condvar, Mutex};
+
+fn head() -> LogHead {
+    LogHead::new("cctap record", "test")
+}
+
+/// Accepts `budget` bytes, then fails as a full disk does.
+struct FullDisk {
+    budget: usize,
+    written: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.budget {
+            return Err(std::io::Error::from_raw_os_error(28));
+        }
+        self.budget -= buf.len();
+        self.written.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A disk that never fills; the test reads what landed on it.
+fn disk() -> (FullDisk, Arc<Mutex<Vec<u8>>>) {
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let disk = FullDisk {
+        budget: usize::MAX,
+        written: written.clone(),
+    };
+    (disk, written)
+}
+
+/// A disk that stalls every write while jammed.
+#[derive(Clone, Default)]
+struct Jam(Arc<(Mutex<bool>, Condvar)>);
+
+impl Jam {
+    fn set(&self, jammed: bool) {
+        *self.0 .0.lock().unwrap() = jammed;
+        self.0 .1.notify_all();
+    }
+}
+
+impl Write for Jam {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (lock, cvar) = &*self.0;
+        let _open = cvar
+            .wait_while(lock.lock().unwrap(), |jammed| *jammed)
+            .unwrap();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.write(&[]).map(|_| ())
+    }
+}
+
+fn entry() -> Entry {
+    let mut e = Entry::default();
+    e.har.request.post_data = Some(cctap_archive::model::PostData {
+        mime_type: "application/json".into(),
+        text: Some("x".repeat(4096)),
+        ..Default::default()
+    });
+    e
+}
+
+/// An entry that can be a flow: absolute URL, a real start.
+fn exchange(n: usize) -> Entry {
+    let mut e = entry();
+    let har = &mut e.har;
+    har.started_date_time = format!("2026-11-25T12:00:0{n}.250+00:00");
+    har.request.method = "POST".into();
+    har.request.url = format!("https://api.example.test/v1/messages?n={n}");
+    har.request.http_version = "HTTP/1.1".into();
+    har.response.status = 200;
+    har.response.status_text = "OK".into();
+    har.response.http_version = "HTTP/1.1".into();
+    e
+}
+
+fn har_output(disk: impl Write + Send + 'static) -> Outputs {
+    let w = ArchiveWriter::new(Box::new(disk), Format::Har, &head()).unwrap();
+    Outputs::default().with_har("t.har", w)
+}
+
+fn urls_in_har(bytes: &[u8]) -> Vec<String> {
+    let reader =
+        ArchiveReader::from_reader("t.har", Box::new(Cursor::new(bytes.to_vec()))).unwrap();
+    reader.map(|e| e.unwrap().har.request.url).collect()
+}
+
+fn urls_in_flows(bytes: &[u8]) -> Vec<String> {
+    let mut reader =
+        FlowReader::from_reader("t.flows", Box::new(Cursor::new(bytes.to_vec()))).unwrap();
+    let urls = reader
+        .by_ref()
+        .map(|e| e.unwrap().har.request.url)
+        .collect();
+    assert!(reader.cut_off().is_none());
+    urls
+}
+
+#[test]
+fn a_full_disk_is_reported_and_counted_and_never_blocks() {
+    let stats = Arc::new(Stats::default());
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let sink_bytes = written.clone();
+    let (sink, thread) = start_with(
+        move || {
+            let disk = FullDisk {
+                budget: 1024,
+                written: sink_bytes,
+            };
+            Ok(har_output(disk))
+        },
+        stats.clone(),
+        8,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        sink.submit(entry());
+    }
+    let closed = thread.finish();
+    assert!(
+        closed[0].error.is_some(),
+        "the write error is returned at the end"
+    );
+    assert_eq!(stats.not_archived.load(Relaxed), 3);
+    assert!(
+        String::from_utf8_lossy(&written.lock().unwrap()).starts_with("{"),
+        "the head was written"
+    );
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_instead_of_waiting() {
+    let stats = Arc::new(Stats::default());
+    let jam = Jam::default();
+    let disk = jam.clone();
+    let (sink, thread) = start_with(move || Ok(har_output(disk)), stats.clone(), 2).unwrap();
+    jam.set(true);
+    let started = std::time::Instant::now();
+    for _ in 0..12 {
+        sink.submit(entry());
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "submit never waits"
+    );
+    // At most one entry in the writer's hands and two queued.
+    let lost = stats.not_archived.load(Relaxed);
+    assert!((9..=10).contains(&lost), "{lost} not archived");
+    jam.set(false);
+    let closed = thread.finish();
+    assert!(closed[0].error.is_none(), "{closed:?}");
+    assert_eq!(
+        stats.not_archived.load(Relaxed),
+        lost,
+        "what was queued got written"
+    );
+}
+
+#[test]
+fn both_outputs_get_every_entry_in_the_same_order() {
+    let stats = Arc::new(Stats::default());
+    let (har_disk, har_bytes) = disk();
+    let (flow_disk, flow_bytes) = disk();
+    let (sink, thread) = start_with(
+        move || {
+            Ok(har_output(har_disk)
+                .with_flows("t.flows", FlowWriter::new("t.flows", Box::new(flow_disk))))
+        },
+        stats.clone(),
+        8,
+    )
+    .unwrap();
+    for n in [2, 0, 1] {
+        sink.submit(exchange(n));
+    }
+    let closed = thread.finish();
+    assert_eq!(closed.len(), 2);
+    for c in &closed {
+        assert!(c.error.is_none(), "{c:?}");
+        assert_eq!(c.written, 3, "{c:?}");
+    }
+    assert_eq!((closed[0].what, closed[1].what), ("exchanges", "flows"));
+    let har = urls_in_har(&har_bytes.lock().unwrap());
+    assert_eq!(har, urls_in_flows(&flow_bytes.lock().unwrap()));
+    assert!(
+        har[0].ends_with("n=2") && har[2].ends_with("n=1"),
+        "{har:?}"
+    );
+    assert_eq!(stats.not_archived.load(Relaxed), 0);
+}
+
+#[test]
+fn a_full_disk_under_the_flow_file_leaves_the_har_going() {
+    let stats = Arc::new(Stats::default());
+    let (har_disk, har_bytes) = disk();
+    let flow_bytes = Arc::new(Mutex::new(Vec::new()));
+    let full = FullDisk {
+        budget: 6000,
+        written: flow_bytes.clone(),
+    };
+    let (sink, thread) = start_with(
+        move || {
+            Ok(har_output(har_disk)
+                .with_flows("t.flows", FlowWriter::new("t.flows", Box::new(full))))
+        },
+        stats.clone(),
+        8,
+    )
+    .unwrap();
+    for n in 0..4 {
+        sink.submit(exchange(n));
+    }
+    let closed = thread.finish();
+    assert!(closed[0].error.is_none(), "the HAR is whole: {closed:?}");
+    assert_eq!(closed[0].written, 4);
+    let flows = &closed[1];
+    assert!(
+        matches!(
+            flows.error,
+            Some(OutputError::Flows(FlowWriteError::Io { .. }))
+        ),
+        "{flows:?}"
+    );
+    assert_eq!(urls_in_har(&har_bytes.lock().unwrap()).len(), 4);
+    let kept = urls_in_flows(&flow_bytes.lock().unwrap());
+    assert_eq!(
+        kept.len(),
+        flows.written,
+        "what was written before the disk filled loads"
+    );
+    assert!(flows.written < 4);
+    assert_eq!(
+        stats.not_archived.load(Relaxed),
+        (4 - flows.written) as u64,
+        "each exchange missing from the flow file is counted once"
+    );
+}
+
+#[test]
+fn an_entry_that_cannot_be_a_flow_is_skipped_there_only() {
+    let stats = Arc::new(Stats::default());
+    let (har_disk, har_bytes) = disk();
+    let (flow_disk, flow_bytes) = disk();
+    let (sink, thread) = start_with(
+        move || {
+            Ok(har_output(har_disk)
+                .with_flows("t.flows", FlowWriter::new("t.flows", Box::new(flow_disk))))
+        },
+        stats.clone(),
+        8,
+    )
+    .unwrap();
+    let mut odd = exchange(1);
+    odd.har.request.url = "/v1/messages".into();
+    for e in [exchange(0), odd, exchange(2)] {
+        sink.submit(e);
+    }
+    let closed = thread.finish();
+    assert!(closed.iter().all(|c| c.error.is_none()), "{closed:?}");
+    assert_eq!((closed[0].written, closed[1].written), (3, 2));
+    assert_eq!(urls_in_har(&har_bytes.lock().unwrap()).len(), 3);
+    let flows = urls_in_flows(&flow_bytes.lock().unwrap());
+    assert!(
+        flows[1].ends_with("n=2"),
+        "the next flow is written: {flows:?}"
+    );
+    assert_eq!(stats.not_archived.load(Relaxed), 1);
+}
+
+#[test]
+fn flows_alone_write_no_har_and_a_plus_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.flows");
+    let targets = |append| Targets {
+        har: None,
+        flows: Some(FlowTarget {
+            path: path.clone(),
+            append,
+        }),
+    };
+    for (append, n) in [(false, 0), (true, 1), (true, 2)] {
+        let stats = Arc::new(Stats::default());
+        let (sink, thread) = start(&targets(append), head(), stats).unwrap();
+        sink.submit(exchange(n));
+        let closed = thread.finish();
+        assert_eq!(closed.len(), 1);
+        assert!(closed[0].error.is_none(), "{closed:?}");
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(urls_in_flows(&bytes).len(), 3, "+FILE appended twice");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, ["s.flows"], "no HAR was created");
+    // Without +, the file starts over.
+    let (sink, thread) = start(&targets(false), head(), Arc::new(Stats::default())).unwrap();
+    sink.submit(exchange(3));
+    thread.finish();
+    assert_eq!(urls_in_flows(&std::fs::read(&path).unwrap()).len(), 1);
+}
+
+#[test]
+fn an_output_that_cannot_be_created_is_an_error_naming_its_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/x");
+    let flows = Targets {
+        har: None,
+        flows: Some(FlowTarget {
+            path: missing.clone(),
+            append: false,
+        }),
+    };
+    let Err(e) = start(&flows, head(), Arc::new(Stats::default())) else {
+        panic!("created a flow file in a missing directory");
+    };
+    assert_eq!(e.flag(), "-w");
+    assert!(e.to_string().contains("no/such/dir"), "{e}");
+    let har = Targets {
+        har: Some(missing),
+        flows: None,
+    };
+    let Err(e) = start(&har, head(), Arc::new(Stats::default())) else {
+        panic!("created a HAR in a missing directory");
+    };
+    assert_eq!(e.flag(), "-o");
+}
+
+#[test]
+fn targets_describe_themselves() {
+    let both = Targets {
+        har: Some("a.har.zst".into()),
+        flows: Some(FlowTarget {
+            path: "-".into(),
+            append: false,
+        }),
+    };
+    assert_eq!(both.describe(), "a.har.zst + - (mitmproxy flows)");
+    assert!(both.to_stdout());
+    let har = Targets {
+        har: Some("a.har".into()),
+        flows: None,
+    };
+    assert!(!har.to_stdout());
+}
