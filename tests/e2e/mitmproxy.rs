@@ -2,7 +2,8 @@
 //! cctap, both ways (issue 6): (a) our HAR loads in `mitmdump -nr`, (b) a
 //! flow file from our `FlowWriter` loads in `mitmdump -nr`, (c) a flow file
 //! mitmdump wrote reads in our `FlowReader`, (d) mitmdump's HAR export
-//! reads in our `ArchiveReader`. What mitmproxy saw is dumped as JSON by
+//! reads in our `ArchiveReader`, and (`record_w`) `record -w` through the
+//! real binary. What mitmproxy saw is dumped as JSON by
 //! `fixtures/mitmproxy/dump_flows.py` and compared field by field.
 //!
 //! Needs `MITMDUMP` (`source .ci/mitmproxy.sh CACHE_DIR`); without it every
@@ -10,6 +11,7 @@
 
 mod compare;
 mod entries;
+mod record_w;
 mod run;
 
 use crate::common::*;
