@@ -11,7 +11,8 @@
 //! - [`upstream`]: pooled upstream connections with timings; TLS trust in
 //!   [`upstream_tls`]. [`offline`]: canned answers instead of an upstream.
 //! - [`entry`]: what an exchange saw → a HAR entry; [`archive`]: the writer
-//!   thread behind a bounded channel; [`status`]: counters and live line.
+//!   thread behind a bounded channel, feeding the HAR (`-o`) and the
+//!   mitmproxy flow file (`-w`); [`status`]: counters and live line.
 //! - [`forward`]: forward mode's door (CONNECT, TLS interception, HTTP/2,
 //!   absolute-form requests, ignored hosts); [`rewind`] replays bytes read
 //!   ahead; [`upstream_proxy`] chains through another proxy; [`tls`]: the
