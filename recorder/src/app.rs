@@ -302,9 +302,14 @@ fn summarize(config: &Config, stats: &Stats, closed: &[archive::Closed]) {
         stats.say(&format!("record: error: {e}"));
     }
     if lost > 0 {
+        let plural = if lost == 1 { "" } else { "s" };
+        let missing = match (closed.len(), lost) {
+            (1, _) => "could not be archived",
+            (_, 1) => "is missing from at least one output",
+            _ => "are missing from at least one output",
+        };
         stats.say(&format!(
-            "record: error: {lost} exchange{} could not be archived (see above)",
-            if lost == 1 { "" } else { "s" }
+            "record: error: {lost} exchange{plural} {missing} (see above)"
         ));
     }
     if config.quiet {
