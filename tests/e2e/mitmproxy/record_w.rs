@@ -340,3 +340,58 @@ async fn w_alone_writes_only_the_flow_file() {
     })
     .await
 }
+
+/// Forward mode: TLS intercepted, one exchange over HTTP/2 and one over
+/// HTTP/1.1 (curl through `record -m regular -w`): the flow file matches
+/// the HAR and loads in mitmdump, versions included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_mode_h2_and_http11_flows_match_the_har() {
+    if !crate::forward::need("curl") {
+        return;
+    }
+    let flows_dir = tempfile::tempdir().expect("temp dir");
+    let flows_path = flows_dir.path().join("fwd.flows");
+    let (har_entries, _dir) = bounded("record -m regular -w", LIMIT, async {
+        let fwd = crate::forward::Forward::tls(&["-w", path_str(&flows_path)]).await;
+        let (ca, key) = (fwd.our_ca(), format!("x-api-key: {FAKE_API_KEY}"));
+        let url = format!("{}/v1/messages?beta=true", fwd.upstream.url_by_name());
+        for (version, stream) in [("--http2", true), ("--http1.1", false)] {
+            let body = body_with_key(stream);
+            fwd.curl(&ca, &[version, "-H", &key, "--data-binary", &body, &url])
+                .await;
+        }
+        let (entries, _stderr, dir) = fwd.finish().await;
+        (entries, dir)
+    })
+    .await;
+    let versions: Vec<&str> = (har_entries.iter())
+        .map(|e| e.har.request.http_version.as_str())
+        .collect();
+    assert_eq!(versions, ["HTTP/2.0", "HTTP/1.1"]);
+    let flows = by_start(read_flows(&flows_path));
+    assert_eq!(flows.len(), 2);
+    for (i, (h, f)) in har_entries.iter().zip(&flows).enumerate() {
+        assert_same_exchange(h, f, &format!("forward exchange {i}"));
+        assert_eq!(f.har.request.http_version, h.har.request.http_version);
+    }
+    let bytes = std::fs::read(&flows_path).expect("read flows");
+    assert!(!String::from_utf8_lossy(&bytes).contains(&FAKE_API_KEY[13..]));
+    let Some(bin) = mitmdump("forward_mode_h2_and_http11_flows_match_the_har") else {
+        return;
+    };
+    let loaded = tokio::task::spawn_blocking(move || {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        loaded_by_mitmproxy(&bin, scratch.path(), &flows_path)
+    })
+    .await
+    .expect("mitmdump task");
+    assert_eq!(loaded.len(), 2);
+    for (i, (e, f)) in har_entries.iter().zip(&loaded).enumerate() {
+        assert_same(
+            e,
+            f,
+            Via::FlowFile,
+            &format!("forward flow {i} in mitmdump"),
+        );
+    }
+}
