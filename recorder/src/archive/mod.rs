@@ -91,7 +91,7 @@ fn start_with(
     let handle = std::thread::Builder::new()
         .name("archive-writer".into())
         .spawn(move || write_loop(open, rx, ready_tx, thread_stats))
-        .map_err(|source| thread_error(source))?;
+        .map_err(thread_error)?;
     match ready_rx.recv() {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(e),
