@@ -8,7 +8,7 @@
 #
 # Extra arguments go to bench_run (see `target/release/bench_run --help`).
 # Installs what is missing: wrk (apt-get), mitmproxy 11.0.2 in a venv under
-# target/bench-venv (pip). Only 127.0.0.1 is used; every process started is
+# target/bench-venv (pip, via .ci/mitmproxy.sh when present). Only 127.0.0.1 is used; every process started is
 # killed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,16 +23,20 @@ if ! command -v wrk >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk zstd
 fi
 
-venv="$PWD/target/bench-venv"
-mitmdump="$venv/bin/mitmdump"
-if [ ! -x "$mitmdump" ] && [ -f .ci/mitmproxy.sh ]; then
-  step "mitmproxy via .ci/mitmproxy.sh"
-  bash .ci/mitmproxy.sh "$venv" || true
+# mitmproxy 11.0.2: through .ci/mitmproxy.sh (the tests' installer, venv under
+# target/bench-venv/venv-11.0.2) when present, else a venv of our own.
+mitmdump=""
+if [ -f .ci/mitmproxy.sh ]; then
+  mitmdump=$(bash .ci/mitmproxy.sh "$PWD/target/bench-venv" | sed -n 's/^MITMDUMP=//p') || true
 fi
-if [ ! -x "$mitmdump" ] || ! "$mitmdump" --version 2>/dev/null | grep -q 'Mitmproxy: 11.0.2'; then
-  step "installing mitmproxy 11.0.2 in $venv (pip)"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'mitmproxy==11.0.2'
+if [ -z "$mitmdump" ] || [ ! -x "$mitmdump" ]; then
+  venv="$PWD/target/bench-venv"
+  mitmdump="$venv/bin/mitmdump"
+  if [ ! -x "$mitmdump" ] || ! "$mitmdump" --version 2>/dev/null | grep -q 'Mitmproxy: 11.0.2'; then
+    step "installing mitmproxy 11.0.2 in $venv (pip)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q 'mitmproxy==11.0.2'
+  fi
 fi
 
 step "building release binaries (cargo build --release --workspace)"

@@ -26,6 +26,8 @@ pub enum Setup {
     Direct,
     /// `record -m reverse:UP -o X.har.zst`.
     RecordReverse,
+    /// `record -m regular -o X.har.zst`, absolute-form HTTP requests.
+    RecordRegular,
     /// `mitmdump --mode reverse:UP -w X.flows`.
     MitmReverse,
     /// `mitmdump --mode regular -w X.flows`, absolute-form HTTP requests.
@@ -37,6 +39,7 @@ impl Setup {
         match self {
             Setup::Direct => "direct",
             Setup::RecordReverse => "record reverse -o .har.zst",
+            Setup::RecordRegular => "record regular -o .har.zst",
             Setup::MitmReverse => "mitmdump reverse -w",
             Setup::MitmRegular => "mitmdump regular -w",
         }
@@ -44,7 +47,7 @@ impl Setup {
 
     /// A forward proxy: clients send absolute-form request targets.
     pub fn is_forward(self) -> bool {
-        self == Setup::MitmRegular
+        matches!(self, Setup::MitmRegular | Setup::RecordRegular)
     }
 }
 
@@ -61,14 +64,19 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
     let upstream = format!("http://127.0.0.1:{up}");
     let (mut cmd, archive) = match setup {
         Setup::Direct => return Ok(None),
-        Setup::RecordReverse => {
+        Setup::RecordReverse | Setup::RecordRegular => {
             let archive = dir.join("record.har.zst");
+            let mode = match setup {
+                Setup::RecordReverse => format!("reverse:{upstream}"),
+                _ => "regular".to_owned(),
+            };
             let mut cmd = Command::new(tools.bin("record"));
-            cmd.arg("-m")
-                .arg(format!("reverse:{upstream}"))
-                .arg("-o")
-                .arg(&archive);
+            cmd.arg("-m").arg(mode).arg("-o").arg(&archive);
             cmd.args(["-q", "-p", &port.to_string()]);
+            // Regular mode keeps its CA here, not in the user's ~/.mitmproxy.
+            if setup == Setup::RecordRegular {
+                cmd.arg("--confdir").arg(dir.join("record-conf"));
+            }
             (cmd, archive)
         }
         Setup::MitmReverse | Setup::MitmRegular => {
@@ -111,7 +119,7 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
 
 fn proc_name(setup: Setup) -> &'static str {
     match setup {
-        Setup::RecordReverse => "record",
+        Setup::RecordReverse | Setup::RecordRegular => "record",
         _ => "mitmdump",
     }
 }
