@@ -25,6 +25,7 @@
 
 pub mod base64;
 pub mod decode;
+pub mod fields;
 pub mod flow;
 pub mod model;
 pub mod reader;

@@ -10,9 +10,8 @@ use super::state::Obj;
 use super::timing::{self, FlowTimes};
 use super::tnetstring::Value;
 use super::{url, FlowError, FLOW_FORMAT_VERSION, OLDEST_FLOW_FORMAT_VERSION};
-use crate::model::{
-    find_header, Content, Cookie, Entry, Header, PostData, QueryString, Request, Response,
-};
+use crate::fields::{cookies, no_response, query_string};
+use crate::model::{find_header, Content, Entry, Header, PostData, Request, Response};
 
 /// The entry for `flow`; `reused` says its server connection was already
 /// accounted for by an earlier flow.
@@ -133,7 +132,7 @@ fn request(req: &Obj) -> Result<Request, FlowError> {
     Ok(Request {
         headers_size: head_size(&http_version, head_line, &headers),
         body_size: wire.len() as i64,
-        cookies: request_cookies(&headers),
+        cookies: cookies(header_pairs(&headers), false),
         query_string: query_string(&path),
         method,
         url,
@@ -162,7 +161,7 @@ fn response(resp: &Obj) -> Result<Response, FlowError> {
         status,
         headers_size: head_size(&http_version, head_line, &headers),
         body_size: wire.len() as i64,
-        cookies: response_cookies(&headers),
+        cookies: cookies(header_pairs(&headers), true),
         redirect_url: Some(find_header(&headers, "location").unwrap_or("").to_owned()),
         content: Content {
             size: decoded_len as i64,
@@ -184,21 +183,6 @@ fn response(resp: &Obj) -> Result<Response, FlowError> {
     })
 }
 
-/// No response head arrived: status 0, as ARCHIVE.md says.
-fn no_response() -> Response {
-    Response {
-        status: 0,
-        content: Content {
-            mime_type: Some(String::new()),
-            ..Content::default()
-        },
-        redirect_url: Some(String::new()),
-        headers_size: -1,
-        body_size: -1,
-        ..Response::default()
-    }
-}
-
 /// An HTTP/1 head's size (start line, headers, blank line); -1 for HTTP/2
 /// and 3, whose heads are compressed frames.
 fn head_size(version: &str, start_line: usize, headers: &[Header]) -> i64 {
@@ -212,45 +196,6 @@ fn head_size(version: &str, start_line: usize, headers: &[Header]) -> i64 {
     (start_line + fields + 2) as i64
 }
 
-fn query_string(path: &str) -> Vec<QueryString> {
-    let Some((_, query)) = path.split_once('?') else {
-        return Vec::new();
-    };
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            QueryString {
-                name: name.to_owned(),
-                value: value.to_owned(),
-                comment: None,
-            }
-        })
-        .collect()
-}
-
-fn cookie(pair: &str) -> Option<Cookie> {
-    let (name, value) = pair.trim().split_once('=')?;
-    Some(Cookie {
-        name: name.trim().to_owned(),
-        value: value.trim().to_owned(),
-        ..Cookie::default()
-    })
-}
-
-fn request_cookies(headers: &[Header]) -> Vec<Cookie> {
-    headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
-        .flat_map(|h| h.value.split(';').filter_map(cookie).collect::<Vec<_>>())
-        .collect()
-}
-
-fn response_cookies(headers: &[Header]) -> Vec<Cookie> {
-    headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|h| h.value.split(';').next().and_then(cookie))
-        .collect()
+fn header_pairs(headers: &[Header]) -> impl Iterator<Item = (&str, &str)> {
+    headers.iter().map(|h| (h.name.as_str(), h.value.as_str()))
 }

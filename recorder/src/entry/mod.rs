@@ -14,11 +14,10 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 mod body;
-mod fields;
 mod tokens;
 
 use body::{is_identity, Body};
-use fields::{cookies, query_string};
+use cctap_archive::fields::{cookies, no_response, query_string};
 pub use tokens::tokens;
 
 /// How HAR names an HTTP version (`HTTP/1.1`, `HTTP/2.0`).
@@ -202,7 +201,7 @@ fn request(rec: &Recorded) -> Request {
         method: rec.method.clone(),
         url: rec.url.clone(),
         http_version: rec.http_version.to_owned(),
-        cookies: cookies(&rec.request_headers, false),
+        cookies: cookies(pairs(&rec.request_headers), false),
         headers: headers(&rec.request_headers),
         query_string: query_string(&rec.url),
         post_data,
@@ -212,24 +211,14 @@ fn request(rec: &Recorded) -> Request {
     }
 }
 
+/// Header pairs as the shared field builders take them.
+fn pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+}
+
 fn response(rec: &Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
     let Some(head) = &rec.response else {
-        // No response head arrived: status 0, as ARCHIVE.md says.
-        return (
-            Response {
-                status: 0,
-                content: Content {
-                    size: 0,
-                    mime_type: Some(String::new()),
-                    ..Content::default()
-                },
-                redirect_url: Some(String::new()),
-                headers_size: -1,
-                body_size: -1,
-                ..Response::default()
-            },
-            None,
-        );
+        return (no_response(), None);
     };
     let mut wire = Vec::with_capacity(rec.response_body.iter().map(|(_, b)| b.len()).sum());
     for (_, chunk) in &rec.response_body {
@@ -249,7 +238,7 @@ fn response(rec: &Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
         status: i64::from(head.status),
         status_text: head.reason.clone(),
         http_version: rec.http_version.to_owned(),
-        cookies: cookies(&head.headers, true),
+        cookies: cookies(pairs(&head.headers), true),
         headers: headers(&head.headers),
         content: Content {
             size: body.decoded_len as i64,

@@ -1,6 +1,24 @@
-//! Small HAR fields derived from the message: the query string and cookies.
+//! Small HAR fields derived from a message: the query string, cookies, and
+//! the response of an exchange that got none. Shared by the recorder and the
+//! flow-file mapping, so both fill them the same way.
 
-use cctap_archive::model::{Cookie, QueryString};
+use crate::model::{Content, Cookie, QueryString, Response};
+
+/// The response of an exchange that got no response head: status 0, as
+/// ARCHIVE.md says, with HAR's required fields present.
+pub fn no_response() -> Response {
+    Response {
+        status: 0,
+        content: Content {
+            mime_type: Some(String::new()),
+            ..Content::default()
+        },
+        redirect_url: Some(String::new()),
+        headers_size: -1,
+        body_size: -1,
+        ..Response::default()
+    }
+}
 
 /// The URL's query, split and percent-decoded.
 pub fn query_string(url: &str) -> Vec<QueryString> {
@@ -47,9 +65,14 @@ fn percent_decode(s: &str) -> String {
 /// The cookies of a request (`Cookie` headers) or a response
 /// (`Set-Cookie` headers, with their attributes). Redaction replaces the
 /// values later, as it does the headers.
-pub fn cookies(headers: &[(String, String)], response: bool) -> Vec<Cookie> {
+pub fn cookies<'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    response: bool,
+) -> Vec<Cookie> {
     let name = if response { "set-cookie" } else { "cookie" };
-    let values = headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
+    let values = headers
+        .into_iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name));
     if response {
         values.filter_map(|(_, v)| set_cookie(v)).collect()
     } else {
@@ -93,13 +116,17 @@ fn set_cookie(header: &str) -> Option<Cookie> {
 mod tests {
     use super::*;
 
+    fn pairs(h: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+        h.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     #[test]
     fn cookies_from_both_directions() {
         let req = [
             ("Cookie".to_owned(), "a=1; b=x=y".to_owned()),
             ("cookie".into(), "c=3".into()),
         ];
-        let got: Vec<_> = cookies(&req, false)
+        let got: Vec<_> = cookies(pairs(&req), false)
             .into_iter()
             .map(|c| (c.name, c.value))
             .collect();
@@ -115,14 +142,14 @@ mod tests {
             "Set-Cookie".to_owned(),
             "sid=abc; Path=/; Domain=x.test; HttpOnly; Secure".to_owned(),
         )];
-        let c = &cookies(&res, true)[0];
+        let c = &cookies(pairs(&res), true)[0];
         assert_eq!((c.name.as_str(), c.value.as_str()), ("sid", "abc"));
         assert_eq!(
             (c.path.as_deref(), c.domain.as_deref()),
             (Some("/"), Some("x.test"))
         );
         assert_eq!((c.http_only, c.secure), (Some(true), Some(true)));
-        assert!(cookies(&req, true).is_empty());
+        assert!(cookies(pairs(&req), true).is_empty());
     }
 
     #[test]
