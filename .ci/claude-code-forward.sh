@@ -29,61 +29,19 @@ mkdir -p "$1" && cache=$(cd "$1" && pwd)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 VERSIONS=(2.0.50 2.1.332)
-FAKE_KEY="sk-ant-api03-FAKEcctapCI0000000000fakefakefakefake0000000000FAKE-notareal-keyAA"
-REPLY="Hello from the cctap fake upstream."
-RUN_LIMIT=120
-check="$repo/fixtures/claude-code/check_archive.py"
-validate="$repo/fixtures/claude-code/validate_har.cjs"
-HAR_VALIDATOR=har-validator@5.1.5
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cctap-claude-forward.XXXXXX")
-upstream_pid=""
-stop_upstream() {
-  if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null; wait "$upstream_pid" 2>/dev/null; fi
-  upstream_pid=""
-}
+# shellcheck source=.ci/claude-code-common.sh
+source "$repo/.ci/claude-code-common.sh"
 cleanup() { stop_upstream; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 if [ "$regen" -eq 1 ]; then out_dir="$repo/fixtures/claude-code-forward"; else out_dir="$tmp/archives"; fi
 mkdir -p "$out_dir"
 
-echo "==> building record and fake-upstream"
-(cd "$repo" && cargo build --locked -q -p cctap-recorder -p cctap-tests --bins) || { fail "cargo build"; echo "$passed passed, $failed failed"; exit 1; }
-bin_dir="${CARGO_TARGET_DIR:-$repo/target}/debug"
-record="$bin_dir/record"
-fake_upstream="$bin_dir/fake-upstream"
+build_binaries
 
-claude_version() {
-  HOME="$tmp/version-home" timeout 60 "$1" --version </dev/null 2>/dev/null | awk '{print $1}'
-}
-
-# As .ci/claude-code.sh installs it: CACHE_DIR/VERSION, reused when there.
-install_version() {
-  local version=$1 prefix="$cache/$1" claude="$cache/$1/node_modules/.bin/claude"
-  mkdir -p "$tmp/version-home"
-  if [ "$(claude_version "$claude")" = "$version" ]; then return 0; fi
-  echo "==> npm install @anthropic-ai/claude-code@$version"
-  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$version" || return 1
-  if [ "$(claude_version "$claude")" != "$version" ] && [ -f "$prefix/node_modules/@anthropic-ai/claude-code/install.cjs" ]; then
-    (cd "$prefix/node_modules/@anthropic-ai/claude-code" && node install.cjs) || return 1
-  fi
-  [ "$(claude_version "$claude")" = "$version" ]
-}
-
-have_validator=1
-if [ ! -d "$cache/har-validator/node_modules/har-validator" ]; then
-  echo "==> npm install $HAR_VALIDATOR"
-  npm install --prefix "$cache/har-validator" --no-audit --no-fund --loglevel=error "$HAR_VALIDATOR" || {
-    fail "cannot install $HAR_VALIDATOR from npm (archives are checked without it)"
-    have_validator=0
-  }
-fi
+install_validator
 
 # Starts fake-upstream --tls logging to $1; sets upstream_port and writes its CA to $2.
 start_upstream() {

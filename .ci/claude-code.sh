@@ -36,24 +36,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 VERSIONS=(2.0.14 2.0.50 2.1.332)
 RERUN_VERSION=2.1.332
-FAKE_KEY="sk-ant-api03-FAKEcctapCI0000000000fakefakefakefake0000000000FAKE-notareal-keyAA"
-REPLY="Hello from the cctap fake upstream."
-RUN_LIMIT=120
-check="$repo/fixtures/claude-code/check_archive.py"
-validate="$repo/fixtures/claude-code/validate_har.cjs"
-HAR_VALIDATOR=har-validator@5.1.5
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cctap-claude-code.XXXXXX")
-upstream_pid=""
-cleanup() {
-  if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null; wait "$upstream_pid" 2>/dev/null; fi
-  rm -rf "$tmp"
-}
+# shellcheck source=.ci/claude-code-common.sh
+source "$repo/.ci/claude-code-common.sh"
+cleanup() { stop_upstream; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 if [ "$regen" -eq 1 ]; then
@@ -63,38 +50,7 @@ else
 fi
 mkdir -p "$out_dir"
 
-echo "==> building record and fake-upstream"
-(cd "$repo" && cargo build --locked -q -p cctap-recorder -p cctap-tests --bins) || { fail "cargo build"; echo "$passed passed, $failed failed"; exit 1; }
-bin_dir="${CARGO_TARGET_DIR:-$repo/target}/debug"
-record="$bin_dir/record"
-fake_upstream="$bin_dir/fake-upstream"
-
-# The version a claude binary reports, with a throwaway HOME.
-claude_version() {
-  HOME="$tmp/version-home" timeout 60 "$1" --version </dev/null 2>/dev/null | awk '{print $1}'
-}
-
-# Installs one version into CACHE_DIR/VERSION unless it is already there.
-install_version() {
-  local version=$1 prefix="$cache/$1" claude="$cache/$1/node_modules/.bin/claude"
-  mkdir -p "$tmp/version-home"
-  if [ "$(claude_version "$claude")" = "$version" ]; then return 0; fi
-  echo "==> npm install @anthropic-ai/claude-code@$version"
-  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$version" || return 1
-  # 2.1.x: the postinstall copies the native binary over a stub; run it if
-  # this npm skipped install scripts.
-  if [ "$(claude_version "$claude")" != "$version" ] && [ -f "$prefix/node_modules/@anthropic-ai/claude-code/install.cjs" ]; then
-    (cd "$prefix/node_modules/@anthropic-ai/claude-code" && node install.cjs) || return 1
-  fi
-  [ "$(claude_version "$claude")" = "$version" ]
-}
-
-# The HAR 1.2 schema validator, into CACHE_DIR/har-validator.
-install_validator() {
-  [ -d "$cache/har-validator/node_modules/har-validator" ] && return 0
-  echo "==> npm install $HAR_VALIDATOR"
-  npm install --prefix "$cache/har-validator" --no-audit --no-fund --loglevel=error "$HAR_VALIDATOR"
-}
+build_binaries
 
 # Starts a fresh fake upstream logging to $1 with behaviour $2; sets upstream_url.
 start_upstream() {
@@ -109,11 +65,6 @@ start_upstream() {
   done
   cat "$out" >&2
   return 1
-}
-
-stop_upstream() {
-  if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null; wait "$upstream_pid" 2>/dev/null; fi
-  upstream_pid=""
 }
 
 # run_case NAME VERSION MODE [BEHAVIOUR EXPECT_STATUS]: claude -p "say hi"
@@ -163,11 +114,7 @@ run_case() {
   fi
 }
 
-have_validator=1
-if ! install_validator; then
-  fail "cannot install $HAR_VALIDATOR from npm (archives are checked without it)"
-  have_validator=0
-fi
+install_validator
 
 # tests/run already ran the whole suite with CCTAP_HAR_VALIDATOR set.
 if [ "$have_validator" -eq 1 ] && [ -z "$only" ] && [ -z "${CCTAP_HAR_VALIDATOR:-}" ]; then
