@@ -13,6 +13,7 @@ mod bodies;
 mod concurrency;
 mod crash;
 mod failures;
+mod faults;
 mod fake_upstream;
 mod fixtures;
 mod forward;
