@@ -18,6 +18,7 @@ mod fake_upstream;
 mod fixtures;
 mod forward;
 mod https;
+mod load;
 mod mitmproxy;
 mod redaction;
 mod roundtrip;
