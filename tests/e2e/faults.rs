@@ -16,6 +16,7 @@
 //! waits; it ends, with `_error`, when the client goes away or at shutdown.
 
 mod actions;
+mod full_disk;
 mod raw_upstream;
 mod rig;
 
