@@ -5,10 +5,12 @@
 //! new exchange after it: both must complete, and be archived without
 //! `_error`.
 //!
-//! `record -m regular` (forward proxy) is the rig, because there each
+//! Forward mode (`record -m regular`) runs every fault, because there each
 //! request names its own target: one proxy faces the healthy upstream and
-//! the faulty one at once. Reverse-mode refusal, reset and client-gone are
-//! in `failures.rs`; this extends them with the healthy neighbour.
+//! the faulty one at once. Reverse mode (one upstream) runs the faults of
+//! the upstream's behaviour and of the client. `failures.rs` and `https.rs`
+//! have reverse-mode refusal, reset, client-gone and untrusted certificate
+//! without a neighbour; this extends them.
 //!
 //! Measured behaviour worth knowing (documented by `upstream_stalls`):
 //! record has no upstream read timeout. A stream whose upstream goes silent
@@ -23,7 +25,7 @@ mod rig;
 use crate::common::*;
 use actions::{inflict, Fault, Seen};
 use cctap_tests::archive;
-use rig::{Rig, FAULT_MARK};
+use rig::{Mode, Rig, FAULT_MARK};
 use std::time::Duration;
 
 /// How soon after the fault record must have written its entry (before the
@@ -32,6 +34,7 @@ const ENTRY_WAIT: Duration = Duration::from_secs(12);
 
 /// One row of the table.
 struct Case {
+    mode: Mode,
     fault: Fault,
     seen: Seen,
     error_entry: bool,
@@ -39,9 +42,9 @@ struct Case {
 
 /// Runs one case with its healthy neighbours and checks the archive.
 async fn run(case: Case) {
-    let name = format!("{:?}", case.fault);
+    let name = format!("{:?} {:?}", case.mode, case.fault);
     bounded(&name, LIMIT, async {
-        let rig = Rig::start().await;
+        let rig = Rig::start(case.mode).await;
         let (held, seen_so_far) = rig.start_healthy().await;
 
         let seen = inflict(case.fault, &rig).await;
@@ -104,22 +107,26 @@ async fn run(case: Case) {
 /// The table: one test per row, so a row can be ignored (with the record
 /// bug it shows) without hiding the others.
 macro_rules! fault_cases {
-    ($($(#[$attr:meta])* $test:ident: $fault:ident => $seen:expr, error_entry: $entry:expr;)*) => {$(
+    ($($(#[$attr:meta])* $test:ident: $mode:ident $fault:ident => $seen:expr, error_entry: $entry:expr;)*) => {$(
         $(#[$attr])*
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $test() {
-            run(Case { fault: Fault::$fault, seen: $seen, error_entry: $entry }).await
+            run(Case { mode: Mode::$mode, fault: Fault::$fault, seen: $seen, error_entry: $entry }).await
         }
     )*};
 }
 
 fault_cases! {
-    upstream_refuses: UpstreamRefuses => Seen::Status(502), error_entry: true;
-    upstream_sends_malformed_http: UpstreamMalformedHttp => Seen::Status(502), error_entry: true;
-    upstream_certificate_untrusted: UpstreamUntrustedCertificate => Seen::Status(502), error_entry: true;
-    upstream_resets_mid_stream: UpstreamResetsMidStream => Seen::StreamBroke, error_entry: true;
-    upstream_stalls: UpstreamStalls => Seen::StayedOpen, error_entry: true;
-    client_leaves_mid_request: ClientLeavesMidRequest => Seen::ClientLeft, error_entry: true;
-    client_leaves_mid_stream: ClientLeavesMidStream => Seen::ClientLeft, error_entry: true;
-    tunnel_of_garbage: TunnelOfGarbage => Seen::ClosedUnanswered, error_entry: false;
+    upstream_refuses: Forward UpstreamRefuses => Seen::Status(502), error_entry: true;
+    upstream_sends_malformed_http: Forward UpstreamMalformedHttp => Seen::Status(502), error_entry: true;
+    upstream_certificate_untrusted: Forward UpstreamUntrustedCertificate => Seen::Status(502), error_entry: true;
+    upstream_resets_mid_stream: Forward UpstreamResetsMidStream => Seen::StreamBroke, error_entry: true;
+    upstream_stalls: Forward UpstreamStalls => Seen::StayedOpen, error_entry: true;
+    client_leaves_mid_request: Forward ClientLeavesMidRequest => Seen::ClientLeft, error_entry: true;
+    client_leaves_mid_stream: Forward ClientLeavesMidStream => Seen::ClientLeft, error_entry: true;
+    tunnel_of_garbage: Forward TunnelOfGarbage => Seen::ClosedUnanswered, error_entry: false;
+    reverse_upstream_resets_mid_stream: Reverse UpstreamResetsMidStream => Seen::StreamBroke, error_entry: true;
+    reverse_upstream_stalls: Reverse UpstreamStalls => Seen::StayedOpen, error_entry: true;
+    reverse_client_leaves_mid_request: Reverse ClientLeavesMidRequest => Seen::ClientLeft, error_entry: true;
+    reverse_client_leaves_mid_stream: Reverse ClientLeavesMidStream => Seen::ClientLeft, error_entry: true;
 }

@@ -1,7 +1,7 @@
 //! Each fault, done to a running [`Rig`], and what the client saw.
 
 use super::raw_upstream::RawUpstream;
-use super::rig::{Rig, FAULT_MARK};
+use super::rig::{Mode, Rig, FAULT_MARK};
 use crate::common::*;
 use cctap_tests::proxy::{connect_tunnel, tls_over, Sender};
 use cctap_tests::upstream::{FakeUpstream, BEHAVIOUR_HEADER};
@@ -49,6 +49,17 @@ pub enum Seen {
 
 pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
     let body = Rig::body(FAULT_MARK, true);
+    let other_target = matches!(
+        fault,
+        Fault::UpstreamRefuses
+            | Fault::UpstreamMalformedHttp
+            | Fault::UpstreamUntrustedCertificate
+            | Fault::TunnelOfGarbage
+    );
+    assert!(
+        !other_target || rig.mode == Mode::Forward,
+        "{fault:?} needs its own target: a forward-mode case"
+    );
     match fault {
         Fault::UpstreamRefuses => {
             let dead = FakeUpstream::refused_url().await.expect("free port");
@@ -106,7 +117,7 @@ async fn post_status(rig: &Rig, base: &str, body: &str) -> Seen {
 async fn healthy_post(rig: &Rig, behaviour: &str, body: &str) -> reqwest::Response {
     let response = rig
         .http
-        .post(format!("{}/v1/messages", rig.healthy.url()))
+        .post(format!("{}/v1/messages", rig.healthy_base()))
         .header(BEHAVIOUR_HEADER, behaviour)
         .body(body.to_owned())
         .send()
@@ -143,11 +154,18 @@ async fn untrusted(rig: &Rig, body: &str) -> Seen {
     Seen::Status(status)
 }
 
-/// An absolute-form request head promising more body than is sent.
+/// A request head promising more body than is sent (absolute-form to a
+/// forward proxy, origin-form to a reverse one).
 async fn half_request(rig: &Rig, body: &str) -> Seen {
-    let target = rig.healthy.addr();
+    let (target, host) = match rig.mode {
+        Mode::Forward => (
+            format!("http://{}/v1/messages", rig.healthy.addr()),
+            rig.healthy.addr(),
+        ),
+        Mode::Reverse => ("/v1/messages".to_owned(), rig.recorder.addr()),
+    };
     let head = format!(
-        "POST http://{target}/v1/messages HTTP/1.1\r\nhost: {target}\r\n\
+        "POST {target} HTTP/1.1\r\nhost: {host}\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n",
         body.len() * 2
     );

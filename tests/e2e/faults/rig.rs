@@ -1,6 +1,10 @@
-//! One `record -m regular` (a forward proxy, so every request names its own
-//! target and one proxy can face a healthy and a faulty upstream at once), a
-//! healthy fake upstream, and a client that goes through the proxy.
+//! One `record`, a healthy fake upstream, and a client of the proxy.
+//!
+//! [`Mode::Forward`] (`record -m regular`): every request names its own
+//! target, so one proxy faces the healthy upstream and a faulty one at once.
+//! [`Mode::Reverse`] (`record -m reverse:URL`, how Claude Code is pointed at
+//! it with `ANTHROPIC_BASE_URL`): one upstream, so only faults of the
+//! upstream's behaviour or of the client apply.
 
 use crate::common::*;
 use cctap_archive::Entry;
@@ -14,7 +18,15 @@ pub const FAULT_MARK: &str = "fault case request";
 /// Marks the healthy exchanges' bodies.
 pub const HEALTHY_MARK: &str = "healthy neighbour request";
 
+/// How the client reaches record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    Forward,
+    Reverse,
+}
+
 pub struct Rig {
+    pub mode: Mode,
     /// Holds the archive and confdir until the rig is dropped.
     _dir: tempfile::TempDir,
     pub healthy: FakeUpstream,
@@ -26,7 +38,7 @@ pub struct Rig {
 }
 
 impl Rig {
-    pub async fn start() -> Rig {
+    pub async fn start(mode: Mode) -> Rig {
         let healthy = FakeUpstream::builder()
             .start()
             .await
@@ -35,22 +47,41 @@ impl Rig {
         let confdir = dir.path().join("confdir");
         let archive = dir.path().join("faults.har.zst");
         let conf = confdir.display().to_string();
-        let recorder = Recorder::start("regular", &archive, &["--confdir", &conf])
-            .expect("start record -m regular");
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let proxy = reqwest::Proxy::all(recorder.url()).expect("proxy URL");
-        let http = reqwest::Client::builder()
-            .proxy(proxy)
-            .no_gzip()
-            .build()
-            .expect("build client");
+        let (recorder, http) = match mode {
+            Mode::Forward => {
+                let recorder = Recorder::start("regular", &archive, &["--confdir", &conf])
+                    .expect("start record -m regular");
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let proxy = reqwest::Proxy::all(recorder.url()).expect("proxy URL");
+                let http = reqwest::Client::builder()
+                    .proxy(proxy)
+                    .no_gzip()
+                    .build()
+                    .expect("build client");
+                (recorder, http)
+            }
+            Mode::Reverse => {
+                let recorder =
+                    Recorder::reverse(&healthy.url(), &archive, &[]).expect("start record");
+                (recorder, client())
+            }
+        };
         Rig {
+            mode,
             _dir: dir,
             healthy,
             recorder,
             archive,
             confdir,
             http,
+        }
+    }
+
+    /// The base URL the client sends healthy-upstream requests to.
+    pub fn healthy_base(&self) -> String {
+        match self.mode {
+            Mode::Forward => self.healthy.url(),
+            Mode::Reverse => self.recorder.url(),
         }
     }
 
@@ -69,7 +100,7 @@ impl Rig {
     pub async fn start_healthy(&self) -> (reqwest::Response, Vec<u8>) {
         let mut response = self
             .http
-            .post(format!("{}/v1/messages", self.healthy.url()))
+            .post(format!("{}/v1/messages", self.healthy_base()))
             .header(BEHAVIOUR_HEADER, "gate")
             .body(Rig::body(HEALTHY_MARK, true))
             .send()
@@ -93,7 +124,7 @@ impl Rig {
         .await;
         let fresh = self
             .http
-            .post(format!("{}/v1/messages", self.healthy.url()))
+            .post(format!("{}/v1/messages", self.healthy_base()))
             .body(Rig::body(HEALTHY_MARK, false))
             .send()
             .await
