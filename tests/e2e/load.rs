@@ -1,7 +1,8 @@
 //! Load through one `record`: 1,000 concurrent SSE streams (all complete,
 //! all archived whole, memory back down afterwards), and `kill -9` in the
 //! middle of 100 concurrent streams (every exchange that had completed is
-//! read back; the archive reports the cut-off).
+//! read back, in .har.zst, .har and .har.gz; the archive reports the
+//! cut-off).
 //!
 //! Concurrency is real, not hoped for: the streams are held by the fake
 //! upstream's gate after their first event until every one of them is open.
@@ -329,70 +330,78 @@ async fn memory_returns_to_the_os_after_a_thousand_streams() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_amid_a_hundred_streams_keeps_every_completed_exchange() {
     bounded("test", LIMIT, async {
-        let session = Session::start().await;
-        let open = Arc::new(AtomicUsize::new(0));
-        let complete = Arc::new(AtomicUsize::new(0));
-        // Odd streams are held after their first event; even ones complete.
-        let clients = start_streams(
-            &session,
-            KILL_STREAMS,
-            |i| i % 2 == 1,
-            open.clone(),
-            complete.clone(),
-        );
-        wait_count("open", &open, KILL_STREAMS, STEP).await;
-        wait_count("even streams complete", &complete, KILL_STREAMS / 2, STEP).await;
-        // "Completed before the kill": the client saw message_stop, and the
-        // archive's entry count has stopped growing (or 1 s went by).
-        let mut last = usize::MAX;
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < deadline {
-            let now = archive::read_entries(&session.archive)
-                .map(|(e, _)| e.len())
-                .unwrap_or(0);
-            if now == last && now >= KILL_STREAMS / 2 {
-                break;
-            }
-            last = now;
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        for extension in ["har.zst", "har", "har.gz"] {
+            kill_amid_streams(extension).await;
         }
-        let Session {
-            recorder,
-            archive: path,
-            dir: _dir,
-            upstream,
-        } = session;
-        recorder.kill9().expect("kill -9 record");
-        clients.abort();
-        drop(upstream);
-
-        let (entries, cut) = archive::read_entries(&path).expect("the reader recovers the archive");
-        let cut = cut.expect("an archive without its tail is reported cut off");
-        assert_eq!(
-            cut.entries,
-            entries.len(),
-            "the cut-off counts the entries before it"
-        );
-        let archived: HashSet<&str> = entries.iter().filter_map(|e| e.request_text()).collect();
-        for i in (0..KILL_STREAMS).step_by(2) {
-            let body = stream_body(i);
-            assert!(
-                archived.contains(body.as_str()),
-                "completed stream {i} lost by kill -9"
-            );
-        }
-        for e in &entries {
-            assert_eq!(
-                event_names(e),
-                expected_event_names(),
-                "archived entries are whole"
-            );
-        }
-        assert_eq!(
-            entries.len(),
-            KILL_STREAMS / 2,
-            "only the completed exchanges, each once"
-        );
     })
     .await
+}
+
+/// One session in one archive format: 100 streams, half complete, kill -9.
+async fn kill_amid_streams(extension: &str) {
+    let session = Session::with(FakeUpstream::builder(), extension, &[]).await;
+    let open = Arc::new(AtomicUsize::new(0));
+    let complete = Arc::new(AtomicUsize::new(0));
+    // Odd streams are held after their first event; even ones complete.
+    let clients = start_streams(
+        &session,
+        KILL_STREAMS,
+        |i| i % 2 == 1,
+        open.clone(),
+        complete.clone(),
+    );
+    wait_count("open", &open, KILL_STREAMS, STEP).await;
+    wait_count("even streams complete", &complete, KILL_STREAMS / 2, STEP).await;
+    // "Completed before the kill": the client saw message_stop, and the
+    // archive's entry count has stopped growing (or 1 s went by).
+    let mut last = usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        let now = archive::read_entries(&session.archive)
+            .map(|(e, _)| e.len())
+            .unwrap_or(0);
+        if now == last && now >= KILL_STREAMS / 2 {
+            break;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Session {
+        recorder,
+        archive: path,
+        dir: _dir,
+        upstream,
+    } = session;
+    recorder.kill9().expect("kill -9 record");
+    clients.abort();
+    drop(upstream);
+
+    let (entries, cut) = archive::read_entries(&path).expect("the reader recovers the archive");
+    let cut = cut
+        .unwrap_or_else(|| panic!("{extension}: an archive without its tail is reported cut off"));
+    assert_eq!(
+        cut.entries,
+        entries.len(),
+        "{extension}: the cut-off counts the entries before it"
+    );
+    let archived: HashSet<&str> = entries.iter().filter_map(|e| e.request_text()).collect();
+    for i in (0..KILL_STREAMS).step_by(2) {
+        let body = stream_body(i);
+        assert!(
+            archived.contains(body.as_str()),
+            "{extension}: completed stream {i} lost by kill -9"
+        );
+    }
+    for e in &entries {
+        assert_eq!(
+            event_names(e),
+            expected_event_names(),
+            "{extension}: archived entries are whole"
+        );
+    }
+    assert_eq!(
+        entries.len(),
+        KILL_STREAMS / 2,
+        "{extension}: only the completed exchanges, each once"
+    );
 }
