@@ -86,8 +86,6 @@ pub struct ArchiveReader {
     index: usize,
     cut: Option<CutOff>,
     cut_reason: Option<String>,
-    /// The current element's bytes, reused.
-    buf: Vec<u8>,
 }
 
 impl ArchiveReader {
@@ -115,7 +113,6 @@ impl ArchiveReader {
             index: 0,
             cut: None,
             cut_reason: None,
-            buf: Vec::new(),
         };
         reader.read_head().map_err(|e| reader.not_har(e))?;
         Ok(reader)
@@ -200,14 +197,13 @@ impl ArchiveReader {
 
     /// Parses one of `log`'s own fields into the head.
     fn head_field(&mut self, key: &str) -> Result<(), ScanError> {
-        let mut bytes = Vec::new();
-        self.scan.value(Some(&mut bytes))?;
+        let bytes = self.scan.value_bytes()?;
         let bad = |e: serde_json::Error| ScanError::Syntax(format!("log.{key}: {e}"));
         match key {
-            "version" => self.head.version = serde_json::from_slice(&bytes).map_err(bad)?,
-            "creator" => self.head.creator = serde_json::from_slice(&bytes).map_err(bad)?,
-            "browser" => self.head.browser = serde_json::from_slice(&bytes).map_err(bad)?,
-            _ => self.head.comment = serde_json::from_slice(&bytes).map_err(bad)?,
+            "version" => self.head.version = serde_json::from_slice(bytes).map_err(bad)?,
+            "creator" => self.head.creator = serde_json::from_slice(bytes).map_err(bad)?,
+            "browser" => self.head.browser = serde_json::from_slice(bytes).map_err(bad)?,
+            _ => self.head.comment = serde_json::from_slice(bytes).map_err(bad)?,
         }
         Ok(())
     }
@@ -248,13 +244,14 @@ impl ArchiveReader {
                 Err(end) => return Err(end),
             }
         }
-        self.buf.clear();
-        self.scan.value(Some(&mut self.buf))?;
+        let bytes = self.scan.value_bytes()?;
+        let entry = if b == b'{' {
+            parse_entry(bytes).map_err(ScanError::Syntax)
+        } else {
+            Err(ScanError::Syntax("it is not a JSON object".into()))
+        };
         self.index += 1;
-        if b != b'{' {
-            return Err(ScanError::Syntax("it is not a JSON object".into()));
-        }
-        parse_entry(&self.buf).map(Some).map_err(ScanError::Syntax)
+        entry.map(Some)
     }
 
     /// Reads the keys of `log` after `entries` into the head.
@@ -322,7 +319,24 @@ pub(crate) fn open_input(path: &Path) -> Result<Box<dyn Read + Send>, ReadError>
 }
 
 /// One entry's JSON, with browser-HAR gaps filled.
+///
+/// Deserialised straight into [`Entry`] first: ours and most exports are
+/// complete, and going through a `serde_json::Value` costs a second pass.
+/// Only when that fails (a field missing or null, `12.0` for an integer)
+/// is the entry patched by [`lenient`]. An `"_error"` key takes the
+/// lenient path always, since mitmproxy's `response._error` would be
+/// dropped silently by the strict one.
 fn parse_entry(bytes: &[u8]) -> Result<Entry, String> {
+    if memchr::memmem::find(bytes, b"\"_error\"").is_none() {
+        if let Ok(entry) = serde_json::from_slice::<Entry>(bytes) {
+            return Ok(entry);
+        }
+    }
+    parse_lenient(bytes)
+}
+
+/// The patching path: to a `Value`, fill the gaps, then to [`Entry`].
+fn parse_lenient(bytes: &[u8]) -> Result<Entry, String> {
     let mut value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
     let map = value

@@ -2,7 +2,7 @@
 //! walk `{"log":{…,"entries":[…]}}` and cut out one value's bytes at a time
 //! (tracking depth, strings and escapes), so whole documents are never held
 //! in memory. Values themselves are parsed by serde_json.
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
 /// Why scanning stopped.
 #[derive(Debug)]
@@ -19,8 +19,19 @@ impl From<io::Error> for ScanError {
     }
 }
 
+/// Room the read buffer starts with; it grows only for a value that does
+/// not fit (one entry larger than this), so memory follows the largest
+/// entry, never the archive.
+const INITIAL_BUFFER: usize = 1024 * 1024;
+
 pub(super) struct Scanner {
-    src: BufReader<Box<dyn Read + Send>>,
+    src: Box<dyn Read + Send>,
+    /// Decoded bytes; `buf[pos..end]` are read but not yet consumed. Our
+    /// own buffer rather than a `BufReader`, so that a value cut across a
+    /// refill stays contiguous and is handed out without a copy.
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
     /// Bytes consumed so far (in the decompressed document).
     offset: u64,
 }
@@ -28,7 +39,10 @@ pub(super) struct Scanner {
 impl Scanner {
     pub(super) fn new(src: Box<dyn Read + Send>) -> Scanner {
         Scanner {
-            src: BufReader::with_capacity(256 * 1024, src),
+            src,
+            buf: vec![0; INITIAL_BUFFER],
+            pos: 0,
+            end: 0,
             offset: 0,
         }
     }
@@ -38,13 +52,53 @@ impl Scanner {
     }
 
     fn consume(&mut self, n: usize) {
-        self.src.consume(n);
+        self.pos += n;
         self.offset += n as u64;
+    }
+
+    /// The unconsumed bytes, reading more if there are none; empty at the
+    /// end of the input.
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.end {
+            self.refill()?;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    /// Reads once more after `end`, keeping `buf[pos..end]`: moves it to
+    /// the front when the room behind it runs low, and grows the buffer
+    /// only when it is mostly that value. Returns the bytes read (0 at the
+    /// end of the input).
+    fn refill(&mut self) -> io::Result<usize> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        }
+        let low = self.buf.len() / 4;
+        if self.buf.len() - self.end < low {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+            if self.buf.len() - self.end < low {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+        }
+        loop {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Skips a UTF-8 byte-order mark at the start.
     pub(super) fn skip_bom(&mut self) -> Result<(), ScanError> {
-        if self.src.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        while self.end - self.pos < 3 && self.refill()? > 0 {}
+        if self.buf[self.pos..self.end].starts_with(b"\xEF\xBB\xBF") {
             self.consume(3);
         }
         Ok(())
@@ -53,7 +107,7 @@ impl Scanner {
     /// Skips whitespace and returns the next byte without consuming it.
     pub(super) fn peek(&mut self) -> Result<u8, ScanError> {
         loop {
-            let buf = self.src.fill_buf()?;
+            let buf = self.fill_buf()?;
             if buf.is_empty() {
                 return Err(ScanError::End(None));
             }
@@ -88,34 +142,71 @@ impl Scanner {
 
     /// One JSON string (an object key), decoded.
     pub(super) fn string(&mut self) -> Result<String, ScanError> {
-        if self.peek()? != b'"' {
-            let got = self.peek()?;
+        let got = self.peek()?;
+        if got != b'"' {
             return Err(ScanError::Syntax(format!(
                 "expected a key, found {} at byte {}",
                 describe(got),
                 self.offset
             )));
         }
-        let mut bytes = Vec::new();
-        self.value(Some(&mut bytes))?;
-        serde_json::from_slice(&bytes)
+        let bytes = self.value_bytes()?;
+        serde_json::from_slice(bytes)
             .map_err(|e| ScanError::Syntax(format!("bad key at byte {}: {e}", self.offset)))
     }
 
     /// Consumes one JSON value, appending its bytes to `out` if given.
     /// Only framing is checked here; serde_json checks the rest.
-    pub(super) fn value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), ScanError> {
+    pub(super) fn value(&mut self, out: Option<&mut Vec<u8>>) -> Result<(), ScanError> {
+        match out {
+            Some(out) => out.extend_from_slice(self.value_bytes()?),
+            None => self.skip_value()?,
+        }
+        Ok(())
+    }
+
+    /// Consumes one JSON value and lends its bytes, valid until the next
+    /// call. The value is kept whole in the buffer (which grows for it if
+    /// need be), so an entry is parsed where it was read.
+    pub(super) fn value_bytes(&mut self) -> Result<&[u8], ScanError> {
+        let first = self.peek()?;
+        let mut state = Framing::new(first);
+        // `pos` stays at the value's start until it is complete, so a
+        // refill keeps the value's bytes read so far.
+        let mut scanned = 0;
+        loop {
+            let (used, done) = state.scan(&self.buf[self.pos + scanned..self.end]);
+            scanned += used;
+            if done {
+                let start = self.pos;
+                self.consume(scanned);
+                return Ok(&self.buf[start..start + scanned]);
+            }
+            match self.refill() {
+                Ok(0) => {
+                    self.consume(scanned);
+                    return Err(ScanError::End(None));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.consume(scanned);
+                    return Err(ScanError::End(Some(e)));
+                }
+            }
+        }
+    }
+
+    /// Consumes one JSON value without keeping it (a key `cctap` does not
+    /// read may be large: `pages`, a second `entries`).
+    fn skip_value(&mut self) -> Result<(), ScanError> {
         let first = self.peek()?;
         let mut state = Framing::new(first);
         loop {
-            let buf = self.src.fill_buf()?;
+            let buf = self.fill_buf()?;
             if buf.is_empty() {
                 return Err(ScanError::End(None));
             }
             let (used, done) = state.scan(buf);
-            if let Some(out) = out.as_deref_mut() {
-                out.extend_from_slice(&buf[..used]);
-            }
             self.consume(used);
             if done {
                 return Ok(());
@@ -146,27 +237,28 @@ impl Framing {
     /// Scans a buffer: how many bytes belong to the value, and whether it
     /// ended within them.
     fn scan(&mut self, buf: &[u8]) -> (usize, bool) {
-        for (i, &b) in buf.iter().enumerate() {
-            if self.scalar {
-                if matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace() {
+        if self.scalar {
+            return match buf
+                .iter()
+                .position(|&b| matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace())
+            {
+                Some(i) => (i, true),
+                None => (buf.len(), false),
+            };
+        }
+        let mut i = 0;
+        while i < buf.len() {
+            if self.in_string {
+                match self.string_end(&buf[i..]) {
+                    Some(used) => i += used,
+                    None => return (buf.len(), false),
+                }
+                if !self.in_string && self.depth == 0 {
                     return (i, true);
                 }
                 continue;
             }
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                    if self.depth == 0 {
-                        return (i + 1, true);
-                    }
-                }
-                continue;
-            }
-            match b {
+            match buf[i] {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => {
@@ -177,8 +269,33 @@ impl Framing {
                 }
                 _ => {}
             }
+            i += 1;
         }
         (buf.len(), false)
+    }
+
+    /// Inside a string: the bytes up to and including its closing quote,
+    /// or `None` if it runs past `buf`. Jumps to the next `"` or `\` with
+    /// memchr rather than looking at every byte: entries are mostly one
+    /// long string (the request body), so this is where framing spends.
+    fn string_end(&mut self, buf: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        loop {
+            if self.escaped {
+                if i >= buf.len() {
+                    return None;
+                }
+                self.escaped = false;
+                i += 1;
+            }
+            let j = i + memchr::memchr2(b'"', b'\\', buf.get(i..)?)?;
+            if buf[j] == b'"' {
+                self.in_string = false;
+                return Some(j + 1);
+            }
+            self.escaped = true;
+            i = j + 1;
+        }
     }
 }
 
