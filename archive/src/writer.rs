@@ -14,7 +14,34 @@ use std::path::Path;
 /// (each Claude Code request repeats the conversation), small enough that a
 /// stock `zstd -d` (128 MiB limit) decodes it without `--long`.
 const ZSTD_WINDOW_LOG: u32 = 26;
+/// Level 1 and 2 were no faster here once LDM was cheap (within noise) and
+/// compress worse (session 0.63% vs 0.60%, 300 KiB bodies 0.018% vs 0.014%).
 const ZSTD_LEVEL: i32 = 3;
+/// Long-distance matching (ARCHIVE.md asks for it) with 2 entries per hash
+/// bucket instead of zstd's default 8 (`LdmBucketSizeLog` 3): with the
+/// default, `ZSTD_ldm_generateSequences` was 56% of the writer thread's CPU
+/// on 300 KiB bodies, and the writer fell behind record's traffic.
+///
+/// Serialise + compress + flush per entry, 2-core VM (release, best of 3;
+/// bench's entry shapes; size as % of the JSON), 25 Nov 2026:
+///
+/// | setting                                   | CC session       | 300 KiB bodies   | 1 KiB JSON      |
+/// |-------------------------------------------|------------------|------------------|-----------------|
+/// | level 3, LDM defaults, `to_vec` (before)  | 323 MB/s, 0.604% | 358 MB/s, 0.014% | 225 MB/s, 0.27% |
+/// | level 3, no LDM (for reference)           | 639 MB/s, 0.610% | 854 MB/s, 0.013% | 465 MB/s, 0.25% |
+/// | level 3, LDM bucket log 2                 | 502 MB/s, 0.604% | 639 MB/s, 0.014% | 333 MB/s, 0.27% |
+/// | **level 3, LDM bucket log 1, buffered**   | 581 MB/s, 0.604% | 779 MB/s, 0.014% | 357 MB/s, 0.27% |
+/// | level 1, LDM bucket log 1                 | 498 MB/s, 0.629% | 601 MB/s, 0.018% | 274 MB/s, 0.27% |
+///
+/// A higher `LdmHashRateLog` (10, 12: fewer positions inserted), a smaller
+/// or larger `LdmHashLog` (16, 18, 20) and `LdmMinMatch` 128/256 were no
+/// faster (some slower) at the default bucket size, and changed no size.
+const ZSTD_LDM_BUCKET_SIZE_LOG: u32 = 1;
+/// serde_json writes an entry in many small pieces; each `write` into the
+/// zstd encoder costs a `ZSTD_compressStream2` call (1 KiB entries: 38
+/// µs/entry unbuffered vs 13 buffered), and a `Vec` per entry is copied
+/// again (and regrown) on the way in. One buffer, flushed per entry.
+const ENCODE_BUFFER: usize = 128 * 1024;
 
 /// The archive's on-disk format, chosen by the output file's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,52 +86,80 @@ pub enum WriteError {
 
 type Sink = BufWriter<Box<dyn Write + Send>>;
 
-/// The byte stream, through its compressor.
-enum Stream {
+/// The compressor over the sink.
+enum Compressor {
     Plain(Sink),
     Zstd(zstd::stream::write::Encoder<'static, Sink>),
     Gzip(flate2::write::GzEncoder<Sink>),
 }
 
+impl Write for Compressor {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Compressor::Plain(w) => w.write(buf),
+            Compressor::Zstd(w) => w.write(buf),
+            Compressor::Gzip(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Compressor::Plain(w) => w.flush(),
+            Compressor::Zstd(w) => w.flush(),
+            Compressor::Gzip(w) => w.flush(),
+        }
+    }
+}
+
+/// The byte stream: serialised straight into a buffer in front of the
+/// compressor, flushed all the way to the sink after each entry.
+struct Stream(BufWriter<Compressor>);
+
 impl Stream {
     fn open(sink: Box<dyn Write + Send>, format: Format) -> io::Result<Stream> {
         let sink = BufWriter::with_capacity(64 * 1024, sink);
-        Ok(match format {
-            Format::Har => Stream::Plain(sink),
+        let compressor = match format {
+            Format::Har => Compressor::Plain(sink),
             Format::HarZst => {
                 let mut encoder = zstd::stream::write::Encoder::new(sink, ZSTD_LEVEL)?;
                 encoder.long_distance_matching(true)?;
+                encoder.set_parameter(zstd::stream::raw::CParameter::LdmBucketSizeLog(
+                    ZSTD_LDM_BUCKET_SIZE_LOG,
+                ))?;
                 encoder.window_log(ZSTD_WINDOW_LOG)?;
-                Stream::Zstd(encoder)
+                Compressor::Zstd(encoder)
             }
-            Format::HarGz => Stream::Gzip(flate2::write::GzEncoder::new(
+            Format::HarGz => Compressor::Gzip(flate2::write::GzEncoder::new(
                 sink,
                 flate2::Compression::default(),
             )),
-        })
+        };
+        Ok(Stream(BufWriter::with_capacity(ENCODE_BUFFER, compressor)))
     }
 
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Stream::Plain(w) => w,
-            Stream::Zstd(w) => w,
-            Stream::Gzip(w) => w,
-        }
+    /// Serialises `value` after `prefix`, and pushes it all to the sink.
+    fn write_json(&mut self, prefix: &[u8], value: &impl serde::Serialize) -> Result<(), Failed> {
+        self.0.write_all(prefix).map_err(Failed::Io)?;
+        serde_json::to_writer(&mut self.0, value).map_err(|e| match e.is_io() {
+            true => Failed::Io(e.into()),
+            false => Failed::Json(e),
+        })?;
+        self.0.flush().map_err(Failed::Io)
     }
 
     /// Writes the bytes and pushes them all the way to the sink.
     fn write_flushed(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let w = self.writer();
-        w.write_all(bytes)?;
-        w.flush()
+        self.0.write_all(bytes)?;
+        self.0.flush()
     }
 
     /// Ends the compressed stream (zstd frame end, gzip trailer).
     fn close(self) -> io::Result<()> {
-        let mut sink = match self {
-            Stream::Plain(w) => w,
-            Stream::Zstd(w) => w.finish()?,
-            Stream::Gzip(w) => w.finish()?,
+        let compressor = self.0.into_inner().map_err(|e| e.into_error())?;
+        let mut sink = match compressor {
+            Compressor::Plain(w) => w,
+            Compressor::Zstd(w) => w.finish()?,
+            Compressor::Gzip(w) => w.finish()?,
         };
         sink.flush()
     }
@@ -170,9 +225,11 @@ impl ArchiveWriter {
     /// Serialises the entry, writes it and flushes (a zstd block boundary).
     pub fn append(&mut self, entry: &Entry) -> Result<(), WriteError> {
         let separator: &[u8] = if self.entries == 0 { b"\n" } else { b",\n" };
-        let mut bytes = separator.to_vec();
-        serde_json::to_writer(&mut bytes, entry)?;
-        self.write(&bytes)?;
+        match self.stream.write_json(separator, entry) {
+            Ok(()) => {}
+            Err(Failed::Io(source)) => return Err(self.io_error(source)),
+            Err(Failed::Json(e)) => return Err(WriteError::Json(e)),
+        }
         self.entries += 1;
         Ok(())
     }
@@ -199,11 +256,22 @@ impl ArchiveWriter {
     fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         self.stream
             .write_flushed(bytes)
-            .map_err(|source| WriteError::Io {
-                path: self.path.clone(),
-                source,
-            })
+            .map_err(|source| self.io_error(source))
     }
+
+    fn io_error(&self, source: io::Error) -> WriteError {
+        WriteError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// Why a write to the stream failed: the sink, or (not expected for an
+/// [`Entry`]) serialisation.
+enum Failed {
+    Io(io::Error),
+    Json(serde_json::Error),
 }
 
 /// `{"log":{"version":…,"creator":…,"entries":[`: the head object with its
