@@ -60,6 +60,9 @@ pub enum Compression {
     Gzip,
 }
 
+/// Read-ahead cap: past this an entry is framed across refills instead.
+const MAX_READ_AHEAD: usize = 64 * 1024 * 1024;
+
 /// Where the walk through the document stands.
 #[derive(Debug, PartialEq)]
 enum Stage {
@@ -86,6 +89,9 @@ pub struct ArchiveReader {
     index: usize,
     cut: Option<CutOff>,
     cut_reason: Option<String>,
+    /// The last entry's size: how far to read ahead so that the next one
+    /// is likely whole in the buffer and parsed there in one pass.
+    entry_size: usize,
 }
 
 impl ArchiveReader {
@@ -113,6 +119,7 @@ impl ArchiveReader {
             index: 0,
             cut: None,
             cut_reason: None,
+            entry_size: 0,
         };
         reader.read_head().map_err(|e| reader.not_har(e))?;
         Ok(reader)
@@ -244,7 +251,21 @@ impl ArchiveReader {
                 Err(end) => return Err(end),
             }
         }
+        if b == b'{' {
+            let want = self.entry_size.saturating_mul(2).min(MAX_READ_AHEAD);
+            if let Some((entry, bytes)) = self.scan.parse_ahead::<Entry>(want)? {
+                self.entry_size = bytes.len();
+                let entry = if needs_lenient(bytes) {
+                    parse_lenient(bytes)
+                } else {
+                    Ok(entry)
+                };
+                self.index += 1;
+                return entry.map(Some).map_err(ScanError::Syntax);
+            }
+        }
         let bytes = self.scan.value_bytes()?;
+        self.entry_size = bytes.len();
         let entry = if b == b'{' {
             parse_entry(bytes).map_err(ScanError::Syntax)
         } else {
@@ -327,12 +348,18 @@ pub(crate) fn open_input(path: &Path) -> Result<Box<dyn Read + Send>, ReadError>
 /// lenient path always, since mitmproxy's `response._error` would be
 /// dropped silently by the strict one.
 fn parse_entry(bytes: &[u8]) -> Result<Entry, String> {
-    if memchr::memmem::find(bytes, b"\"_error\"").is_none() {
+    if !needs_lenient(bytes) {
         if let Ok(entry) = serde_json::from_slice::<Entry>(bytes) {
             return Ok(entry);
         }
     }
     parse_lenient(bytes)
+}
+
+/// An `"_error"` key may sit in `response`, where only the lenient path
+/// looks (mitmproxy); escaped inside a body it reads `\"_error\"`.
+fn needs_lenient(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"\"_error\"").is_some()
 }
 
 /// The patching path: to a `Value`, fill the gaps, then to [`Entry`].

@@ -2,6 +2,7 @@
 //! walk `{"log":{…,"entries":[…]}}` and cut out one value's bytes at a time
 //! (tracking depth, strings and escapes), so whole documents are never held
 //! in memory. Values themselves are parsed by serde_json.
+use serde::de::DeserializeOwned;
 use std::io::{self, Read};
 
 /// Why scanning stopped.
@@ -34,6 +35,10 @@ pub(super) struct Scanner {
     end: usize,
     /// Bytes consumed so far (in the decompressed document).
     offset: u64,
+    /// A read error met while reading ahead ([`Scanner::parse_ahead`]),
+    /// handed out by the next refill so that a cut is reported where the
+    /// framing meets it, as without reading ahead.
+    deferred: Option<io::Error>,
 }
 
 impl Scanner {
@@ -44,6 +49,7 @@ impl Scanner {
             pos: 0,
             end: 0,
             offset: 0,
+            deferred: None,
         }
     }
 
@@ -70,6 +76,9 @@ impl Scanner {
     /// only when it is mostly that value. Returns the bytes read (0 at the
     /// end of the input).
     fn refill(&mut self) -> io::Result<usize> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
         if self.pos == self.end {
             self.pos = 0;
             self.end = 0;
@@ -163,6 +172,33 @@ impl Scanner {
             None => self.skip_value()?,
         }
         Ok(())
+    }
+
+    /// Parses the next value as `T` straight from the buffer, without a
+    /// framing pass, once `want` bytes are at hand (or the input ends).
+    /// Returns the value and its bytes (consumed), or `None` having
+    /// consumed nothing: the value is not a valid `T` or runs past what
+    /// was read, and the caller frames it with [`Scanner::value_bytes`].
+    pub(super) fn parse_ahead<T: DeserializeOwned>(
+        &mut self,
+        want: usize,
+    ) -> Result<Option<(T, &[u8])>, ScanError> {
+        self.peek()?;
+        while self.deferred.is_none() && self.end - self.pos < want {
+            match self.refill() {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => self.deferred = Some(e),
+            }
+        }
+        let mut values =
+            serde_json::Deserializer::from_slice(&self.buf[self.pos..self.end]).into_iter();
+        let Some(Ok(value)) = values.next() else {
+            return Ok(None);
+        };
+        let (start, len) = (self.pos, values.byte_offset());
+        self.consume(len);
+        Ok(Some((value, &self.buf[start..start + len])))
     }
 
     /// Consumes one JSON value and lends its bytes, valid until the next
@@ -339,5 +375,108 @@ mod tests {
         let mut s = scanner(r#"{"a":[1,2"#);
         assert!(matches!(s.value(None), Err(ScanError::End(None))));
         assert_eq!(s.offset(), 9);
+    }
+
+    /// Hands out at most `step` bytes a read, then `fail` (if any), as a
+    /// decoder does; so values straddle refills at every position.
+    struct Trickle {
+        bytes: Vec<u8>,
+        at: usize,
+        step: usize,
+        fail: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.bytes.len() - self.at);
+            if n == 0 && self.fail {
+                return Err(io::Error::other("cut frame"));
+            }
+            out[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn trickle(bytes: Vec<u8>, step: usize, fail: bool) -> Scanner {
+        let at = 0;
+        Scanner::new(Box::new(Trickle {
+            bytes,
+            at,
+            step,
+            fail,
+        }))
+    }
+
+    /// Elements of a JSON array, one per line, with escapes at every
+    /// distance from a refill, and one larger than the initial buffer.
+    fn elements() -> Vec<String> {
+        let big = "ab\\\"c".repeat(INITIAL_BUFFER / 3);
+        let mut all: Vec<String> = (0..40)
+            .map(|i| format!(r#"{{"n":{i},"s":"{}\\","t":[{{}}]}}"#, "x\\\"".repeat(i)))
+            .collect();
+        all.insert(20, format!(r#"{{"n":-1,"s":"{big}"}}"#));
+        all
+    }
+
+    /// Reads `elements()` back with `parse_ahead` where it can and
+    /// `value_bytes` where it cannot, as the archive reader does.
+    fn read_back(step: usize, want: usize) -> Vec<String> {
+        let all = elements();
+        let mut s = trickle(all.join(",").into_bytes(), step, false);
+        let mut got = Vec::new();
+        for i in 0..all.len() {
+            if i > 0 {
+                s.expect(b',', "between").unwrap();
+            }
+            let before = s.offset();
+            let text = match s.parse_ahead::<serde_json::Value>(want).unwrap() {
+                Some((value, bytes)) => {
+                    assert_eq!(
+                        serde_json::from_slice::<serde_json::Value>(bytes).unwrap(),
+                        value
+                    );
+                    String::from_utf8(bytes.to_vec()).unwrap()
+                }
+                None => String::from_utf8(s.value_bytes().unwrap().to_vec()).unwrap(),
+            };
+            assert_eq!(s.offset() - before, text.len() as u64);
+            got.push(text);
+        }
+        assert!(matches!(s.peek(), Err(ScanError::End(None))));
+        got
+    }
+
+    #[test]
+    fn values_straddling_refills_read_back_whole() {
+        for step in [1, 7, 4096, 300_000, usize::MAX] {
+            for want in [0, 100, 2 * INITIAL_BUFFER] {
+                assert_eq!(read_back(step, want), elements(), "step {step} want {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_met_reading_ahead_is_reported_where_framing_meets_it() {
+        let mut s = trickle(br#"{"a":1} , {"b":"#.to_vec(), 3, true);
+        let (value, _) = s
+            .parse_ahead::<serde_json::Value>(1 << 20)
+            .unwrap()
+            .unwrap();
+        assert_eq!(value, serde_json::json!({"a": 1}));
+        s.expect(b',', "between").unwrap();
+        assert!(s
+            .parse_ahead::<serde_json::Value>(1 << 20)
+            .unwrap()
+            .is_none());
+        assert_eq!(s.offset(), 10, "nothing of the cut value is consumed yet");
+        match s.value_bytes() {
+            Err(ScanError::End(Some(e))) => assert_eq!(e.to_string(), "cut frame"),
+            other => panic!(
+                "expected the deferred error, got {:?}",
+                other.map(<[u8]>::len)
+            ),
+        }
+        assert_eq!(s.offset(), 15);
     }
 }
