@@ -30,6 +30,12 @@ static LIVE: AtomicBool = AtomicBool::new(false);
 /// Set when something printed over the live line, so it is drawn again.
 static WIPED: AtomicBool = AtomicBool::new(false);
 
+/// Whether the live status line is on screen; work done only for it (the
+/// token counts) is skipped when it is not.
+pub fn live_line_shown() -> bool {
+    LIVE.load(Relaxed)
+}
+
 impl Stats {
     /// Whether a live line should be drawn: stderr is a terminal, not quiet.
     pub fn wants_live_line(quiet: bool) -> bool {

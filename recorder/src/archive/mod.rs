@@ -1,13 +1,14 @@
 //! The archive side of the channel: one writer on its own thread.
 //!
 //! Exchanges hand finished, redacted entries to an [`ArchiveSink`], which
-//! never waits: when the bounded queue is full the entry is counted as not
-//! archived and said so on stderr. The writer thread owns the outputs (the
+//! never waits: when the queue's byte budget ([`budget`]) is spent the entry
+//! is counted as not archived and said so on stderr. The writer thread owns the outputs (the
 //! HAR archive, the mitmproxy flow file, or both: [`outputs`]) and does all
 //! serialisation, compression and I/O; each entry goes to every output. A
 //! write error (full disk) is reported loudly once; from then on entries
 //! are counted, traffic flows on.
 
+mod budget;
 mod outputs;
 #[cfg(test)]
 mod tests;
@@ -15,26 +16,26 @@ mod tests;
 pub use outputs::{Closed, FlowTarget, OutputError, Outputs, Targets};
 
 use crate::status::Stats;
+use budget::{weight, Budget, QUEUE_BYTES};
 use cctap_archive::model::LogHead;
 use cctap_archive::{Entry, WriteError};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// Entries that may wait for the writer. Each is tens of kilobytes for a
-/// Claude Code call, so this bounds the queue to some tens of megabytes.
-const QUEUE: usize = 512;
-
 enum Msg {
-    Entry(Box<Entry>),
+    /// An entry and the bytes of budget it holds.
+    Entry(Box<Entry>, usize),
     Finish,
 }
 
 /// Where exchanges send their entries; cheap to clone.
 #[derive(Clone)]
 pub struct ArchiveSink {
-    tx: SyncSender<Msg>,
+    /// Unbounded as a channel: [`Budget`] is the bound.
+    tx: Sender<Msg>,
+    budget: Arc<Budget>,
     stats: Arc<Stats>,
     warned: Arc<AtomicBool>,
 }
@@ -42,28 +43,29 @@ pub struct ArchiveSink {
 impl ArchiveSink {
     /// Queues an entry without waiting; counts it if it cannot be kept.
     pub fn submit(&self, entry: Entry) {
-        match self.tx.try_send(Msg::Entry(Box::new(entry))) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.stats.not_archived.fetch_add(1, Relaxed);
-                if !self.warned.swap(true, Relaxed) {
-                    self.stats.say(
-                        "record: warning: the archive writer is falling behind; exchanges that do not fit \
-                         its queue are not archived (counted in the status line)",
-                    );
-                }
+        let bytes = weight(&entry);
+        if !self.budget.take(bytes) {
+            self.stats.not_archived.fetch_add(1, Relaxed);
+            if !self.warned.swap(true, Relaxed) {
+                self.stats.say(&format!(
+                    "record: warning: the archive writer is falling behind; exchanges that do not fit \
+                     its queue ({} MiB) are not archived (counted in the status line)",
+                    self.budget.limit() >> 20
+                ));
             }
+            return;
+        }
+        if self.tx.send(Msg::Entry(Box::new(entry), bytes)).is_err() {
             // The writer thread is gone; it has said why.
-            Err(TrySendError::Disconnected(_)) => {
-                self.stats.not_archived.fetch_add(1, Relaxed);
-            }
+            self.budget.give_back(bytes);
+            self.stats.not_archived.fetch_add(1, Relaxed);
         }
     }
 }
 
 /// The writer thread; [`ArchiveThread::finish`] closes the outputs.
 pub struct ArchiveThread {
-    tx: SyncSender<Msg>,
+    tx: Sender<Msg>,
     handle: JoinHandle<Vec<Closed>>,
 }
 
@@ -75,22 +77,25 @@ pub fn start(
     stats: Arc<Stats>,
 ) -> Result<(ArchiveSink, ArchiveThread), OutputError> {
     let targets = targets.clone();
-    start_with(move || Outputs::create(&targets, &head), stats, QUEUE)
+    start_with(move || Outputs::create(&targets, &head), stats, QUEUE_BYTES)
 }
 
 /// Starts the writer thread on whatever `open` makes; waits until it has
-/// made it, so a file that cannot be created is an error here.
+/// made it, so a file that cannot be created is an error here. The queue
+/// holds at most `queue_bytes` of entries (see [`budget`]).
 fn start_with(
     open: impl FnOnce() -> Result<Outputs, OutputError> + Send + 'static,
     stats: Arc<Stats>,
-    queue: usize,
+    queue_bytes: usize,
 ) -> Result<(ArchiveSink, ArchiveThread), OutputError> {
-    let (tx, rx) = sync_channel(queue);
+    let (tx, rx) = channel();
     let (ready_tx, ready_rx) = sync_channel(1);
+    let budget = Arc::new(Budget::new(queue_bytes));
     let thread_stats = stats.clone();
+    let thread_budget = budget.clone();
     let handle = std::thread::Builder::new()
         .name("archive-writer".into())
-        .spawn(move || write_loop(open, rx, ready_tx, thread_stats))
+        .spawn(move || write_loop(open, rx, ready_tx, thread_stats, &thread_budget))
         .map_err(thread_error)?;
     match ready_rx.recv() {
         Ok(Ok(())) => {}
@@ -104,6 +109,7 @@ fn start_with(
     }
     let sink = ArchiveSink {
         tx: tx.clone(),
+        budget,
         stats,
         warned: Arc::new(AtomicBool::new(false)),
     };
@@ -121,7 +127,7 @@ impl ArchiveThread {
     /// Writes what is queued, then closes every output (the HAR's tail),
     /// and waits for the thread; says how each output ended.
     pub fn finish(self) -> Vec<Closed> {
-        // A blocking send: the writer is draining, and the tail must come last.
+        // After every queued entry: the tail must come last.
         let _ = self.tx.send(Msg::Finish);
         drop(self.tx);
         self.handle.join().unwrap_or_else(|_| {
@@ -142,6 +148,7 @@ fn write_loop(
     rx: Receiver<Msg>,
     ready: SyncSender<Result<(), OutputError>>,
     stats: Arc<Stats>,
+    budget: &Budget,
 ) -> Vec<Closed> {
     let mut outputs = match open() {
         Ok(outputs) => {
@@ -155,7 +162,12 @@ fn write_loop(
     };
     while let Ok(msg) = rx.recv() {
         match msg {
-            Msg::Entry(entry) => outputs.append(&entry, &stats),
+            Msg::Entry(entry, bytes) => {
+                outputs.append(&entry, &stats);
+                // Freed before the budget says so.
+                drop(entry);
+                budget.give_back(bytes);
+            }
             Msg::Finish => break,
         }
     }

@@ -18,6 +18,8 @@ mod tokens;
 
 use body::{is_identity, Body};
 use cctap_archive::fields::{cookies, no_response, query_string};
+#[cfg(test)]
+use tokens::count;
 pub use tokens::tokens;
 
 /// How HAR names an HTTP version (`HTTP/1.1`, `HTTP/2.0`).
@@ -409,6 +411,6 @@ mod tests {
         assert_eq!(ev.len(), 2);
         assert_eq!((ev[0].event.as_str(), ev[0].time), ("ping", 1.5));
         assert_eq!((ev[1].event.as_str(), ev[1].time), ("message_delta", 2.25));
-        assert_eq!(tokens(&e), (0, 9));
+        assert_eq!(count(&e), (0, 9));
     }
 }

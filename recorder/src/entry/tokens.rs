@@ -1,57 +1,132 @@
 //! Tokens a response reports, for the status line.
+//!
+//! Counting parses the reply's JSON (or its SSE events' data) a second
+//! time, after the archive's own pass: ~5% of record's CPU under load in
+//! issue 7's profile. Nothing but the live status line shows the counts, so
+//! [`tokens`] does that work only while the line is on screen (not with
+//! `-q`, not when stderr is not a terminal, not when wrapping a command).
 
 use cctap_archive::Entry;
+use serde::Deserialize;
+
+/// The `usage` object of a Messages API reply; other fields are skipped
+/// without being built.
+#[derive(Debug, Default, Deserialize)]
+struct Usage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    cache_creation_input_tokens: u64,
+    #[serde(default)]
+    cache_read_input_tokens: u64,
+    output_tokens: Option<u64>,
+}
+
+impl Usage {
+    fn input(&self) -> u64 {
+        self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+    }
+}
+
+/// A JSON reply, or a `message_delta` event: `usage` at the top.
+#[derive(Deserialize)]
+struct HasUsage {
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+/// A `message_start` event: `message.usage`.
+#[derive(Deserialize)]
+struct MessageStart {
+    message: HasUsage,
+}
+
+/// Tokens for the status line: [`count`] while the line is shown, else
+/// `(0, 0)` without looking at the entry.
+pub fn tokens(entry: &Entry) -> (u64, u64) {
+    if crate::status::live_line_shown() {
+        count(entry)
+    } else {
+        (0, 0)
+    }
+}
 
 /// Tokens an entry's response reports: input (fresh, cache written and
 /// cache read) and output, from SSE `usage` or a JSON body's `usage`.
-pub fn tokens(entry: &Entry) -> (u64, u64) {
+pub fn count(entry: &Entry) -> (u64, u64) {
     let mut input = 0;
     let mut output = 0;
-    let mut add = |usage: &serde_json::Value, take_input: bool| {
-        let n = |k: &str| {
-            usage
-                .get(k)
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0)
-        };
+    let mut add = |usage: Option<Usage>, take_input: bool| {
+        let Some(usage) = usage else { return };
         if take_input {
-            input +=
-                n("input_tokens") + n("cache_creation_input_tokens") + n("cache_read_input_tokens");
+            input += usage.input();
         }
-        if let Some(o) = usage
-            .get("output_tokens")
-            .and_then(serde_json::Value::as_u64)
-        {
+        if let Some(o) = usage.output_tokens {
             output = o;
         }
     };
     match &entry.sse_events {
         Some(events) => {
             for ev in events {
-                let Ok(data) = serde_json::from_str::<serde_json::Value>(&ev.data) else {
-                    continue;
-                };
+                // The event type first: only two kinds carry usage.
                 match ev.event.as_str() {
-                    "message_start" => add(&data["message"]["usage"], true),
-                    "message_delta" => add(&data["usage"], false),
+                    "message_start" => add(
+                        serde_json::from_str::<MessageStart>(&ev.data)
+                            .ok()
+                            .and_then(|m| m.message.usage),
+                        true,
+                    ),
+                    "message_delta" => add(
+                        serde_json::from_str::<HasUsage>(&ev.data)
+                            .ok()
+                            .and_then(|d| d.usage),
+                        false,
+                    ),
                     _ => {}
                 }
             }
         }
         None if entry.har.response.content.encoding.is_none() => {
-            if let Some(v) = entry
-                .har
-                .response
-                .content
-                .text
-                .as_deref()
+            let usage = (entry.har.response.content.text.as_deref())
                 .filter(|t| t.contains("\"usage\""))
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-            {
-                add(&v["usage"], true);
-            }
+                .and_then(|t| serde_json::from_str::<HasUsage>(t).ok())
+                .and_then(|v| v.usage);
+            add(usage, true);
         }
         None => {}
     }
     (input, output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_reply(text: &str) -> Entry {
+        let mut e = Entry::default();
+        e.har.response.content.text = Some(text.to_owned());
+        e
+    }
+
+    #[test]
+    fn a_json_reply_counts_every_kind_of_input() {
+        let e = json_reply(
+            r#"{"id":"msg_1","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":3,"cache_creation_input_tokens":10,"cache_read_input_tokens":100,"output_tokens":7}}"#,
+        );
+        assert_eq!(count(&e), (113, 7));
+    }
+
+    #[test]
+    fn replies_without_usage_or_json_count_nothing() {
+        assert_eq!(count(&json_reply(r#"{"type":"error"}"#)), (0, 0));
+        assert_eq!(count(&json_reply("not json \"usage\"")), (0, 0));
+        assert_eq!(count(&json_reply(r#"{"usage":null}"#)), (0, 0));
+    }
+
+    #[test]
+    fn nothing_is_counted_while_no_status_line_is_shown() {
+        let e = json_reply(r#"{"usage":{"input_tokens":3,"output_tokens":7}}"#);
+        assert!(!crate::status::live_line_shown());
+        assert_eq!(tokens(&e), (0, 0));
+    }
 }
