@@ -116,12 +116,20 @@ impl Rig {
     /// new exchange on a new connection is served too.
     pub async fn finish_healthy(&self, mut response: reqwest::Response, mut seen: Vec<u8>) {
         self.healthy.release_gate();
-        bounded(
-            "healthy stream after the fault",
-            STEP,
-            read_until(&mut response, &mut seen, "event: message_stop\n"),
-        )
+        // Read to the very end: a client that drops the response after
+        // `event: message_stop` but before its data line went away early,
+        // and record rightly archives that with `_error`.
+        bounded("healthy stream after the fault", STEP, async {
+            while let Some(chunk) = response.chunk().await.expect("healthy stream") {
+                seen.extend_from_slice(&chunk);
+            }
+        })
         .await;
+        let text = String::from_utf8_lossy(&seen);
+        assert!(
+            text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+            "healthy stream whole after the fault: {text:?}"
+        );
         let fresh = self
             .http
             .post(format!("{}/v1/messages", self.healthy_base()))
