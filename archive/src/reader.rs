@@ -60,6 +60,10 @@ pub enum Compression {
     Gzip,
 }
 
+/// Read ahead for the next entry: half as much again as the last one
+/// (requests repeat a growing conversation) plus this, so that it is
+/// usually whole in the buffer; one that is not is framed instead.
+const SLACK: usize = 64 * 1024;
 /// Read-ahead cap: past this an entry is framed across refills instead.
 const MAX_READ_AHEAD: usize = 64 * 1024 * 1024;
 
@@ -252,7 +256,7 @@ impl ArchiveReader {
             }
         }
         if b == b'{' {
-            let want = self.entry_size.saturating_mul(2).min(MAX_READ_AHEAD);
+            let want = (self.entry_size / 2 * 3 + SLACK).min(MAX_READ_AHEAD);
             if let Some((entry, bytes)) = self.scan.parse_ahead::<Entry>(want)? {
                 self.entry_size = bytes.len();
                 let entry = if needs_lenient(bytes) {
