@@ -12,6 +12,9 @@
 //! have reverse-mode refusal, reset, client-gone and untrusted certificate
 //! without a neighbour; this extends them.
 //!
+//! Beside the table: `full_disk` (a full tmpfs, a file-size limit) and
+//! `h2_cancel` (one HTTP/2 stream reset while others share the connection).
+//!
 //! Measured behaviour worth knowing (documented by `upstream_stalls`):
 //! record has no upstream read timeout. A stream whose upstream goes silent
 //! stays open to the client (no byte, no error) for as long as the client
@@ -19,6 +22,7 @@
 
 mod actions;
 mod full_disk;
+mod h2_cancel;
 mod raw_upstream;
 mod rig;
 
