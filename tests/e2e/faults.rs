@@ -123,6 +123,8 @@ macro_rules! fault_cases {
 fault_cases! {
     upstream_refuses: Forward UpstreamRefuses => Seen::Status(502), error_entry: true;
     upstream_sends_malformed_http: Forward UpstreamMalformedHttp => Seen::Status(502), error_entry: true;
+    upstream_breaks_chunked_framing: Forward UpstreamBrokenChunking => Seen::StreamBroke, error_entry: true;
+    upstream_body_shorter_than_its_length: Forward UpstreamShortBody => Seen::StreamBroke, error_entry: true;
     upstream_certificate_untrusted: Forward UpstreamUntrustedCertificate => Seen::Status(502), error_entry: true;
     upstream_resets_mid_stream: Forward UpstreamResetsMidStream => Seen::StreamBroke, error_entry: true;
     upstream_stalls: Forward UpstreamStalls => Seen::StayedOpen, error_entry: true;

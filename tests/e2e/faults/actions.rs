@@ -1,6 +1,6 @@
 //! Each fault, done to a running [`Rig`], and what the client saw.
 
-use super::raw_upstream::RawUpstream;
+use super::raw_upstream::{self, RawUpstream};
 use super::rig::{Mode, Rig, FAULT_MARK};
 use crate::common::*;
 use cctap_tests::proxy::{connect_tunnel, tls_over, Sender};
@@ -18,6 +18,10 @@ pub enum Fault {
     UpstreamRefuses,
     /// The target answers bytes that are not HTTP.
     UpstreamMalformedHttp,
+    /// The target's chunked stream breaks after its first event.
+    UpstreamBrokenChunking,
+    /// The target's body is shorter than its `content-length`.
+    UpstreamShortBody,
     /// HTTPS target whose certificate no trusted CA signed.
     UpstreamUntrustedCertificate,
     /// The upstream closes the stream after 3 events.
@@ -53,6 +57,8 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
         fault,
         Fault::UpstreamRefuses
             | Fault::UpstreamMalformedHttp
+            | Fault::UpstreamBrokenChunking
+            | Fault::UpstreamShortBody
             | Fault::UpstreamUntrustedCertificate
             | Fault::TunnelOfGarbage
     );
@@ -66,8 +72,16 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
             post_status(rig, &dead, &body).await
         }
         Fault::UpstreamMalformedHttp => {
-            let raw = RawUpstream::start().await;
+            let raw = RawUpstream::start(raw_upstream::GARBAGE).await;
             post_status(rig, &raw.url(), &body).await
+        }
+        Fault::UpstreamBrokenChunking => {
+            let raw = RawUpstream::start(raw_upstream::BROKEN_CHUNKS).await;
+            post_broken(rig, &raw.url(), &body).await
+        }
+        Fault::UpstreamShortBody => {
+            let raw = RawUpstream::start(raw_upstream::SHORT_BODY).await;
+            post_broken(rig, &raw.url(), &body).await
         }
         Fault::UpstreamUntrustedCertificate => untrusted(rig, &body).await,
         Fault::UpstreamResetsMidStream => {
@@ -111,6 +125,23 @@ async fn post_status(rig: &Rig, base: &str, body: &str) -> Seen {
     let reason = response.text().await.expect("answer body");
     assert!(!reason.trim().is_empty(), "a {status} says why");
     Seen::Status(status)
+}
+
+/// POSTs through the proxy to `base`, whose answer starts (200) and then
+/// breaks: the client must see the failure, not a clean end.
+async fn post_broken(rig: &Rig, base: &str, body: &str) -> Seen {
+    let response = rig
+        .http
+        .post(format!("{base}/v1/messages"))
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("the answer's head is forwarded");
+    assert_eq!(response.status(), 200, "the head that arrived is forwarded");
+    match response.bytes().await {
+        Ok(bytes) => panic!("a broken upstream body ended cleanly: {bytes:?}"),
+        Err(_) => Seen::StreamBroke,
+    }
 }
 
 /// A streaming POST to the healthy upstream with a behaviour.

@@ -1,13 +1,25 @@
-//! An upstream that answers every request with bytes that are not HTTP: what
-//! a misconfigured port (a database, an SSH server) gives a proxy.
+//! An upstream that answers every request with fixed, broken bytes: not
+//! HTTP at all (what a misconfigured port, say an SSH server, gives a
+//! proxy), a stream whose chunked framing breaks, or a body shorter than
+//! its `content-length`.
 
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// What it answers: no status line, a NUL, then the connection closes.
+/// No status line, a NUL, then the connection closes.
 pub const GARBAGE: &[u8] = b"SSH-2.0-OpenSSH_9.6 \x00\x01\x02 not http\r\n\r\n";
+
+/// A streaming answer whose second chunk has no valid size line.
+pub const BROKEN_CHUNKS: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+transfer-encoding: chunked\r\n\r\n\
+29\r\nevent: message_start\ndata: {\"type\":\"x\"}\n\n\r\n\
+zz\r\nnot a chunk size\r\n";
+
+/// A JSON answer promising 1000 bytes and sending 12 before closing.
+pub const SHORT_BODY: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+content-length: 1000\r\n\r\n{\"partial\": ";
 
 /// A listening garbage server; stops when dropped.
 pub struct RawUpstream {
@@ -16,7 +28,8 @@ pub struct RawUpstream {
 }
 
 impl RawUpstream {
-    pub async fn start() -> RawUpstream {
+    /// Answers `answer` to every request, then closes.
+    pub async fn start(answer: &'static [u8]) -> RawUpstream {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind raw upstream");
@@ -34,7 +47,7 @@ impl RawUpstream {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
-                    let _ = sock.write_all(GARBAGE).await;
+                    let _ = sock.write_all(answer).await;
                     let _ = sock.shutdown().await;
                 });
             }
