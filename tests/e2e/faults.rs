@@ -16,9 +16,11 @@
 //! `h2_cancel` (one HTTP/2 stream reset while others share the connection).
 //!
 //! Measured behaviour worth knowing (documented by `upstream_stalls`):
-//! record has no upstream read timeout. A stream whose upstream goes silent
-//! stays open to the client (no byte, no error) for as long as the client
-//! waits; it ends, with `_error`, when the client goes away or at shutdown.
+//! record has no upstream read timeout, before the response head or inside
+//! a stream (only connecting has one: 15 s). An exchange whose upstream goes
+//! silent stays open to the client (no byte, no error) for as long as the
+//! client waits; it ends, with `_error`, when the client goes away or at
+//! shutdown. Clients time out themselves (Claude Code does).
 
 mod actions;
 mod full_disk;
@@ -127,6 +129,7 @@ fault_cases! {
     upstream_body_shorter_than_its_length: Forward UpstreamShortBody => Seen::StreamBroke, error_entry: true;
     upstream_certificate_untrusted: Forward UpstreamUntrustedCertificate => Seen::Status(502), error_entry: true;
     upstream_resets_mid_stream: Forward UpstreamResetsMidStream => Seen::StreamBroke, error_entry: true;
+    upstream_silent_before_its_head: Forward UpstreamSilentBeforeHead => Seen::StayedOpen, error_entry: true;
     upstream_stalls: Forward UpstreamStalls => Seen::StayedOpen, error_entry: true;
     client_leaves_mid_request: Forward ClientLeavesMidRequest => Seen::ClientLeft, error_entry: true;
     client_leaves_mid_stream: Forward ClientLeavesMidStream => Seen::ClientLeft, error_entry: true;

@@ -18,6 +18,8 @@ pub enum Fault {
     UpstreamRefuses,
     /// The target answers bytes that are not HTTP.
     UpstreamMalformedHttp,
+    /// The target accepts the request and never answers.
+    UpstreamSilentBeforeHead,
     /// The target's chunked stream breaks after its first event.
     UpstreamBrokenChunking,
     /// The target's body is shorter than its `content-length`.
@@ -43,7 +45,8 @@ pub enum Seen {
     Status(u16),
     /// 200, then the body failed (not a clean end).
     StreamBroke,
-    /// Open, with no byte and no error, for [`STALL_WATCH`]; then the client left.
+    /// Open, with no byte (or no head) and no error, for [`STALL_WATCH`];
+    /// then the client left.
     StayedOpen,
     /// The client went away itself.
     ClientLeft,
@@ -59,6 +62,7 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
             | Fault::UpstreamMalformedHttp
             | Fault::UpstreamBrokenChunking
             | Fault::UpstreamShortBody
+            | Fault::UpstreamSilentBeforeHead
             | Fault::UpstreamUntrustedCertificate
             | Fault::TunnelOfGarbage
     );
@@ -78,6 +82,19 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
         Fault::UpstreamBrokenChunking => {
             let raw = RawUpstream::start(raw_upstream::BROKEN_CHUNKS).await;
             post_broken(rig, &raw.url(), &body).await
+        }
+        Fault::UpstreamSilentBeforeHead => {
+            let raw = RawUpstream::start(raw_upstream::SILENCE).await;
+            let sending = rig
+                .http
+                .post(format!("{}/v1/messages", raw.url()))
+                .body(body)
+                .send();
+            match tokio::time::timeout(STALL_WATCH, sending).await {
+                // Dropping the request here closes the client's connection.
+                Err(_) => Seen::StayedOpen,
+                Ok(answer) => panic!("a silent upstream gave an answer: {answer:?}"),
+            }
         }
         Fault::UpstreamShortBody => {
             let raw = RawUpstream::start(raw_upstream::SHORT_BODY).await;

@@ -17,6 +17,10 @@ transfer-encoding: chunked\r\n\r\n\
 29\r\nevent: message_start\ndata: {\"type\":\"x\"}\n\n\r\n\
 zz\r\nnot a chunk size\r\n";
 
+/// Nothing at all: the connection is held open, silent, until the proxy
+/// closes it (an upstream that hangs before its response head).
+pub const SILENCE: &[u8] = b"";
+
 /// A JSON answer promising 1000 bytes and sending 12 before closing.
 pub const SHORT_BODY: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
 content-length: 1000\r\n\r\n{\"partial\": ";
@@ -46,6 +50,14 @@ impl RawUpstream {
                             Ok(0) | Err(_) => return,
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
+                    }
+                    if answer.is_empty() {
+                        while let Ok(n) = sock.read(&mut buf).await {
+                            if n == 0 {
+                                return;
+                            }
+                        }
+                        return;
                     }
                     let _ = sock.write_all(answer).await;
                     let _ = sock.shutdown().await;
