@@ -255,28 +255,32 @@ impl ArchiveReader {
                 Err(end) => return Err(end),
             }
         }
+        self.element(b).map(Some)
+    }
+
+    /// The element that starts with `b`, consumed whole even when it is
+    /// bad. Parsed where it lies in the read buffer when it is whole there
+    /// (one pass, no copy); else framed across refills, then parsed.
+    fn element(&mut self, b: u8) -> Result<Entry, ScanError> {
         if b == b'{' {
             let want = (self.entry_size / 2 * 3 + SLACK).min(MAX_READ_AHEAD);
             if let Some((entry, bytes)) = self.scan.parse_ahead::<Entry>(want)? {
                 self.entry_size = bytes.len();
-                let entry = if needs_lenient(bytes) {
-                    parse_lenient(bytes)
-                } else {
-                    Ok(entry)
-                };
                 self.index += 1;
-                return entry.map(Some).map_err(ScanError::Syntax);
+                if needs_lenient(bytes) {
+                    return parse_lenient(bytes).map_err(ScanError::Syntax);
+                }
+                return Ok(entry);
             }
         }
         let bytes = self.scan.value_bytes()?;
         self.entry_size = bytes.len();
-        let entry = if b == b'{' {
-            parse_entry(bytes).map_err(ScanError::Syntax)
-        } else {
-            Err(ScanError::Syntax("it is not a JSON object".into()))
+        let entry = match b {
+            b'{' => parse_entry(bytes).map_err(ScanError::Syntax),
+            _ => Err(ScanError::Syntax("it is not a JSON object".into())),
         };
         self.index += 1;
-        entry.map(Some)
+        entry
     }
 
     /// Reads the keys of `log` after `entries` into the head.

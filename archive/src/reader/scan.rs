@@ -1,7 +1,11 @@
 //! A small JSON byte scanner over a buffered stream: enough structure to
 //! walk `{"log":{…,"entries":[…]}}` and cut out one value's bytes at a time
 //! (tracking depth, strings and escapes), so whole documents are never held
-//! in memory. Values themselves are parsed by serde_json.
+//! in memory. Values themselves are parsed by serde_json: from the read
+//! buffer directly when they are whole in it ([`Scanner::parse_ahead`]),
+//! which skips the framing pass; framing is for the rest (values cut off,
+//! straddling what was read, or not of the expected type), and there it
+//! jumps over string contents with memchr.
 use serde::de::DeserializeOwned;
 use std::io::{self, Read};
 
