@@ -2,7 +2,8 @@
 //! stderr, the client's traffic keeps flowing, the exchanges that could not
 //! be kept are counted at exit, and what was written before reads back.
 //!
-//! Two ways to fill it: a 32 KiB tmpfs (ENOSPC, the real thing; needs root
+//! Two ways to fill it: a 32 KiB tmpfs, in each archive format (ENOSPC, the
+//! real thing; needs root
 //! to mount, skipped otherwise) and a 32 KiB file-size limit on the running
 //! record (`prlimit --fsize`: EFBIG, but only if record ignores SIGXFSZ,
 //! whose default action kills the process).
@@ -54,7 +55,7 @@ impl Drop for Tmpfs {
 async fn traffic_flows_on_a_full_disk(upstream: &FakeUpstream, recorder: Recorder, path: &Path) {
     let http = client();
     for i in 0..EXCHANGES {
-        let body = messages_body(true).replace("say hi", &format!("full disk {i}"));
+        let body = messages_body(true).replace("say hi", &format!("full disk {i} {}", filler(i)));
         let response = http
             .post(format!("{}/v1/messages", recorder.url()))
             .body(body)
@@ -97,17 +98,33 @@ async fn traffic_flows_on_a_full_disk(upstream: &FakeUpstream, recorder: Recorde
     );
 }
 
+/// 2 KiB of hex that compresses poorly (a xorshift sequence), so the
+/// compressed formats fill the space too.
+fn filler(seed: usize) -> String {
+    let mut x = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..256)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("{:08x}", x as u32)
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_tmpfs_is_reported_once_and_traffic_flows() {
     bounded("test", LIMIT, async {
-        let Some(tmpfs) = Tmpfs::mount(SPACE) else {
-            eprintln!("cannot mount a tmpfs (not root?): test skipped");
-            return;
-        };
-        let upstream = FakeUpstream::start().await.expect("fake upstream");
-        let path = tmpfs.dir.path().join("full.har");
-        let recorder = Recorder::reverse(&upstream.url(), &path, &[]).expect("start record");
-        traffic_flows_on_a_full_disk(&upstream, recorder, &path).await;
+        for extension in ["har", "har.zst", "har.gz"] {
+            let Some(tmpfs) = Tmpfs::mount(SPACE) else {
+                eprintln!("cannot mount a tmpfs (not root?): test skipped");
+                return;
+            };
+            let upstream = FakeUpstream::start().await.expect("fake upstream");
+            let path = tmpfs.dir.path().join(format!("full.{extension}"));
+            let recorder = Recorder::reverse(&upstream.url(), &path, &[]).expect("start record");
+            traffic_flows_on_a_full_disk(&upstream, recorder, &path).await;
+        }
     })
     .await
 }
