@@ -1,12 +1,14 @@
 //! A full disk under the archive: the write error is reported once on
-//! stderr, the client's traffic keeps flowing, the exchanges that could not
-//! be kept are counted at exit, and what was written before reads back.
+//! stderr while running, the client's traffic keeps flowing, record exits
+//! (not killed), and what was written before reads back, reported cut off.
+//! (record also counts the exchanges it could not keep in its exit
+//! summary; `Recorder::stop` gives no stderr after exit, so that line is
+//! not checked here.)
 //!
 //! Two ways to fill it: a 32 KiB tmpfs, in each archive format (ENOSPC, the
-//! real thing; needs root
-//! to mount, skipped otherwise) and a 32 KiB file-size limit on the running
-//! record (`prlimit --fsize`: EFBIG, but only if record ignores SIGXFSZ,
-//! whose default action kills the process).
+//! real thing; needs root to mount, skipped otherwise), and a 32 KiB
+//! file-size limit on the running record (`prlimit --fsize`: EFBIG, but only
+//! if record ignores SIGXFSZ, whose default action kills the process).
 
 use crate::common::*;
 use cctap_tests::upstream::FakeUpstream;
