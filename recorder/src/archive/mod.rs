@@ -12,6 +12,7 @@ mod budget;
 mod outputs;
 #[cfg(test)]
 mod tests;
+mod trim;
 
 pub use outputs::{Closed, FlowTarget, OutputError, Outputs, Targets};
 
@@ -20,7 +21,7 @@ use budget::{weight, Budget, QUEUE_BYTES};
 use cctap_archive::model::LogHead;
 use cctap_archive::{Entry, WriteError};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -160,15 +161,23 @@ fn write_loop(
             return Vec::new();
         }
     };
-    while let Ok(msg) = rx.recv() {
-        match msg {
-            Msg::Entry(entry, bytes) => {
+    // Entries written since memory was last given back.
+    let mut since_trim = 0usize;
+    loop {
+        match rx.recv_timeout(trim::IDLE) {
+            Ok(Msg::Entry(entry, bytes)) => {
                 outputs.append(&entry, &stats);
                 // Freed before the budget says so.
                 drop(entry);
                 budget.give_back(bytes);
+                since_trim += 1;
             }
-            Msg::Finish => break,
+            Err(RecvTimeoutError::Timeout) if since_trim > 0 => {
+                trim::release_free_memory();
+                since_trim = 0;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Msg::Finish) | Err(RecvTimeoutError::Disconnected) => break,
         }
     }
     outputs.finish()

@@ -359,3 +359,23 @@ fn targets_describe_themselves() {
     };
     assert!(!har.to_stdout());
 }
+
+#[test]
+fn the_writer_goes_on_after_an_idle_pause() {
+    let stats = Arc::new(Stats::default());
+    let (har_disk, har_bytes) = disk();
+    let (sink, thread) = start_with(
+        move || Ok(har_output(har_disk)),
+        stats.clone(),
+        8 * budget::weight(&entry()),
+    )
+    .unwrap();
+    sink.submit(exchange(1));
+    // Past the idle time, so the writer has given memory back once.
+    std::thread::sleep(trim::IDLE * 2);
+    sink.submit(exchange(2));
+    let closed = thread.finish();
+    assert_eq!(closed[0].written, 2, "{closed:?}");
+    assert_eq!(urls_in_har(&har_bytes.lock().unwrap()).len(), 2);
+    assert_eq!(stats.not_archived.load(Relaxed), 0);
+}
