@@ -125,6 +125,7 @@ macro_rules! fault_cases {
 fault_cases! {
     upstream_refuses: Forward UpstreamRefuses => Seen::Status(502), error_entry: true;
     upstream_sends_malformed_http: Forward UpstreamMalformedHttp => Seen::Status(502), error_entry: true;
+    upstream_tcp_reset_mid_stream: Forward UpstreamTcpResetMidStream => Seen::StreamBroke, error_entry: true;
     upstream_breaks_chunked_framing: Forward UpstreamBrokenChunking => Seen::StreamBroke, error_entry: true;
     upstream_body_shorter_than_its_length: Forward UpstreamShortBody => Seen::StreamBroke, error_entry: true;
     upstream_certificate_untrusted: Forward UpstreamUntrustedCertificate => Seen::Status(502), error_entry: true;

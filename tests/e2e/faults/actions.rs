@@ -20,6 +20,8 @@ pub enum Fault {
     UpstreamMalformedHttp,
     /// The target accepts the request and never answers.
     UpstreamSilentBeforeHead,
+    /// The target's stream is cut by a TCP RST after its first event.
+    UpstreamTcpResetMidStream,
     /// The target's chunked stream breaks after its first event.
     UpstreamBrokenChunking,
     /// The target's body is shorter than its `content-length`.
@@ -63,6 +65,7 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
             | Fault::UpstreamBrokenChunking
             | Fault::UpstreamShortBody
             | Fault::UpstreamSilentBeforeHead
+            | Fault::UpstreamTcpResetMidStream
             | Fault::UpstreamUntrustedCertificate
             | Fault::TunnelOfGarbage
     );
@@ -95,6 +98,10 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
                 Err(_) => Seen::StayedOpen,
                 Ok(answer) => panic!("a silent upstream gave an answer: {answer:?}"),
             }
+        }
+        Fault::UpstreamTcpResetMidStream => {
+            let raw = RawUpstream::start_then_reset(raw_upstream::STREAM_START).await;
+            post_broken(rig, &raw.url(), &body).await
         }
         Fault::UpstreamShortBody => {
             let raw = RawUpstream::start(raw_upstream::SHORT_BODY).await;

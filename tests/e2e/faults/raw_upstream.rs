@@ -1,7 +1,8 @@
 //! An upstream that answers every request with fixed, broken bytes: not
 //! HTTP at all (what a misconfigured port, say an SSH server, gives a
 //! proxy), a stream whose chunked framing breaks, or a body shorter than
-//! its `content-length`.
+//! its `content-length`, a stream cut by a TCP reset (RST, not FIN), or
+//! silence.
 
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,6 +22,12 @@ zz\r\nnot a chunk size\r\n";
 /// closes it (an upstream that hangs before its response head).
 pub const SILENCE: &[u8] = b"";
 
+/// A stream's head and first event; [`RawUpstream::start_then_reset`]
+/// follows it with a TCP RST.
+pub const STREAM_START: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+transfer-encoding: chunked\r\n\r\n\
+29\r\nevent: message_start\ndata: {\"type\":\"x\"}\n\n\r\n";
+
 /// A JSON answer promising 1000 bytes and sending 12 before closing.
 pub const SHORT_BODY: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
 content-length: 1000\r\n\r\n{\"partial\": ";
@@ -32,8 +39,17 @@ pub struct RawUpstream {
 }
 
 impl RawUpstream {
-    /// Answers `answer` to every request, then closes.
+    /// Answers `answer` to every request, then closes (FIN).
     pub async fn start(answer: &'static [u8]) -> RawUpstream {
+        RawUpstream::serve(answer, false).await
+    }
+
+    /// Answers `answer`, then resets the connection (SO_LINGER 0: RST).
+    pub async fn start_then_reset(answer: &'static [u8]) -> RawUpstream {
+        RawUpstream::serve(answer, true).await
+    }
+
+    async fn serve(answer: &'static [u8], reset: bool) -> RawUpstream {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind raw upstream");
@@ -60,6 +76,16 @@ impl RawUpstream {
                         return;
                     }
                     let _ = sock.write_all(answer).await;
+                    if reset {
+                        // Let the bytes go out first, then drop with linger 0.
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        // Deprecated because a non-zero linger blocks on
+                        // drop; zero sends the RST at once.
+                        #[allow(deprecated)]
+                        let _ = sock.set_linger(Some(std::time::Duration::ZERO));
+                        drop(sock);
+                        return;
+                    }
                     let _ = sock.shutdown().await;
                 });
             }
