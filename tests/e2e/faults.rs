@@ -103,6 +103,12 @@ async fn run(case: Case) {
                     e.har.response.status
                 );
             }
+            if matches!(
+                case.fault,
+                Fault::UpstreamSilentBeforeHead | Fault::ClientLeavesMidRequest
+            ) {
+                assert_eq!(e.har.response.status, 0, "{name}: no response head arrived");
+            }
         } else {
             assert_eq!(faulty.len(), 0, "{name}: no exchange began, no entry");
         }
