@@ -50,6 +50,16 @@ use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// A file-size limit (`ulimit -f`) must not kill the proxy mid-stream: with
+/// SIGXFSZ ignored, an archive write past the limit fails with EFBIG and is
+/// handled like a full disk (reported once, traffic keeps flowing).
+/// `wrap` restores the default for the wrapped command.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread
+    // that could depend on it starts.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+}
+
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if ca_command::wanted(&args[1.min(args.len())..]) {
@@ -62,6 +72,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     init_tracing();
+    ignore_file_size_signal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -66,6 +66,15 @@ pub async fn run(
         .unwrap_or_default();
     let mut cmd = Command::new(command.first().map_or_else(OsString::new, Clone::clone));
     cmd.args(command.iter().skip(1)).kill_on_drop(true);
+    // record ignores SIGXFSZ (see main.rs); an ignored signal survives exec,
+    // so give the command the default back.
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+            Ok(())
+        });
+    }
     for (key, value) in env {
         match value {
             Some(value) => cmd.env(key, value),

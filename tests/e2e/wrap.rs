@@ -158,3 +158,29 @@ async fn a_child_killed_by_a_signal_gives_128_plus_n() {
     })
     .await
 }
+
+/// record ignores SIGXFSZ for itself (a file-size limit must not kill the
+/// proxy); the wrapped command must still get the default disposition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrapped_command_keeps_the_default_file_size_signal() {
+    bounded("test", LIMIT, async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sigxfsz.har");
+        let output = tokio::process::Command::new(binaries::record().expect("record binary"))
+            .kill_on_drop(true)
+            .args(["-m", "offline", "-q", "-o"])
+            .arg(&path)
+            .args(["--", "sh", "-c", "grep '^SigIgn:' /proc/self/status"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run record -- sh");
+        assert!(output.status.success(), "{output:?}");
+        let line = String::from_utf8_lossy(&output.stdout);
+        let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16)
+            .unwrap_or_else(|e| panic!("SigIgn mask in {line:?}: {e}"));
+        const SIGXFSZ: u32 = 25;
+        assert_eq!(mask & (1 << (SIGXFSZ - 1)), 0, "SIGXFSZ ignored in the child: {line}");
+    })
+    .await
+}

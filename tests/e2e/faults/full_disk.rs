@@ -132,7 +132,6 @@ async fn full_tmpfs_is_reported_once_and_traffic_flows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "record bug: killed by SIGXFSZ (exit 153) when the archive reaches RLIMIT_FSIZE; it must ignore SIGXFSZ so write() fails with EFBIG and the full-disk path runs"]
 async fn file_size_limit_is_reported_once_and_traffic_flows() {
     bounded("test", LIMIT, async {
         let upstream = FakeUpstream::start().await.expect("fake upstream");
