@@ -21,7 +21,11 @@ pub struct Entry {
     #[serde(flatten)]
     pub har: HarEntry,
     /// The `text/event-stream` response as parsed events, in arrival order.
-    #[serde(rename = "_sseEvents", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "_sseEvents",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sse_events: Option<Vec<SseEvent>>,
     /// Why the exchange did not complete normally.
     #[serde(rename = "_error", default, skip_serializing_if = "Option::is_none")]
@@ -153,6 +157,9 @@ mod tests {
         let t = time::macros::datetime!(2026-11-25 12:34:56.789_123 UTC);
         let s = format_started(t);
         assert_eq!(s, "2026-11-25T12:34:56.789+00:00");
-        assert_eq!(parse_started(&s).unwrap().unix_timestamp(), t.unix_timestamp());
+        assert_eq!(
+            parse_started(&s).unwrap().unix_timestamp(),
+            t.unix_timestamp()
+        );
     }
 }

@@ -180,7 +180,11 @@ async fn wrapped_command_keeps_the_default_file_size_signal() {
         let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16)
             .unwrap_or_else(|e| panic!("SigIgn mask in {line:?}: {e}"));
         const SIGXFSZ: u32 = 25;
-        assert_eq!(mask & (1 << (SIGXFSZ - 1)), 0, "SIGXFSZ ignored in the child: {line}");
+        assert_eq!(
+            mask & (1 << (SIGXFSZ - 1)),
+            0,
+            "SIGXFSZ ignored in the child: {line}"
+        );
     })
     .await
 }

@@ -20,7 +20,6 @@ pub fn encode(label: &str, der: &[u8]) -> String {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
