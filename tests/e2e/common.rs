@@ -154,6 +154,10 @@ impl Session {
 /// the document must also pass that independent HAR 1.2 schema check.
 pub fn har_validator(doc: &Value, scratch: &std::path::Path) {
     let Some(prefix) = std::env::var_os("CCTAP_HAR_VALIDATOR") else {
+        assert!(
+            std::env::var_os("CCTAP_REQUIRE_PEERS").is_none(),
+            "CCTAP_HAR_VALIDATOR is unset but CCTAP_REQUIRE_PEERS asks for har-validator"
+        );
         return;
     };
     let file = scratch.join("for-har-validator.har");

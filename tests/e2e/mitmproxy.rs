@@ -12,7 +12,7 @@
 mod compare;
 mod entries;
 mod record_w;
-mod run;
+pub(crate) mod run;
 
 use crate::common::*;
 use cctap_tests::archive;

@@ -8,17 +8,10 @@
 
 use super::{need, Forward};
 use crate::common::*;
+use crate::mitmproxy::run::mitmdump;
 use cctap_tests::upstream::{FakeUpstream, DEFAULT_REPLY};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-fn mitmdump(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("MITMDUMP").map(PathBuf::from);
-    if found.is_none() {
-        eprintln!("{test}: MITMDUMP not set (source .ci/mitmproxy.sh CACHE_DIR): skipped");
-    }
-    found
-}
 
 /// Starts mitmdump in regular mode on a free port with this confdir.
 async fn start_mitmdump(
