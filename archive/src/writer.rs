@@ -223,6 +223,9 @@ impl ArchiveWriter {
     }
 
     /// Serialises the entry, writes it and flushes (a zstd block boundary).
+    /// The entry is serialised straight into the stream, so an error leaves
+    /// part of it written: the archive is then cut off there (readers
+    /// recover the entries before it), and nothing more should be appended.
     pub fn append(&mut self, entry: &Entry) -> Result<(), WriteError> {
         let separator: &[u8] = if self.entries == 0 { b"\n" } else { b",\n" };
         match self.stream.write_json(separator, entry) {
