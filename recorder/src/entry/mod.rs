@@ -124,20 +124,21 @@ impl Recorded {
     }
 }
 
-/// Turns what an exchange saw into its archive entry.
-pub fn build(rec: Recorded) -> Entry {
+/// Turns what an exchange saw into its archive entry. Headers, URL and
+/// bodies move into the entry; only the joined bodies are new copies.
+pub fn build(mut rec: Recorded) -> Entry {
     let mut entry = Entry::default();
     let har = &mut entry.har;
     let end = rec.end();
     har.started_date_time = format_started(rec.started_wall);
     har.time = rec.ms(end);
     har.timings = timings(&rec, end);
-    har.request = request(&rec);
+    har.request = request(&mut rec);
     if let Some(conn) = &rec.connection {
         har.server_ip_address = Some(conn.server_ip.to_string());
         har.connection = Some(conn.id.to_string());
     }
-    let (response, sse) = response(&rec, end);
+    let (response, sse) = response(&mut rec, end);
     har.response = response;
     entry.sse_events = sse;
     entry.error = rec.error;
@@ -168,11 +169,11 @@ fn timings(rec: &Recorded, end: Instant) -> Timings {
     }
 }
 
-fn headers(list: &[(String, String)]) -> Vec<Header> {
-    list.iter()
+fn headers(list: Vec<(String, String)>) -> Vec<Header> {
+    list.into_iter()
         .map(|(name, value)| Header {
-            name: name.clone(),
-            value: value.clone(),
+            name,
+            value,
             comment: None,
         })
         .collect()
@@ -184,7 +185,7 @@ fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn request(rec: &Recorded) -> Request {
+fn request(rec: &mut Recorded) -> Request {
     let wire: Vec<u8> = rec.request_body.concat();
     let wire_size = wire.len();
     let post_data = (!wire.is_empty()).then(|| {
@@ -200,12 +201,12 @@ fn request(rec: &Recorded) -> Request {
         }
     });
     Request {
-        method: rec.method.clone(),
-        url: rec.url.clone(),
-        http_version: rec.http_version.to_owned(),
         cookies: cookies(pairs(&rec.request_headers), false),
-        headers: headers(&rec.request_headers),
         query_string: query_string(&rec.url),
+        method: std::mem::take(&mut rec.method),
+        url: std::mem::take(&mut rec.url),
+        http_version: rec.http_version.to_owned(),
+        headers: headers(std::mem::take(&mut rec.request_headers)),
         post_data,
         headers_size: rec.request_head_size.map_or(-1, |n| n as i64),
         body_size: wire_size as i64,
@@ -218,8 +219,8 @@ fn pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
     headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
 }
 
-fn response(rec: &Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
-    let Some(head) = &rec.response else {
+fn response(rec: &mut Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
+    let Some(head) = rec.response.take() else {
         return (no_response(), None);
     };
     let mut wire = Vec::with_capacity(rec.response_body.iter().map(|(_, b)| b.len()).sum());
@@ -232,26 +233,28 @@ fn response(rec: &Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
         .unwrap_or("")
         .to_owned();
     let body = Body::decode(encoding, wire);
+    let redirect_url = header(&head.headers, "location").unwrap_or("").to_owned();
     let sse = mime
         .to_ascii_lowercase()
         .starts_with("text/event-stream")
         .then(|| sse_events(rec, end, encoding, &body));
+    let compression = (body.decoded_len > wire_size && encoding.is_some())
+        .then(|| (body.decoded_len - wire_size) as i64);
     let response = Response {
         status: i64::from(head.status),
-        status_text: head.reason.clone(),
+        status_text: head.reason,
         http_version: rec.http_version.to_owned(),
         cookies: cookies(pairs(&head.headers), true),
-        headers: headers(&head.headers),
+        headers: headers(head.headers),
         content: Content {
             size: body.decoded_len as i64,
-            compression: (body.decoded_len > wire_size && encoding.is_some())
-                .then(|| (body.decoded_len - wire_size) as i64),
+            compression,
             mime_type: Some(mime),
             encoding: body.base64.then(|| "base64".to_owned()),
             comment: body.problem,
             text: Some(body.text),
         },
-        redirect_url: Some(header(&head.headers, "location").unwrap_or("").to_owned()),
+        redirect_url: Some(redirect_url),
         headers_size: head.head_size.map_or(-1, |n| n as i64),
         body_size: wire_size as i64,
         comment: None,
