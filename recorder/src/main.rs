@@ -19,6 +19,7 @@
 //!   local CA and leaf certificates.
 //! - [`wrap`]: running a command against the proxy, with [`child_env`];
 //!   [`body`]: body types. [`ca_command`]: `record ca init|path|export`.
+//!   [`write_through`]: the write half shared by the read-side adapters.
 
 mod app;
 mod archive;
@@ -45,6 +46,7 @@ mod upstream;
 mod upstream_proxy;
 mod upstream_tls;
 mod wrap;
+mod write_through;
 
 use clap::Parser;
 use std::process::ExitCode;
