@@ -265,3 +265,16 @@ pub async fn json_of(response: reqwest::Response) -> Value {
     serde_json::from_slice(&bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
 }
+
+/// A TLS fake upstream and its CA written to `dir/upstream-ca.pem`: the file
+/// that `record --upstream-ca` (or a client) trusts it by.
+pub async fn tls_upstream(dir: &std::path::Path) -> (FakeUpstream, PathBuf) {
+    let upstream = FakeUpstream::builder()
+        .tls()
+        .start()
+        .await
+        .expect("TLS fake upstream");
+    let ca = dir.join("upstream-ca.pem");
+    upstream.write_ca(&ca).expect("write the upstream's CA");
+    (upstream, ca)
+}

@@ -17,14 +17,8 @@ async fn stream_through(session: &Session) -> reqwest::Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_upstream_trusted_with_upstream_ca() {
     bounded("test", LIMIT, async {
-        let upstream = FakeUpstream::builder()
-            .tls()
-            .start()
-            .await
-            .expect("TLS upstream");
         let dir = tempfile::tempdir().expect("temp dir");
-        let ca = dir.path().join("ca.pem");
-        upstream.write_ca(&ca).expect("write CA");
+        let (upstream, ca) = tls_upstream(dir.path()).await;
         let archive = dir.path().join("tls.har.zst");
         let ca_arg = ca.display().to_string();
         let recorder =
@@ -106,14 +100,8 @@ async fn https_upstream_by_name_verifies_the_dns_name() {
         return;
     }
     bounded("test", LIMIT, async {
-        let upstream = FakeUpstream::builder()
-            .tls()
-            .start()
-            .await
-            .expect("TLS upstream");
         let dir = tempfile::tempdir().expect("temp dir");
-        let ca = dir.path().join("ca.pem");
-        upstream.write_ca(&ca).expect("write CA");
+        let (upstream, ca) = tls_upstream(dir.path()).await;
         let archive = dir.path().join("byname.har");
         let ca_arg = ca.display().to_string();
         let base = upstream.url_by_name();

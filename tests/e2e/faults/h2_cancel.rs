@@ -8,7 +8,7 @@ use super::rig::{Rig, FAULT_MARK, HEALTHY_MARK};
 use crate::common::*;
 use bytes::Bytes;
 use cctap_tests::proxy::{connect_tunnel, tls_over};
-use cctap_tests::upstream::{FakeUpstream, BEHAVIOUR_HEADER};
+use cctap_tests::upstream::BEHAVIOUR_HEADER;
 use cctap_tests::{archive, Recorder};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -60,14 +60,9 @@ async fn read(body: &mut Incoming, seen: &mut Vec<u8>, needle: Option<&str>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_h2_stream_is_archived_and_its_neighbours_go_on() {
     bounded("test", LIMIT, async {
-        let upstream = FakeUpstream::builder()
-            .tls()
-            .start()
-            .await
-            .expect("TLS fake upstream");
         let dir = tempfile::tempdir().expect("temp dir");
-        let (confdir, upstream_ca) = (dir.path().join("conf"), dir.path().join("up-ca.pem"));
-        upstream.write_ca(&upstream_ca).expect("write upstream CA");
+        let (upstream, upstream_ca) = tls_upstream(dir.path()).await;
+        let confdir = dir.path().join("conf");
         let path = dir.path().join("h2.har.zst");
         let (conf, ca) = (
             confdir.display().to_string(),

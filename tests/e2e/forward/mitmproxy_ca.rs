@@ -9,7 +9,7 @@
 use super::{need, Forward};
 use crate::common::*;
 use crate::mitmproxy::run::mitmdump;
-use cctap_tests::upstream::{FakeUpstream, DEFAULT_REPLY};
+use cctap_tests::upstream::DEFAULT_REPLY;
 use std::path::Path;
 use std::time::Duration;
 
@@ -88,14 +88,8 @@ async fn a_client_trusting_only_our_ca_talks_through_mitmdump() {
         return;
     }
     bounded("test", LIMIT, async {
-        let upstream = FakeUpstream::builder()
-            .tls()
-            .start()
-            .await
-            .expect("upstream");
         let scratch = tempfile::tempdir().expect("temp dir");
-        let up_ca = scratch.path().join("up.pem");
-        upstream.write_ca(&up_ca).expect("write CA");
+        let (upstream, up_ca) = tls_upstream(scratch.path()).await;
         let ours = scratch.path().join("dot-cctap");
         let init = tokio::process::Command::new(cctap_tests::binaries::record().expect("record"))
             .args(["ca", "init", "--confdir"])

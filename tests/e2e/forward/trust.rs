@@ -94,10 +94,8 @@ async fn a_wrapped_command_goes_through_the_proxy_and_trusts_the_ca() {
         return;
     }
     bounded("test", LIMIT, async {
-        let upstream = cctap_tests::FakeUpstream::builder().tls().start().await.expect("upstream");
         let dir = tempfile::tempdir().expect("temp dir");
-        let up_ca = dir.path().join("up.pem");
-        upstream.write_ca(&up_ca).expect("write CA");
+        let (upstream, up_ca) = tls_upstream(dir.path()).await;
         let archive = dir.path().join("wrapped.har");
         // The user's own NODE_EXTRA_CA_CERTS must survive, combined with ours.
         let user_extra = dir.path().join("corp.pem");
@@ -207,10 +205,8 @@ async fn a_wrapped_python_trusts_the_ca_through_ssl_cert_file() {
         return;
     }
     bounded("test", LIMIT, async {
-        let upstream = cctap_tests::FakeUpstream::builder().tls().start().await.expect("upstream");
         let dir = tempfile::tempdir().expect("temp dir");
-        let up_ca = dir.path().join("up.pem");
-        upstream.write_ca(&up_ca).expect("write CA");
+        let (upstream, up_ca) = tls_upstream(dir.path()).await;
         let archive = dir.path().join("python.har");
         let url = format!("{}/v1/messages", upstream.url_by_name());
         // urllib takes https_proxy from the environment, OpenSSL SSL_CERT_FILE.
