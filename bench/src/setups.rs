@@ -1,5 +1,7 @@
 //! The things measured side by side: no proxy, `record`, and mitmdump, each
 //! started fresh per round on a free loopback port, recording to a file.
+//! The CONNECT+TLS setups sit in front of the TLS upstream and hand their
+//! clients the CA to trust (record's and mitmdump's, from their confdirs).
 
 use crate::procs::{free_port, Proc};
 use std::path::{Path, PathBuf};
@@ -32,6 +34,12 @@ pub enum Setup {
     MitmReverse,
     /// `mitmdump --mode regular -w X.flows`, absolute-form HTTP requests.
     MitmRegular,
+    /// `tls_load` straight to the TLS upstream: the base of the TLS rows.
+    DirectTls,
+    /// `record -m regular --ssl-insecure -o X.har.zst`, CONNECT + TLS.
+    RecordTls,
+    /// `mitmdump --mode regular --ssl-insecure -w X.flows`, CONNECT + TLS.
+    MitmTls,
 }
 
 impl Setup {
@@ -42,12 +50,38 @@ impl Setup {
             Setup::RecordRegular => "record regular -o .har.zst",
             Setup::MitmReverse => "mitmdump reverse -w",
             Setup::MitmRegular => "mitmdump regular -w",
+            Setup::DirectTls => "direct TLS",
+            Setup::RecordTls => "record regular (CONNECT+TLS)",
+            Setup::MitmTls => "mitmdump regular (CONNECT+TLS) -w",
         }
     }
 
     /// A forward proxy: clients send absolute-form request targets.
     pub fn is_forward(self) -> bool {
         matches!(self, Setup::MitmRegular | Setup::RecordRegular)
+    }
+
+    /// Driven by `tls_load` against the TLS upstream (through CONNECT when
+    /// proxied), not by wrk.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Setup::DirectTls | Setup::RecordTls | Setup::MitmTls)
+    }
+
+    /// `record` in one of its modes.
+    pub fn is_record(self) -> bool {
+        matches!(
+            self,
+            Setup::RecordReverse | Setup::RecordRegular | Setup::RecordTls
+        )
+    }
+
+    /// The rows this one's ratios are taken against: (direct, mitmdump).
+    pub fn bases(self) -> (Setup, Setup) {
+        if self.is_tls() {
+            (Setup::DirectTls, Setup::MitmTls)
+        } else {
+            (Setup::Direct, Setup::MitmReverse)
+        }
     }
 }
 
@@ -56,6 +90,8 @@ pub struct Proxy {
     pub proc: Proc,
     pub port: u16,
     pub archive: PathBuf,
+    /// The CA certificate (PEM) a CONNECT+TLS client must trust.
+    pub ca: Option<PathBuf>,
 }
 
 /// Starts the proxy of `setup` in front of 127.0.0.1:`up`; `None` for direct.
@@ -63,8 +99,8 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
     let port = free_port()?;
     let upstream = format!("http://127.0.0.1:{up}");
     let (mut cmd, archive) = match setup {
-        Setup::Direct => return Ok(None),
-        Setup::RecordReverse | Setup::RecordRegular => {
+        Setup::Direct | Setup::DirectTls => return Ok(None),
+        Setup::RecordReverse | Setup::RecordRegular | Setup::RecordTls => {
             let archive = dir.join("record.har.zst");
             let mode = match setup {
                 Setup::RecordReverse => format!("reverse:{upstream}"),
@@ -73,13 +109,17 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
             let mut cmd = Command::new(tools.bin("record"));
             cmd.arg("-m").arg(mode).arg("-o").arg(&archive);
             cmd.args(["-q", "-p", &port.to_string()]);
-            // Regular mode keeps its CA here, not in the user's ~/.mitmproxy.
-            if setup == Setup::RecordRegular {
+            // Regular mode keeps its CA here, not in the user's ~/.cctap.
+            if setup != Setup::RecordReverse {
                 cmd.arg("--confdir").arg(dir.join("record-conf"));
+            }
+            // The TLS upstream's certificate is self-signed.
+            if setup == Setup::RecordTls {
+                cmd.arg("--ssl-insecure");
             }
             (cmd, archive)
         }
-        Setup::MitmReverse | Setup::MitmRegular => {
+        Setup::MitmReverse | Setup::MitmRegular | Setup::MitmTls => {
             let Some(mitmdump) = &tools.mitmdump else {
                 anyhow::bail!("mitmdump is not installed");
             };
@@ -99,6 +139,9 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
                 &port.to_string(),
             ]);
             cmd.arg("-w").arg(&archive);
+            if setup == Setup::MitmTls {
+                cmd.arg("--ssl-insecure");
+            }
             cmd.arg("--set")
                 .arg(format!("confdir={}", dir.join("mitmproxy-conf").display()));
             (cmd, archive)
@@ -110,16 +153,41 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
         &dir.join(format!("{}.log", proc_name(setup))),
     )?;
     proc.wait_port(port, Duration::from_secs(20))?;
+    let ca = match setup {
+        Setup::RecordTls => Some(dir.join("record-conf").join("cctap-ca-cert.pem")),
+        Setup::MitmTls => Some(dir.join("mitmproxy-conf").join("mitmproxy-ca-cert.pem")),
+        _ => None,
+    };
+    if let Some(ca) = &ca {
+        wait_file(ca, Duration::from_secs(10))?;
+    }
     Ok(Some(Proxy {
         proc,
         port,
         archive,
+        ca,
     }))
 }
 
 fn proc_name(setup: Setup) -> &'static str {
-    match setup {
-        Setup::RecordReverse | Setup::RecordRegular => "record",
-        _ => "mitmdump",
+    if setup.is_record() {
+        "record"
+    } else {
+        "mitmdump"
     }
+}
+
+/// Waits for a proxy to have written its CA certificate.
+fn wait_file(path: &Path, limit: Duration) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    anyhow::bail!(
+        "the proxy listens but wrote no CA certificate at {} within {limit:?}",
+        path.display()
+    )
 }

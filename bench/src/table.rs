@@ -1,10 +1,15 @@
 //! The result: one row per setup (direct, record, mitmdump …) with ratios to
-//! direct and to mitmdump, then issue 7's targets with PASS/MISS.
+//! direct and to mitmdump, then issue 7's targets with PASS/MISS. Each row
+//! names its own bases: the CONNECT+TLS rows compare with direct TLS and
+//! mitmdump over CONNECT+TLS, like with like.
 
 /// The medians of one setup over all rounds.
 #[derive(Clone, Debug, Default)]
 pub struct Row {
     pub setup: String,
+    /// The rows its ratios are taken against (direct, mitmdump); `None`:
+    /// the table's defaults.
+    pub bases: Option<(String, String)>,
     /// Requests per second at 16 connections (1 KiB JSON).
     pub rps: Option<f64>,
     /// Latency at 1 connection, ms.
@@ -13,7 +18,8 @@ pub struct Row {
     /// SSE: first event's lag, ms (p50 and p99 over the streams).
     pub sse_p50_ms: Option<f64>,
     pub sse_p99_ms: Option<f64>,
-    /// CPU µs per request in the 16-connection run: upstream, proxy, wrk.
+    /// CPU µs per request in the 16-connection run: upstream, proxy, load
+    /// generator (wrk, or tls_load for the CONNECT+TLS rows).
     pub cpu_us: [Option<f64>; 3],
     /// Archive (or flow file) bytes per recorded request.
     pub bytes_per_req: Option<f64>,
@@ -59,7 +65,8 @@ fn cell(v: Option<f64>, d: Option<f64>, m: Option<f64>, digits: usize) -> String
     format!("{} ({} d, {} m)", num(v, digits), ratio(v, d), ratio(v, m))
 }
 
-/// Prints the setups table; `direct` and `mitm` name the reference rows.
+/// Prints the setups table; `direct` and `mitm` name the reference rows of
+/// rows that name none.
 pub fn print_rows(rows: &[Row], direct: &str, mitm: &str) {
     let find = |name: &str| {
         rows.iter()
@@ -67,19 +74,22 @@ pub fn print_rows(rows: &[Row], direct: &str, mitm: &str) {
             .cloned()
             .unwrap_or_default()
     };
-    let (d, m) = (find(direct), find(mitm));
     let header = [
         "setup",
         "req/s, 16 conn",
         "p50 ms, 1 conn",
         "p99 ms, 1 conn",
         "SSE 1st event lag p50/p99 ms",
-        "CPU us/req upstream/proxy/wrk",
+        "CPU us/req upstream/proxy/client",
         "bytes/req",
         "note",
     ];
     let mut lines: Vec<[String; 8]> = vec![header.map(str::to_owned)];
     for r in rows {
+        let (d, m) = match &r.bases {
+            Some((d, m)) => (find(d), find(m)),
+            None => (find(direct), find(mitm)),
+        };
         lines.push([
             r.setup.clone(),
             cell(r.rps, d.rps, m.rps, 0),
@@ -92,7 +102,7 @@ pub fn print_rows(rows: &[Row], direct: &str, mitm: &str) {
         ]);
     }
     print_grid(&lines);
-    println!("(x d = ratio to {direct}, x m = ratio to {mitm}; medians over the rounds)");
+    println!("(x d = ratio to {direct}, x m = ratio to {mitm}; the CONNECT+TLS rows: to direct TLS and to mitmdump over CONNECT+TLS; client = wrk, or tls_load for the TLS rows; medians over the rounds)");
 }
 
 /// Prints the targets with PASS/MISS.

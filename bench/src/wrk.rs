@@ -17,7 +17,9 @@ pub struct Report {
     pub p99_ms: f64,
     /// Non-2xx/3xx responses plus socket errors: must be 0 for a valid row.
     pub failures: u64,
-    /// wrk's own CPU seconds.
+    /// The failures by kind, when the client tells them apart (tls_load).
+    pub failure_kinds: String,
+    /// The load generator's own CPU seconds.
     pub cpu_s: f64,
 }
 

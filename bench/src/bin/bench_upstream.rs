@@ -7,7 +7,9 @@
 //! time) so a client can compute how late it arrived. Per request, the query
 //! (`?events=N&gap_ms=G&json_bytes=B`) or the headers `x-bench-events`,
 //! `x-bench-gap-ms`, `x-bench-json-bytes` override the defaults. Prints
-//! `listening on http://127.0.0.1:PORT` once bound.
+//! `listening on http://127.0.0.1:PORT` once bound. With `--tls` it speaks
+//! HTTPS (HTTP/1.1) with a fresh self-signed certificate for 127.0.0.1,
+//! written to `--tls-cert` for clients to trust, and prints `https://…`.
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -40,6 +42,12 @@ struct Args {
     /// Worker threads; 1 runs everything on one thread (fastest on 2 cores).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Speak TLS, with a self-signed certificate for 127.0.0.1.
+    #[arg(long, requires = "tls_cert")]
+    tls: bool,
+    /// With --tls: where to write that certificate (PEM) for clients to trust.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<std::path::PathBuf>,
 }
 
 /// What one request asks for: the defaults, overridden per request.
@@ -78,7 +86,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             )
         })?;
     let port = listener.local_addr()?.port();
-    println!("listening on http://127.0.0.1:{port}");
+    let acceptor = tls_acceptor(&args)?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://127.0.0.1:{port}");
     std::io::stdout().flush()?;
     let defaults = Shape {
         json_bytes: args.json_bytes,
@@ -98,16 +108,42 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let shared = shared.clone();
-                async move { handle(req, shared.0, &shared.1).await }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match acceptor {
+                Some(acceptor) => {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve_connection(tls, shared).await;
+                    }
+                }
+                None => serve_connection(stream, shared).await,
+            }
         });
     }
+}
+
+/// With `--tls`: a self-signed certificate, written to `--tls-cert`.
+fn tls_acceptor(args: &Args) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    let (true, Some(path)) = (args.tls, &args.tls_cert) else {
+        return Ok(None);
+    };
+    let (pem, config) = cctap_bench::tls::self_signed_server()?;
+    std::fs::write(path, pem).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+}
+
+/// Serves HTTP/1.1 keep-alive on one connection, plain or TLS.
+async fn serve_connection<S>(io: S, shared: Arc<(Shape, Bytes)>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { handle(req, shared.0, &shared.1).await }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }
 
 async fn handle(
