@@ -66,7 +66,9 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         ));
     }
 
-    let pipeline = Arc::new(Pipeline::new(pool, sink, config.redact, stats.clone()));
+    let pipeline = Pipeline::new(pool, sink, config.redact, stats.clone())
+        .upstream_timeout(config.upstream_timeout);
+    let pipeline = Arc::new(pipeline);
     let shutdown = Shutdown::new(pipeline.cut_off.clone());
     let mut serving = tokio::spawn(listener::run(
         tcp,

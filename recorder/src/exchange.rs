@@ -11,6 +11,10 @@
 //! can end (clean end, upstream reset, client gone, shutdown cut-off, a
 //! dropped handler) yields exactly one entry, with `_error` where it did not
 //! complete. Redaction happens there, before the entry leaves for the writer.
+//!
+//! A silent upstream is bounded by `--upstream-timeout`
+//! ([`crate::upstream::timeout`]): no head in time is a 504, a body that goes
+//! quiet is cut like a reset one; both leave `_error` in the entry.
 
 use crate::archive::ArchiveSink;
 use crate::body::{boxed, full, ProxyBody};
@@ -21,6 +25,7 @@ use crate::offline;
 use crate::route::{Origin, Target};
 use crate::status::Stats;
 use crate::tee::{error_chain, TeeBody, TeeSink};
+use crate::upstream::timeout::{await_head, IdleBody, IdleError};
 use crate::upstream::{Pool, UpstreamConn};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -30,7 +35,7 @@ use hyper::body::Incoming;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Where one request goes.
@@ -52,6 +57,9 @@ pub struct Pipeline {
     pub stats: Arc<Stats>,
     /// Set when shutdown stopped waiting for exchanges still in flight.
     pub cut_off: Arc<AtomicBool>,
+    /// How long an upstream may stay silent (`--upstream-timeout`); `None`
+    /// waits for ever.
+    upstream_timeout: Option<Duration>,
     next_id: AtomicU64,
 }
 
@@ -68,8 +76,16 @@ impl Pipeline {
             redact,
             stats,
             cut_off: Arc::new(AtomicBool::new(false)),
+            upstream_timeout: None,
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Bounds the upstream's silence: before its response head, and between
+    /// two frames of its body. `None` (the default here) never gives up.
+    pub fn upstream_timeout(mut self, limit: Option<Duration>) -> Pipeline {
+        self.upstream_timeout = limit;
+        self
     }
 
     /// Serves one request; `wire` is its head as tapped from the socket.
@@ -120,6 +136,10 @@ impl Pipeline {
             return fail(&ex, "no upstream is configured".into());
         };
         let is_head = parts.method == Method::HEAD;
+        let limit = self.upstream_timeout;
+        // An empty body may never be polled, so never reports its end.
+        let empty_at = http_body::Body::is_end_stream(&body).then(Instant::now);
+        let sent_at = || ex.request_sent().or(empty_at);
         let mut request = upstream_request(parts, boxed(body), &target);
         let mut checkout = match pool.checkout(&target.origin).await {
             Ok(c) => c,
@@ -128,7 +148,15 @@ impl Pipeline {
         let response = loop {
             ex.note_connection(&checkout.conn, checkout.fresh);
             checkout.conn.heads.expect_response(is_head);
-            match checkout.conn.send.try_send_request(request).await {
+            let sending = checkout.conn.send.try_send_request(request);
+            let sent = match await_head(sending, limit, sent_at).await {
+                Ok(sent) => sent,
+                Err(no_head) => {
+                    let reason = format!("upstream {} {no_head}", target.origin);
+                    return fail_as(&ex, StatusCode::GATEWAY_TIMEOUT, reason);
+                }
+            };
+            match sent {
                 Ok(r) => break r,
                 Err(mut e) => match e.take_message() {
                     // A reused connection the server had closed: nothing was
@@ -163,6 +191,7 @@ impl Pipeline {
             ex,
             give_back: Some((pool, target.origin, checkout.conn)),
         };
+        let incoming = IdleBody::new(incoming, limit);
         Response::from_parts(parts, boxed(TeeBody::new(incoming, sink)))
     }
 }
@@ -212,14 +241,20 @@ const UNSENT_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Records the failure and gives the client a 502 with a one-line reason.
 fn fail(ex: &Exchange, reason: String) -> Response<ProxyBody> {
+    fail_as(ex, StatusCode::BAD_GATEWAY, reason)
+}
+
+/// [`fail`] with another status (504 when the upstream sent no head in time).
+fn fail_as(ex: &Exchange, status: StatusCode, reason: String) -> Response<ProxyBody> {
     // An error the user needs to see, even with -q; above the status line.
-    ex.stats.say(&format!("record: answered 502: {reason}"));
+    ex.stats
+        .say(&format!("record: answered {}: {reason}", status.as_u16()));
     let body = format!("cctap: {reason}\n");
     ex.with(|r| {
         r.error.get_or_insert(reason);
     });
     let mut response = Response::new(full(Bytes::from(body)));
-    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -258,6 +293,13 @@ impl Exchange {
                 f(rec);
             }
         }
+    }
+
+    /// When the request body was sent whole, if it was.
+    fn request_sent(&self) -> Option<Instant> {
+        let mut at = None;
+        self.with(|r| at = r.request_done);
+        at
     }
 
     fn note_connection(&self, conn: &UpstreamConn, fresh: Option<crate::upstream::ConnectTimings>) {
@@ -362,7 +404,8 @@ impl TeeSink for RequestSink {
         self.0.with(|r| r.request_done = Some(Instant::now()));
     }
 
-    fn error(&mut self, reason: String) {
+    fn error(&mut self, err: &(dyn std::error::Error + 'static)) {
+        let reason = error_chain(err);
         self.0.with(|r| {
             r.error.get_or_insert(format!(
                 "client went away while sending the request: {reason}"
@@ -393,10 +436,13 @@ impl TeeSink for ResponseSink {
         }
     }
 
-    fn error(&mut self, reason: String) {
+    fn error(&mut self, err: &(dyn std::error::Error + 'static)) {
+        let reason = match err.downcast_ref::<IdleError<hyper::Error>>() {
+            Some(silent @ IdleError::Silent(_)) => silent.to_string(),
+            _ => format!("upstream reset mid-stream: {}", error_chain(err)),
+        };
         self.ex.with(|r| {
-            r.error
-                .get_or_insert(format!("upstream reset mid-stream: {reason}"));
+            r.error.get_or_insert(reason);
         });
     }
 

@@ -17,8 +17,9 @@ pub trait TeeSink: Send + 'static {
     fn data(&mut self, chunk: &Bytes);
     /// The body ended cleanly.
     fn end(&mut self);
-    /// The body failed (the peer reset the stream).
-    fn error(&mut self, reason: String);
+    /// The body failed (the peer reset the stream, or went silent): the
+    /// error itself, so a sink can tell which.
+    fn error(&mut self, err: &(dyn std::error::Error + 'static));
     /// The body was dropped before its end.
     fn dropped(&mut self);
 }
@@ -47,7 +48,7 @@ impl<B: Body, S: TeeSink> TeeBody<B, S> {
 impl<B, S> Body for TeeBody<B, S>
 where
     B: Body<Data = Bytes> + Unpin,
-    B::Error: std::error::Error + Unpin,
+    B::Error: std::error::Error + Unpin + 'static,
     S: TeeSink + Unpin,
 {
     type Data = Bytes;
@@ -77,7 +78,7 @@ where
             }
             Poll::Ready(Some(Err(e))) => {
                 if let Some(mut sink) = this.sink.take() {
-                    sink.error(error_chain(e));
+                    sink.error(e);
                 }
                 if let Poll::Ready(Some(Err(e))) = poll {
                     this.failed = Some(e);
@@ -144,8 +145,8 @@ mod tests {
         fn end(&mut self) {
             self.0.lock().unwrap().push("end".into());
         }
-        fn error(&mut self, reason: String) {
-            self.0.lock().unwrap().push(format!("error {reason}"));
+        fn error(&mut self, err: &(dyn std::error::Error + 'static)) {
+            self.0.lock().unwrap().push(format!("error {err}"));
         }
         fn dropped(&mut self) {
             self.0.lock().unwrap().push("dropped".into());

@@ -7,7 +7,10 @@
 //! response [`HeadTap`] so the archive sees response header names as sent.
 //! The lock is held only to pop or push an idle connection. With
 //! `-m upstream:URL` every connection is a CONNECT tunnel through that proxy
-//! ([`crate::upstream_proxy`]).
+//! ([`crate::upstream_proxy`]). How long an upstream may then stay silent
+//! is [`timeout`]'s business (`--upstream-timeout`).
+
+pub mod timeout;
 
 use crate::body::ProxyBody;
 use crate::headtap::{HeadTap, Heads, Side};

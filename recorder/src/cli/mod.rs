@@ -16,6 +16,7 @@ use mode::parse_mode;
 pub use mode::ModeArg;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -150,6 +151,27 @@ in addition to the system's roots (e.g. a test upstream's own CA)."
     #[arg(long, conflicts_with = "upstream_ca")]
     pub ssl_insecure: bool,
 
+    /// Give up on an upstream that stays silent this long, in seconds (0: never).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "600",
+        value_parser = parse_seconds,
+        // So that -1 gets the message below, not "unexpected argument".
+        allow_negative_numbers = true,
+        long_help = "How long an upstream may stay silent, in seconds; fractions are allowed \
+(0.5). Two silences are bounded, both measured from the upstream's last sign of life, never \
+from the start of the exchange:\n  \
+before the response head  counted from when the request was sent whole; on expiry the client \
+gets 504 Gateway Timeout.\n  \
+inside a response body    the gap between two pieces of it (an SSE stream that stops); on \
+expiry the stream to the client is cut, as when an upstream resets it.\n\
+Either way the archive entry keeps what arrived and says why in _error. A long stream that keeps \
+sending events is never cut. 0 waits for ever (the client's own timeout still applies). The \
+default matches the Anthropic SDKs' request timeout (X-Stainless-Timeout: 600)."
+    )]
+    pub upstream_timeout: Duration,
+
     /// Where the CA lives (forward mode) [default: ~/.cctap].
     #[arg(
         long,
@@ -223,6 +245,9 @@ pub struct Config {
     pub listen_port: u16,
     pub upstream_ca: Option<PathBuf>,
     pub ssl_insecure: bool,
+    /// `--upstream-timeout`: how long an upstream may stay silent; `None`
+    /// for ever.
+    pub upstream_timeout: Option<Duration>,
     /// `--confdir`, `--ca`: where forward mode's CA comes from.
     pub confdir: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
@@ -279,6 +304,7 @@ impl Cli {
             listen_port: self.listen_port.unwrap_or(if wraps { 0 } else { 8080 }),
             upstream_ca: self.upstream_ca,
             ssl_insecure: self.ssl_insecure,
+            upstream_timeout: (!self.upstream_timeout.is_zero()).then_some(self.upstream_timeout),
             confdir: self.confdir,
             ca_file: self.ca,
             hosts,
@@ -287,6 +313,16 @@ impl Cli {
             command: self.command,
         })
     }
+}
+
+/// `--upstream-timeout`: seconds, fractions allowed (`600`, `0.5`).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let bad = || format!("'{text}' is not a number of seconds: give e.g. 600 or 0.5 (0: no limit)");
+    let secs: f64 = text.trim().parse().map_err(|_| bad())?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 /// The user's own `ANTHROPIC_BASE_URL`, else the Anthropic API.

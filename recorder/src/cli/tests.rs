@@ -145,3 +145,30 @@ fn help_teaches() {
         "{help}"
     );
 }
+
+#[test]
+fn upstream_timeout_takes_seconds_with_fractions_and_0_for_none() {
+    use std::time::Duration;
+    assert_eq!(
+        config(&[], None).upstream_timeout,
+        Some(Duration::from_secs(600)),
+        "the SDKs' own request timeout"
+    );
+    let t = |v: &str| config(&["--upstream-timeout", v], None).upstream_timeout;
+    assert_eq!(t("0.5"), Some(Duration::from_millis(500)));
+    assert_eq!(t("30"), Some(Duration::from_secs(30)));
+    assert_eq!(t("0"), None, "0: no limit");
+    for bad in ["-1", "NaN", "inf", "soon", "", "1e400"] {
+        let err = parse(&["--upstream-timeout", bad]).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{bad}");
+        assert!(
+            err.to_string().contains("number of seconds"),
+            "{bad}: {err}"
+        );
+    }
+    let help = parse(&["--help"]).unwrap_err().to_string();
+    assert!(
+        help.contains("504 Gateway Timeout") && help.contains("[default: 600]"),
+        "{help}"
+    );
+}

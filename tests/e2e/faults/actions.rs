@@ -9,17 +9,12 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// How long a stalled stream is watched for record giving up on it.
-pub const STALL_WATCH: Duration = Duration::from_secs(3);
-
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
     /// Nothing listens on the target port.
     UpstreamRefuses,
     /// The target answers bytes that are not HTTP.
     UpstreamMalformedHttp,
-    /// The target accepts the request and never answers.
-    UpstreamSilentBeforeHead,
     /// The target's stream is cut by a TCP RST after its first event.
     UpstreamTcpResetMidStream,
     /// The target's chunked stream breaks after its first event.
@@ -30,8 +25,6 @@ pub enum Fault {
     UpstreamUntrustedCertificate,
     /// The upstream closes the stream after 3 events.
     UpstreamResetsMidStream,
-    /// The upstream sends 2 events, then nothing, for ever.
-    UpstreamStalls,
     /// The client sends the head and half the body, then closes.
     ClientLeavesMidRequest,
     /// The client reads a few events, then closes.
@@ -47,9 +40,6 @@ pub enum Seen {
     Status(u16),
     /// 200, then the body failed (not a clean end).
     StreamBroke,
-    /// Open, with no byte (or no head) and no error, for [`STALL_WATCH`];
-    /// then the client left.
-    StayedOpen,
     /// The client went away itself.
     ClientLeft,
     /// The connection closed without any answer.
@@ -64,7 +54,6 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
             | Fault::UpstreamMalformedHttp
             | Fault::UpstreamBrokenChunking
             | Fault::UpstreamShortBody
-            | Fault::UpstreamSilentBeforeHead
             | Fault::UpstreamTcpResetMidStream
             | Fault::UpstreamUntrustedCertificate
             | Fault::TunnelOfGarbage
@@ -86,19 +75,6 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
             let raw = RawUpstream::start(raw_upstream::BROKEN_CHUNKS).await;
             post_broken(rig, &raw.url(), &body).await
         }
-        Fault::UpstreamSilentBeforeHead => {
-            let raw = RawUpstream::start(raw_upstream::SILENCE).await;
-            let sending = rig
-                .http
-                .post(format!("{}/v1/messages", raw.url()))
-                .body(body)
-                .send();
-            match tokio::time::timeout(STALL_WATCH, sending).await {
-                // Dropping the request here closes the client's connection.
-                Err(_) => Seen::StayedOpen,
-                Ok(answer) => panic!("a silent upstream gave an answer: {answer:?}"),
-            }
-        }
         Fault::UpstreamTcpResetMidStream => {
             let raw = RawUpstream::start_then_reset(raw_upstream::STREAM_START).await;
             post_broken(rig, &raw.url(), &body).await
@@ -113,16 +89,6 @@ pub async fn inflict(fault: Fault, rig: &Rig) -> Seen {
             match response.text().await {
                 Ok(text) => panic!("a reset stream ended cleanly: {text:?}"),
                 Err(_) => Seen::StreamBroke,
-            }
-        }
-        Fault::UpstreamStalls => {
-            let mut response = healthy_post(rig, "stall-before=2", &body).await;
-            let mut seen = Vec::new();
-            read_until(&mut response, &mut seen, "event: content_block_start\n").await;
-            match tokio::time::timeout(STALL_WATCH, response.chunk()).await {
-                Err(_) => Seen::StayedOpen,
-                Ok(Ok(Some(c))) => panic!("bytes after the stall point: {c:?}"),
-                Ok(other) => panic!("stalled stream ended within {STALL_WATCH:?}: {other:?}"),
             }
         }
         Fault::ClientLeavesMidRequest => half_request(rig, &body).await,

@@ -39,6 +39,11 @@ pub struct Rig {
 
 impl Rig {
     pub async fn start(mode: Mode) -> Rig {
+        Rig::start_with(mode, &[]).await
+    }
+
+    /// A rig whose `record` also gets `extra` flags.
+    pub async fn start_with(mode: Mode, extra: &[&str]) -> Rig {
         let healthy = FakeUpstream::builder()
             .start()
             .await
@@ -49,8 +54,12 @@ impl Rig {
         let conf = confdir.display().to_string();
         let (recorder, http) = match mode {
             Mode::Forward => {
-                let recorder = Recorder::start("regular", &archive, &["--confdir", &conf])
-                    .expect("start record -m regular");
+                let flags: Vec<&str> = ["--confdir", conf.as_str()]
+                    .into_iter()
+                    .chain(extra.iter().copied())
+                    .collect();
+                let recorder =
+                    Recorder::start("regular", &archive, &flags).expect("start record -m regular");
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 let proxy = reqwest::Proxy::all(recorder.url()).expect("proxy URL");
                 let http = reqwest::Client::builder()
@@ -62,7 +71,7 @@ impl Rig {
             }
             Mode::Reverse => {
                 let recorder =
-                    Recorder::reverse(&healthy.url(), &archive, &[]).expect("start record");
+                    Recorder::reverse(&healthy.url(), &archive, extra).expect("start record");
                 (recorder, client())
             }
         };
@@ -98,10 +107,16 @@ impl Rig {
     /// Starts a healthy stream held at event 1 by the upstream's gate, and
     /// reads its first event: it is in flight while the fault happens.
     pub async fn start_healthy(&self) -> (reqwest::Response, Vec<u8>) {
+        self.start_stream("gate").await
+    }
+
+    /// Starts a healthy stream with this fake-upstream behaviour and reads
+    /// its first event.
+    pub async fn start_stream(&self, behaviour: &str) -> (reqwest::Response, Vec<u8>) {
         let mut response = self
             .http
             .post(format!("{}/v1/messages", self.healthy_base()))
-            .header(BEHAVIOUR_HEADER, "gate")
+            .header(BEHAVIOUR_HEADER, behaviour)
             .body(Rig::body(HEALTHY_MARK, true))
             .send()
             .await
@@ -114,8 +129,14 @@ impl Rig {
 
     /// Lets the held healthy stream finish and checks it did, then checks a
     /// new exchange on a new connection is served too.
-    pub async fn finish_healthy(&self, mut response: reqwest::Response, mut seen: Vec<u8>) {
+    pub async fn finish_healthy(&self, response: reqwest::Response, seen: Vec<u8>) {
         self.healthy.release_gate();
+        self.finish_stream(response, seen).await;
+        self.fresh_exchange().await;
+    }
+
+    /// Reads a healthy stream to its end and checks it is whole.
+    pub async fn finish_stream(&self, mut response: reqwest::Response, mut seen: Vec<u8>) {
         // Read to the very end: a client that drops the response after
         // `event: message_stop` but before its data line went away early,
         // and record rightly archives that with `_error`.
@@ -130,6 +151,10 @@ impl Rig {
             text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
             "healthy stream whole after the fault: {text:?}"
         );
+    }
+
+    /// A new exchange on a new connection, after the fault: served.
+    pub async fn fresh_exchange(&self) {
         let fresh = self
             .http
             .post(format!("{}/v1/messages", self.healthy_base()))

@@ -11,6 +11,7 @@
 //! | `reset-after=K` | stream events `0..K`, then cut the connection mid-body |
 //! | `stall-before=K` | hold before event K until the client goes away |
 //! | `stall-before=K:MS` | hold before event K for MS milliseconds |
+//! | `head-after=MS` | hold the response head for MS milliseconds (silent before the head) |
 //! | `gate` | hold before event 1 until the test calls `release_gate` |
 //! | `pace=MS` | wait MS milliseconds between events |
 //! | `deltas=N` | split the reply over N `content_block_delta` events |
@@ -38,6 +39,7 @@ pub struct Behaviour {
     pub first: Option<u64>,
     pub reset_after: Option<usize>,
     pub stall_before: Option<(usize, Duration)>,
+    pub head_after: Option<Duration>,
     pub gate: bool,
     pub pace: Option<Duration>,
     pub deltas: Option<usize>,
@@ -98,6 +100,7 @@ impl Behaviour {
                 };
                 self.stall_before = Some((k, hold));
             }
+            "head-after" => self.head_after = Some(Duration::from_millis(number(value)?)),
             "gate" => self.gate = true,
             "pace" => self.pace = Some(Duration::from_millis(number(value)?)),
             "deltas" => self.deltas = Some((number(value)? as usize).max(1)),
@@ -135,6 +138,10 @@ mod tests {
         assert_eq!(b.deltas, Some(3));
         assert_eq!(b.reset_after, Some(4));
         assert_eq!(b.stall_before, Some((2, Duration::from_millis(50))));
+        assert_eq!(
+            Behaviour::parse("head-after=40").unwrap().head_after,
+            Some(Duration::from_millis(40))
+        );
         assert_eq!(b.binary, Some(7));
         assert_eq!(b.status, Some(529));
         assert_eq!(Behaviour::parse("").unwrap(), Behaviour::default());

@@ -128,6 +128,10 @@ async fn handle(
         connection,
         number,
     });
+    // Logged first, so a test sees the request arrive before the silence.
+    if let Some(hold) = behaviour.head_after {
+        tokio::time::sleep(hold).await;
+    }
     response
 }
 
