@@ -5,10 +5,17 @@
 //! flushed through the compressor (a zstd block boundary or a gzip sync
 //! flush, never a new frame), so a file cut off at any moment still holds
 //! every entry appended before the cut, and the reader recovers them.
+//!
+//! An entry is serialised by [`json`] (serde_json's bytes, with the string
+//! escaping of `writer/escape.rs`, 8 bytes at a time) into one buffer kept
+//! across entries, then handed to the compressor in one write.
 use crate::model::{Entry, LogHead};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+
+mod escape;
+pub mod json;
 
 /// zstd window: 64 MiB. Long enough to reach back over the previous request
 /// (each Claude Code request repeats the conversation), small enough that a
@@ -37,10 +44,10 @@ const ZSTD_LEVEL: i32 = 3;
 /// or larger `LdmHashLog` (16, 18, 20) and `LdmMinMatch` 128/256 were no
 /// faster (some slower) at the default bucket size, and changed no size.
 const ZSTD_LDM_BUCKET_SIZE_LOG: u32 = 1;
-/// serde_json writes an entry in many small pieces; each `write` into the
-/// zstd encoder costs a `ZSTD_compressStream2` call (1 KiB entries: 38
-/// µs/entry unbuffered vs 13 buffered), and a `Vec` per entry is copied
-/// again (and regrown) on the way in. One buffer, flushed per entry.
+/// The head, the tail and (with [`Escaping::SerdeJson`]) serde_json's many
+/// small pieces go through this buffer: each `write` into the zstd encoder
+/// costs a `ZSTD_compressStream2` call (1 KiB entries: 38 µs/entry
+/// unbuffered vs 13 buffered).
 const ENCODE_BUFFER: usize = 128 * 1024;
 
 /// The archive's on-disk format, chosen by the output file's name.
@@ -111,51 +118,108 @@ impl Write for Compressor {
     }
 }
 
-/// The byte stream: serialised straight into a buffer in front of the
+/// How the writer encodes. [`Tuning::default`] is what `record` uses and
+/// what ARCHIVE.md asks for; the other values exist so that
+/// `bench/writer_probe` can time this very code under other settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    pub zstd_level: i32,
+    pub zstd_window_log: u32,
+    /// `LdmBucketSizeLog`; `None` turns long-distance matching off.
+    pub ldm_bucket_size_log: Option<u32>,
+    /// `LdmHashRateLog`; `None` leaves zstd's choice.
+    pub ldm_hash_rate_log: Option<u32>,
+    pub escaping: Escaping,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            zstd_level: ZSTD_LEVEL,
+            zstd_window_log: ZSTD_WINDOW_LOG,
+            ldm_bucket_size_log: Some(ZSTD_LDM_BUCKET_SIZE_LOG),
+            ldm_hash_rate_log: None,
+            escaping: Escaping::Words,
+        }
+    }
+}
+
+/// Who escapes strings. Both write the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escaping {
+    /// [`json::write_json`] into one buffer kept across entries, handed to
+    /// the compressor in one write.
+    Words,
+    /// `serde_json::to_writer` into a 128 KiB buffer in front of the
+    /// compressor: the writer before `json` existed, kept as the baseline.
+    SerdeJson,
+}
+
+/// An entry's buffer is kept for the next one up to this size; a rare huge
+/// entry does not pin its memory for the rest of the recording.
+const KEEP_JSON_BUFFER: usize = 4 * 1024 * 1024;
+
+/// The byte stream: each entry serialised into `json`, then through the
 /// compressor, flushed all the way to the sink after each entry.
-struct Stream(BufWriter<Compressor>);
+struct Stream {
+    /// Empty between entries (every write ends in a flush), so writing
+    /// past it to the compressor keeps the order.
+    buffered: BufWriter<Compressor>,
+    json: Vec<u8>,
+    escaping: Escaping,
+}
 
 impl Stream {
-    fn open(sink: Box<dyn Write + Send>, format: Format) -> io::Result<Stream> {
+    fn open(sink: Box<dyn Write + Send>, format: Format, tuning: &Tuning) -> io::Result<Stream> {
         let sink = BufWriter::with_capacity(64 * 1024, sink);
         let compressor = match format {
             Format::Har => Compressor::Plain(sink),
-            Format::HarZst => {
-                let mut encoder = zstd::stream::write::Encoder::new(sink, ZSTD_LEVEL)?;
-                encoder.long_distance_matching(true)?;
-                encoder.set_parameter(zstd::stream::raw::CParameter::LdmBucketSizeLog(
-                    ZSTD_LDM_BUCKET_SIZE_LOG,
-                ))?;
-                encoder.window_log(ZSTD_WINDOW_LOG)?;
-                Compressor::Zstd(encoder)
-            }
+            Format::HarZst => Compressor::Zstd(zstd_encoder(sink, tuning)?),
             Format::HarGz => Compressor::Gzip(flate2::write::GzEncoder::new(
                 sink,
                 flate2::Compression::default(),
             )),
         };
-        Ok(Stream(BufWriter::with_capacity(ENCODE_BUFFER, compressor)))
+        Ok(Stream {
+            buffered: BufWriter::with_capacity(ENCODE_BUFFER, compressor),
+            json: Vec::new(),
+            escaping: tuning.escaping,
+        })
     }
 
     /// Serialises `value` after `prefix`, and pushes it all to the sink.
     fn write_json(&mut self, prefix: &[u8], value: &impl serde::Serialize) -> Result<(), Failed> {
-        self.0.write_all(prefix).map_err(Failed::Io)?;
-        serde_json::to_writer(&mut self.0, value).map_err(|e| match e.is_io() {
-            true => Failed::Io(e.into()),
-            false => Failed::Json(e),
-        })?;
-        self.0.flush().map_err(Failed::Io)
+        match self.escaping {
+            Escaping::Words => {
+                self.json.clear();
+                self.json.extend_from_slice(prefix);
+                json::write_json(&mut self.json, value).map_err(Failed::Json)?;
+                let written = self.buffered.get_mut().write_all(&self.json);
+                if self.json.capacity() > KEEP_JSON_BUFFER {
+                    self.json = Vec::new();
+                }
+                written.map_err(Failed::Io)?;
+            }
+            Escaping::SerdeJson => {
+                self.buffered.write_all(prefix).map_err(Failed::Io)?;
+                serde_json::to_writer(&mut self.buffered, value).map_err(|e| match e.is_io() {
+                    true => Failed::Io(e.into()),
+                    false => Failed::Json(e),
+                })?;
+            }
+        }
+        self.buffered.flush().map_err(Failed::Io)
     }
 
     /// Writes the bytes and pushes them all the way to the sink.
     fn write_flushed(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.write_all(bytes)?;
-        self.0.flush()
+        self.buffered.write_all(bytes)?;
+        self.buffered.flush()
     }
 
     /// Ends the compressed stream (zstd frame end, gzip trailer).
     fn close(self) -> io::Result<()> {
-        let compressor = self.0.into_inner().map_err(|e| e.into_error())?;
+        let compressor = self.buffered.into_inner().map_err(|e| e.into_error())?;
         let mut sink = match compressor {
             Compressor::Plain(w) => w,
             Compressor::Zstd(w) => w.finish()?,
@@ -163,6 +227,23 @@ impl Stream {
         };
         sink.flush()
     }
+}
+
+fn zstd_encoder(
+    sink: Sink,
+    tuning: &Tuning,
+) -> io::Result<zstd::stream::write::Encoder<'static, Sink>> {
+    use zstd::stream::raw::CParameter;
+    let mut encoder = zstd::stream::write::Encoder::new(sink, tuning.zstd_level)?;
+    if let Some(log) = tuning.ldm_bucket_size_log {
+        encoder.long_distance_matching(true)?;
+        encoder.set_parameter(CParameter::LdmBucketSizeLog(log))?;
+    }
+    if let Some(log) = tuning.ldm_hash_rate_log {
+        encoder.set_parameter(CParameter::LdmHashRateLog(log))?;
+    }
+    encoder.window_log(tuning.zstd_window_log)?;
+    Ok(encoder)
 }
 
 /// Writes head at creation, one entry per `append` (flushed), tail at `finish`.
@@ -206,11 +287,23 @@ impl ArchiveWriter {
         format: Format,
         head: &LogHead,
     ) -> Result<ArchiveWriter, WriteError> {
+        ArchiveWriter::tuned(name, sink, format, head, &Tuning::default())
+    }
+
+    /// Like [`ArchiveWriter::named`], with other encoder settings: for
+    /// benchmarks (`bench/writer_probe`); `record` uses the defaults.
+    pub fn tuned(
+        name: &str,
+        sink: Box<dyn Write + Send>,
+        format: Format,
+        head: &LogHead,
+        tuning: &Tuning,
+    ) -> Result<ArchiveWriter, WriteError> {
         let io_err = |source| WriteError::Io {
             path: name.to_owned(),
             source,
         };
-        let stream = Stream::open(sink, format).map_err(io_err)?;
+        let stream = Stream::open(sink, format, tuning).map_err(io_err)?;
         let mut writer = ArchiveWriter {
             stream,
             path: name.to_owned(),

@@ -1,70 +1,113 @@
-//! writer_probe: how fast the archive writer's work (serialise an entry,
-//! compress it, flush a zstd block) goes with different zstd settings, on
-//! the two shapes the benchmarks send: a Claude Code session (growing
-//! conversation) and 300 KiB request bodies. Evidence for issue 7's profile:
-//! `record`'s writer thread drops entries when it cannot keep up.
+//! writer_probe: how fast the archive writer's per-entry work (serialise an
+//! entry, compress it, flush a zstd block) goes, through the writer's own
+//! code (`cctap_archive::ArchiveWriter::tuned`), on three workloads: a Claude
+//! Code session (growing conversation, bodies full of `"`), 300 KiB request
+//! bodies and 1 KiB JSON exchanges (both as wrk sends them). Evidence for
+//! issue 7: `record`'s writer thread drops entries when it cannot keep up.
 //!
 //! Prints MB/s of HAR JSON in, µs per entry and the compressed size as a %
-//! of the JSON, per setting.
+//! of the JSON, per setting. `--setting` and `--workload` pick rows by a
+//! piece of their label, so one row can run alone under
+//! `valgrind --tool=callgrind` (instruction counts are stable on a busy
+//! machine, wall time is not).
 
-use cctap_archive::Entry;
+use cctap_archive::writer::{json, Escaping, Tuning};
+use cctap_archive::{ArchiveWriter, Entry, Format, LogHead};
 use cctap_bench::session::{Conversation, Template};
 use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Times the archive writer's per-entry work under several zstd settings.
+/// Times the archive writer's per-entry work under several settings.
 #[derive(Debug, Parser)]
 struct Args {
     #[arg(long, default_value = "fixtures/claude-code/2.1.332-reverse.har")]
     fixture: PathBuf,
-    /// Entries per workload.
+    /// Entries per workload (the 1 KiB workload has 20 times as many).
     #[arg(long, default_value_t = 300)]
     entries: usize,
+    /// Only the settings whose label contains this text.
+    #[arg(long)]
+    setting: Option<String>,
+    /// Only the workloads whose label contains this text.
+    #[arg(long)]
+    workload: Option<String>,
+    /// Runs of each row; the fastest is printed.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
 }
 
-/// A zstd setting to try: level, long-distance matching, window log.
-struct Setting {
-    label: &'static str,
-    level: i32,
-    ldm: bool,
-    window_log: u32,
+/// How a row writes: serialising alone, or the whole writer.
+#[derive(Clone, Copy)]
+enum Work {
+    /// `serde_json::to_writer` into a reused `Vec`: the old escaping alone.
+    SerialiseSerdeJson,
+    /// `cctap_archive::writer::json::write_json` into a reused `Vec`.
+    SerialiseWords,
+    /// `ArchiveWriter` (`.har.zst`) with these settings.
+    Writer(Tuning),
 }
 
-const SETTINGS: [Setting; 4] = [
-    Setting {
-        label: "level 3 + LDM, window 2^26 (record today)",
-        level: 3,
-        ldm: true,
-        window_log: 26,
-    },
-    Setting {
-        label: "level 3, no LDM, window 2^26",
-        level: 3,
-        ldm: false,
-        window_log: 26,
-    },
-    Setting {
-        label: "level 1 + LDM, window 2^26",
-        level: 1,
-        ldm: true,
-        window_log: 26,
-    },
-    Setting {
-        label: "level 1, no LDM, window 2^26",
-        level: 1,
-        ldm: false,
-        window_log: 26,
-    },
-];
+fn settings() -> Vec<(&'static str, Work)> {
+    let record = Tuning::default();
+    vec![
+        (
+            "serialise only, serde_json::to_writer",
+            Work::SerialiseSerdeJson,
+        ),
+        ("serialise only, writer::json", Work::SerialiseWords),
+        (
+            "record before: serde_json escaping, L3 + LDM bucket log 1",
+            Work::Writer(Tuning {
+                escaping: Escaping::SerdeJson,
+                ..record
+            }),
+        ),
+        (
+            "record now: writer::json, L3 + LDM bucket log 1",
+            Work::Writer(record),
+        ),
+        (
+            "writer::json, L3 + LDM bucket log 1, hash rate log 10",
+            Work::Writer(Tuning {
+                ldm_hash_rate_log: Some(10),
+                ..record
+            }),
+        ),
+        (
+            "writer::json, L3 + LDM zstd default buckets",
+            Work::Writer(Tuning {
+                ldm_bucket_size_log: Some(0),
+                ..record
+            }),
+        ),
+        (
+            "writer::json, L3, no LDM (not allowed: reference)",
+            Work::Writer(Tuning {
+                ldm_bucket_size_log: None,
+                ..record
+            }),
+        ),
+        (
+            "writer::json, L1 + LDM bucket log 1",
+            Work::Writer(Tuning {
+                zstd_level: 1,
+                ..record
+            }),
+        ),
+    ]
+}
 
-/// Counts what the encoder writes; keeps nothing.
-struct Counter(u64);
+/// Counts what the writer writes; keeps nothing.
+#[derive(Clone, Default)]
+struct Counter(Arc<AtomicU64>);
 
 impl Write for Counter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len() as u64;
+        self.0.fetch_add(buf.len() as u64, Ordering::Relaxed);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -89,47 +132,81 @@ fn main() -> anyhow::Result<()> {
             wrk_bodies(&template, args.entries * 20, 1),
         ),
     ];
-    println!("| workload | zstd setting | serialise+compress MB/s | us/entry | size % of JSON |");
+    let picked = |label: &str, filter: &Option<String>| {
+        filter.as_ref().is_none_or(|f| label.contains(f.as_str()))
+    };
+    println!("| workload | setting | MB/s | us/entry | size % of JSON |");
     println!("|---|---|---|---|---|");
-    for (name, entries) in &workloads {
-        let started = Instant::now();
+    for (name, entries) in workloads.iter().filter(|(n, _)| picked(n, &args.workload)) {
         let json: u64 = entries
             .iter()
             .map(|e| serde_json::to_vec(e).map_or(0, |v| v.len() as u64))
             .sum();
-        let serialise_s = started.elapsed().as_secs_f64();
-        println!(
-            "| {name} | serialise only | {:.0} | {:.1} | - |",
-            json as f64 / 1e6 / serialise_s,
-            serialise_s * 1e6 / entries.len() as f64
-        );
-        for setting in &SETTINGS {
-            let (secs, out) = write_all(entries, setting)?;
+        for (label, work) in settings()
+            .into_iter()
+            .filter(|(l, _)| picked(l, &args.setting))
+        {
+            let mut best = f64::INFINITY;
+            let mut out = 0;
+            for _ in 0..args.runs.max(1) {
+                let (secs, bytes) = run(entries, work)?;
+                (best, out) = (best.min(secs), bytes);
+            }
+            let size = match work {
+                Work::Writer(_) => format!("{:.3}", out as f64 / json as f64 * 100.0),
+                _ => "-".to_owned(),
+            };
             println!(
-                "| {name} | {} | {:.0} | {:.1} | {:.2} |",
-                setting.label,
-                json as f64 / 1e6 / secs,
-                secs * 1e6 / entries.len() as f64,
-                out as f64 / json as f64 * 100.0
+                "| {name} | {label} | {:.0} | {:.1} | {size} |",
+                json as f64 / 1e6 / best,
+                best * 1e6 / entries.len() as f64
             );
         }
     }
     Ok(())
 }
 
-/// What the writer thread does per entry: serialise, write, flush a block.
-fn write_all(entries: &[Entry], s: &Setting) -> anyhow::Result<(f64, u64)> {
+/// Seconds for one pass over the entries, and the bytes it wrote.
+fn run(entries: &[Entry], work: Work) -> anyhow::Result<(f64, u64)> {
     let started = Instant::now();
-    let mut encoder = zstd::stream::write::Encoder::new(Counter(0), s.level)?;
-    encoder.long_distance_matching(s.ldm)?;
-    encoder.window_log(s.window_log)?;
-    for entry in entries {
-        let bytes = serde_json::to_vec(entry)?;
-        encoder.write_all(&bytes)?;
-        encoder.flush()?;
-    }
-    let out = encoder.finish()?.0;
-    Ok((started.elapsed().as_secs_f64(), out))
+    let mut buf = Vec::new();
+    let bytes = match work {
+        Work::SerialiseSerdeJson => {
+            let mut n = 0;
+            for entry in entries {
+                buf.clear();
+                serde_json::to_writer(&mut buf, entry)?;
+                n += buf.len() as u64;
+            }
+            n
+        }
+        Work::SerialiseWords => {
+            let mut n = 0;
+            for entry in entries {
+                buf.clear();
+                json::write_json(&mut buf, entry)?;
+                n += buf.len() as u64;
+            }
+            n
+        }
+        Work::Writer(tuning) => {
+            let counter = Counter::default();
+            let head = LogHead::new("writer_probe", "0");
+            let mut writer = ArchiveWriter::tuned(
+                "probe",
+                Box::new(counter.clone()),
+                Format::HarZst,
+                &head,
+                &tuning,
+            )?;
+            for entry in entries {
+                writer.append(entry)?;
+            }
+            writer.finish()?;
+            counter.0.load(Ordering::Relaxed)
+        }
+    };
+    Ok((started.elapsed().as_secs_f64(), bytes))
 }
 
 /// Entries of 100-turn sessions, each request repeating the conversation.
