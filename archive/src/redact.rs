@@ -71,11 +71,15 @@ pub fn is_sensitive_header(name: &str) -> bool {
         "cookie",
         "set-cookie",
     ];
-    let name = name.trim().to_ascii_lowercase();
-    ALWAYS.contains(&name.as_str())
-        || ["-token", "-key", "-secret"]
-            .iter()
-            .any(|s| name.ends_with(s))
+    let name = name.trim().as_bytes();
+    let ends_with = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    ALWAYS
+        .iter()
+        .any(|a| name.eq_ignore_ascii_case(a.as_bytes()))
+        || ["-token", "-key", "-secret"].into_iter().any(ends_with)
 }
 
 /// Every credential-pattern match in a text.
@@ -120,14 +124,43 @@ fn redact_credential(value: &str, scheme: bool) -> Option<String> {
                     "basic" => "basic",
                     _ => "secret",
                 };
-                return Some(format!(
-                    "{name} {}",
-                    marker(whole_kind(cred).unwrap_or(fallback), cred)
-                ));
+                return Some(format!("{name} {}", credential_marker(cred, fallback)));
             }
         }
     }
-    Some(marker(whole_kind(trimmed).unwrap_or("secret"), trimmed))
+    Some(credential_marker(trimmed, "secret"))
+}
+
+/// How many credentials [`credential_marker`] remembers per thread.
+const REMEMBERED: usize = 8;
+
+thread_local! {
+    /// (fallback kind, credential, marker), newest last.
+    static MARKERS: std::cell::RefCell<Vec<(&'static str, String, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The marker of a header that is one credential, its kind named when
+/// known, else `fallback`. Remembered: a client sends the same key with
+/// every request, and naming its family (a regex pass) and hashing it cost
+/// more than all the rest of an exchange's redaction.
+fn credential_marker(cred: &str, fallback: &'static str) -> String {
+    let known = MARKERS.with_borrow(|seen| {
+        seen.iter()
+            .find(|(f, c, _)| *f == fallback && c == cred)
+            .map(|(_, _, m)| m.clone())
+    });
+    if let Some(marker) = known {
+        return marker;
+    }
+    let made = marker(whole_kind(cred).unwrap_or(fallback), cred);
+    MARKERS.with_borrow_mut(|seen| {
+        if seen.len() == REMEMBERED {
+            seen.remove(0);
+        }
+        seen.push((fallback, cred.to_owned(), made.clone()));
+    });
+    made
 }
 
 /// The family of a value that is exactly one known credential.

@@ -111,12 +111,53 @@ pub(crate) struct Hit {
 /// Every credential in `text`, in order, not overlapping.
 pub(crate) fn scan(text: &str) -> Vec<Hit> {
     let mut hits = Vec::new();
+    if text.len() <= PREFILTER_MAX && !may_hold_secret(text) {
+        return hits;
+    }
     for m in COMBINED.find_iter(text) {
         if let Some(hit) = classify(m.as_str(), m.start()) {
             hits.push(hit);
         }
     }
     hits
+}
+
+/// The shortest run of token bytes (`[A-Za-z0-9_-]`) a pattern needs: a
+/// Slack token, `xox?-` and 10 more; the others need longer runs (an AWS
+/// access key 20, an Anthropic key 31).
+const MIN_TOKEN_RUN: usize = 15;
+/// The AWS secret key, 40 bytes of `[A-Za-z0-9/+]`, the one pattern whose
+/// secret may hold `/` or `+`.
+const MIN_BASE64_RUN: usize = 40;
+
+/// Texts up to this long are checked by [`may_hold_secret`] first; longer
+/// ones (bodies) go straight to the regex, whose SIMD literal search is
+/// faster than this byte loop per byte, and pays its set-up only once.
+const PREFILTER_MAX: usize = 512;
+
+/// Whether `text` could hold a credential at all: a run of
+/// [`MIN_TOKEN_RUN`] token bytes or [`MIN_BASE64_RUN`] base64 bytes, or a
+/// PEM `-----BEGIN`. Most header values have none, and this loop is far
+/// cheaper than a regex search on them (each exchange has ~20 short headers).
+fn may_hold_secret(text: &str) -> bool {
+    let (mut token, mut base64) = (0, 0);
+    for &b in text.as_bytes() {
+        let alnum = b.is_ascii_alphanumeric();
+        token = if alnum || b == b'_' || b == b'-' {
+            token + 1
+        } else {
+            0
+        };
+        base64 = if alnum || b == b'/' || b == b'+' {
+            base64 + 1
+        } else {
+            0
+        };
+        if token >= MIN_TOKEN_RUN || base64 >= MIN_BASE64_RUN {
+            return true;
+        }
+    }
+    text.contains("-----BEGIN")
 }
 
 /// Names the pattern that produced a combined match: leftmost-first picks
@@ -149,4 +190,64 @@ fn anthropic_family(key: &str) -> &'static str {
         })
         .copied()
         .unwrap_or("sk-ant")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A secret drawn from one pattern's own regex (the PEM block, whose
+    /// lazy `.*?` proptest cannot draw, is checked on its own below).
+    fn any_secret() -> impl Strategy<Value = String> {
+        let drawable: Vec<usize> = (0..PATTERNS.len())
+            .filter(|&i| PATTERNS[i].kind != "private-key")
+            .collect();
+        prop::sample::select(drawable).prop_flat_map(|i| {
+            let p = &PATTERNS[i];
+            let label = proptest::string::string_regex(p.label).expect("label");
+            let secret = proptest::string::string_regex(p.secret).expect("secret");
+            (label, secret).prop_map(|(l, s)| format!("{l}{s}"))
+        })
+    }
+
+    proptest! {
+        /// The prefilter never hides a credential: whatever a pattern
+        /// matches, inside any text, passes it.
+        #[test]
+        fn every_secret_passes_the_prefilter(
+            before in "[ -~\n]{0,40}",
+            secret in any_secret(),
+            after in "[ -~\n]{0,40}",
+        ) {
+            let text = format!("{before}{secret}{after}");
+            prop_assert!(COMBINED.is_match(&text), "{text:?}");
+            prop_assert!(may_hold_secret(&text), "{text:?}");
+            prop_assert!(!scan(&text).is_empty(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn pem_blocks_and_the_shortest_slack_token_pass() {
+        let pem = "x\"-----BEGIN PRIVATE KEY-----\\nMII\\n-----END PRIVATE KEY-----";
+        assert!(may_hold_secret(pem) && !scan(pem).is_empty());
+        let slack = "token: xoxb-0123456789;";
+        assert!(may_hold_secret(slack) && !scan(slack).is_empty());
+        let short = "token: xoxb-012345678;";
+        assert!(!may_hold_secret(short) && !COMBINED.is_match(short));
+    }
+
+    #[test]
+    fn ordinary_header_values_skip_the_regex() {
+        for v in [
+            "application/json",
+            "2023-06-01",
+            "127.0.0.1:19001",
+            "keep-alive",
+            "Bearer redacted:sk-ant-oat01:3f9a1c0b27de",
+            "claude-cli/2.1.332 (external, cli)",
+        ] {
+            assert!(!may_hold_secret(v), "{v}");
+        }
+    }
 }

@@ -368,3 +368,31 @@ fn leaks_are_what_redaction_would_change() {
     assert!(header_leaks("x-debug", &fake_ant("api03")));
     assert!(!header_leaks("x-debug", "nothing here"));
 }
+
+#[test]
+fn remembered_markers_match_fresh_ones() {
+    // The same opaque token as a bearer credential and as an API key:
+    // each keeps its own fallback kind, however often it is seen.
+    for _ in 0..3 {
+        assert_eq!(
+            redact_header("authorization", "Bearer FAKE-opaque-1").unwrap(),
+            format!("Bearer {}", marker("bearer", "FAKE-opaque-1"))
+        );
+        assert_eq!(
+            redact_header("x-api-key", "FAKE-opaque-1").unwrap(),
+            marker("secret", "FAKE-opaque-1")
+        );
+    }
+    // More keys than are remembered, twice over: each still its own marker.
+    let keys: Vec<String> = (0..20)
+        .map(|i| format!("{}{i:02}", fake_ant("api03")))
+        .collect();
+    for _ in 0..2 {
+        for key in &keys {
+            assert_eq!(
+                redact_header("x-api-key", key).unwrap(),
+                format!("redacted:sk-ant-api03:{}", fingerprint(key))
+            );
+        }
+    }
+}
