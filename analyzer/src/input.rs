@@ -4,7 +4,10 @@
 //! once per cut-off file.
 //!
 //! Nothing here keeps entries: each is handed to the caller and dropped, so
-//! memory does not grow with the archive.
+//! memory does not grow with the archive. [`read_entries`] reads on a
+//! thread of its own, a few entries ahead of the caller: decompressing and
+//! parsing overlap with what the caller does with each entry (two cores:
+//! `analyze usage` over 1 GB goes from ~1.75 s to ~1.2 s).
 
 use anyhow::{bail, Context};
 use cctap_archive::{AnyReader, Entry};
@@ -89,24 +92,41 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
     Ok(out)
 }
 
+/// How many entries the reading thread may hold ready for the caller.
+const READ_AHEAD: usize = 8;
+
 /// Reads every entry of one archive, in file order, handing each to `each`
 /// with its index. Warns on stderr when the archive was cut off.
 pub fn read_entries(
     source: &Source,
     mut each: impl FnMut(usize, Entry) -> anyhow::Result<()>,
 ) -> anyhow::Result<ReadSummary> {
-    let mut reader = open(source)?;
-    let mut count = 0;
-    for item in reader.by_ref() {
+    let reader = open(source)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD);
+    let reading = std::thread::spawn(move || {
+        let mut reader = reader;
+        for item in reader.by_ref() {
+            let failed = item.is_err();
+            // The caller stopped (its error), or the archive did.
+            if tx.send(item).is_err() || failed {
+                break;
+            }
+        }
+        reader
+    });
+    let mut entries = 0;
+    for item in rx {
+        // On an error the reading thread is left behind (it stops at its
+        // next entry): waiting for it could mean waiting on a pipe.
         let entry = item.with_context(|| hint(source))?;
-        each(count, entry).with_context(|| source.name())?;
-        count += 1;
+        each(entries, entry).with_context(|| source.name())?;
+        entries += 1;
     }
+    let reader = reading
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading {} failed: its thread panicked", source.name()))?;
     let cut_off = warn_if_cut_off(source, &reader, "");
-    Ok(ReadSummary {
-        entries: count,
-        cut_off,
-    })
+    Ok(ReadSummary { entries, cut_off })
 }
 
 /// Opens the archive, also for the writer-side commands (export, redact).
