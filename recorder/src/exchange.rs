@@ -364,9 +364,12 @@ impl Exchange {
         } else {
             tracing::debug!(status = entry.har.response.status, "exchange ended");
         }
-        let (tokens_in, tokens_out) = entry::tokens(&entry);
-        stats.tokens_in.fetch_add(tokens_in, Relaxed);
-        stats.tokens_out.fetch_add(tokens_out, Relaxed);
+        // Only the live status line shows tokens: counting parses the reply again.
+        if crate::status::live_line_shown() {
+            let (tokens_in, tokens_out) = entry::count_tokens(&entry);
+            stats.tokens_in.fetch_add(tokens_in, Relaxed);
+            stats.tokens_out.fetch_add(tokens_out, Relaxed);
+        }
         self.archive.submit(entry);
     }
 

@@ -19,8 +19,7 @@ mod tokens;
 use body::{is_identity, Body};
 use cctap_archive::fields::{cookies, no_response, query_string};
 #[cfg(test)]
-use tokens::count;
-pub use tokens::tokens;
+pub use tokens::count as count_tokens;
 
 /// How HAR names an HTTP version (`HTTP/1.1`, `HTTP/2.0`).
 pub fn version_name(v: http::Version) -> &'static str {
@@ -414,6 +413,6 @@ mod tests {
         assert_eq!(ev.len(), 2);
         assert_eq!((ev[0].event.as_str(), ev[0].time), ("ping", 1.5));
         assert_eq!((ev[1].event.as_str(), ev[1].time), ("message_delta", 2.25));
-        assert_eq!(count(&e), (0, 9));
+        assert_eq!(count_tokens(&e), (0, 9));
     }
 }

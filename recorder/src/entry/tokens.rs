@@ -41,16 +41,6 @@ struct MessageStart {
     message: HasUsage,
 }
 
-/// Tokens for the status line: [`count`] while the line is shown, else
-/// `(0, 0)` without looking at the entry.
-pub fn tokens(entry: &Entry) -> (u64, u64) {
-    if crate::status::live_line_shown() {
-        count(entry)
-    } else {
-        (0, 0)
-    }
-}
-
 /// Tokens an entry's response reports: input (fresh, cache written and
 /// cache read) and output, from SSE `usage` or a JSON body's `usage`.
 pub fn count(entry: &Entry) -> (u64, u64) {
@@ -121,12 +111,5 @@ mod tests {
         assert_eq!(count(&json_reply(r#"{"type":"error"}"#)), (0, 0));
         assert_eq!(count(&json_reply("not json \"usage\"")), (0, 0));
         assert_eq!(count(&json_reply(r#"{"usage":null}"#)), (0, 0));
-    }
-
-    #[test]
-    fn nothing_is_counted_while_no_status_line_is_shown() {
-        let e = json_reply(r#"{"usage":{"input_tokens":3,"output_tokens":7}}"#);
-        assert!(!crate::status::live_line_shown());
-        assert_eq!(tokens(&e), (0, 0));
     }
 }
