@@ -18,7 +18,6 @@ mod tokens;
 
 use body::{is_identity, Body};
 use cctap_archive::fields::{cookies, no_response, query_string};
-#[cfg(test)]
 pub use tokens::count as count_tokens;
 
 /// How HAR names an HTTP version (`HTTP/1.1`, `HTTP/2.0`).
