@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A/B of two `record` binaries on 1 KiB JSON exchanges, for one change at a
+# time (bench/README.md, "Measuring one change"). Loopback only; bounded.
+#
+#   bench/ab.sh OLD_RECORD NEW_RECORD [ROUNDS]
+#
+# 1. ROUNDS (default 4) interleaved rounds of wrk -c16 for 4 s against each
+#    binary side by side (both running at once, reverse mode, .har.zst):
+#    req/s, and record's CPU (user+sys from /proc) per exchange. Wall figures
+#    move with the machine; the interleaving keeps the two comparable.
+# 2. Under valgrind --tool=callgrind, 2,000 exchanges (16 connections) each:
+#    instructions per exchange, whole process and the main parts. Stable on
+#    a busy machine; kernel time is not counted.
+#
+# Needs wrk, valgrind, curl and target/release/bench_upstream (cargo build
+# --release -p cctap-bench). To keep a binary: cp target/release/record /tmp/record-old.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ $# -ge 2 ] || { sed -n 2,15p "$0"; exit 2; }
+a=$(realpath "$1")
+b=$(realpath "$2")
+rounds=${3:-4}
+for tool in wrk valgrind callgrind_annotate curl zstd python3; do
+  command -v "$tool" >/dev/null || { echo "ab.sh: $tool is missing (apt-get install wrk valgrind curl zstd python3)" >&2; exit 2; }
+done
+upstream_bin=target/release/bench_upstream
+[ -x "$upstream_bin" ] || { echo "ab.sh: build it first: cargo build --release -p cctap-bench" >&2; exit 2; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+up=$(free_port)
+"$upstream_bin" -p "$up" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+wait_port "$up"
+
+# record in reverse mode on a free port; sets $port and $pid.
+start_record() { # binary archive [wrapper...]
+  local bin=$1 archive=$2
+  shift 2
+  port=$(free_port)
+  "$@" "$bin" -m "reverse:http://127.0.0.1:$up" -o "$archive" -q -p "$port" >"$archive.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  wait_port "$port"
+}
+
+load() { # port seconds [script]
+  BENCH_LUA_DIR=bench/lua wrk -t1 -c16 -d"$2" -s "${3:-bench/lua/post.lua}" "http://127.0.0.1:$1/v1/messages"
+}
+
+echo "== wall: $rounds interleaved rounds, wrk -c16 4 s, 1 KiB JSON (A = $1, B = $2)"
+start_record "$a" "$work/a.har.zst"; pa=$pid; port_a=$port
+start_record "$b" "$work/b.har.zst"; pb=$pid; port_b=$port
+one() { # pid port
+  local t0 out t1 n rps
+  t0=$(ticks "$1")
+  out=$(load "$2" 4)
+  t1=$(ticks "$1")
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$out")
+  awk -v r="$rps" -v t=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "%6d req/s %6.1f us/exchange", r, t * 1e6 / hz / n}'
+}
+for round in $(seq "$rounds"); do
+  if [ $((round % 2)) -eq 1 ]; then ra=$(one "$pa" "$port_a"); rb=$(one "$pb" "$port_b")
+  else rb=$(one "$pb" "$port_b"); ra=$(one "$pa" "$port_a"); fi
+  echo "round $round   A: $ra   B: $rb"
+done
+kill "$pa" "$pb"
+
+echo "== callgrind: instructions per exchange, 2,000 exchanges at 16 connections"
+for side in A B; do
+  bin=$a; [ "$side" = B ] && bin=$b
+  out="$work/cg-$side.out"
+  start_record "$bin" "$work/cg-$side.har.zst" valgrind -q --tool=callgrind --callgrind-out-file="$out"
+  # Stops sending at 2,000; instructions are divided by the entries written.
+  BENCH_COUNT=2000 load "$port" 40 bench/lua/count.lua >/dev/null
+  kill -INT "$pid"
+  wait "$pid" || true
+  entries=$(zstd -dc "$work/cg-$side.har.zst" | grep -o '"startedDateTime"' | wc -l)
+  callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
+    awk -v n="$entries" -v side="$side" '
+      function per(x) { gsub(",", "", x); return x / n }
+      /PROGRAM TOTALS/ { printf "%s: %7.0f instructions/exchange in all (%d entries)\n", side, per($1), n }
+      /record::archive::write_loop \[/ { printf "   %7.0f  archive writer thread\n", per($1) }
+      /ZSTD_compressStream2 \[/ { printf "   %7.0f    of which zstd\n", per($1) }
+      /Exchange as core::ops::drop::Drop>::drop \[/ { printf "   %7.0f  entry built and redacted (Exchange::drop)\n", per($1) }'
+done
