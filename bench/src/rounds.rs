@@ -94,10 +94,10 @@ impl Bench {
         }
         if let Some(proxy) = proxy {
             let status = proxy.proc.stop(Duration::from_secs(30))?;
-            let size = std::fs::metadata(&proxy.archive)
-                .map(|m| m.len())
-                .unwrap_or(0);
-            sample.bytes_per_req = Some(size as f64 / requests as f64);
+            // None for a proxy that records nothing (no file).
+            sample.bytes_per_req = std::fs::metadata(&proxy.archive)
+                .ok()
+                .map(|m| m.len() as f64 / requests as f64);
             if setup.is_record() {
                 let entries = phases::archive_entries(&self.tools, &proxy.archive).unwrap_or(0);
                 let lost = phases::not_archived(&dir.join("record.log"));

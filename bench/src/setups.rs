@@ -26,6 +26,8 @@ impl Tools {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Setup {
     Direct,
+    /// `bench_proxy`: a reverse proxy built like record, recording nothing.
+    BareProxy,
     /// `record -m reverse:UP -o X.har.zst`.
     RecordReverse,
     /// `record -m regular -o X.har.zst`, absolute-form HTTP requests.
@@ -46,6 +48,7 @@ impl Setup {
     pub fn name(self) -> &'static str {
         match self {
             Setup::Direct => "direct",
+            Setup::BareProxy => "bare hyper proxy (records nothing)",
             Setup::RecordReverse => "record reverse -o .har.zst",
             Setup::RecordRegular => "record regular -o .har.zst",
             Setup::MitmReverse => "mitmdump reverse -w",
@@ -100,6 +103,12 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
     let upstream = format!("http://127.0.0.1:{up}");
     let (mut cmd, archive) = match setup {
         Setup::Direct | Setup::DirectTls => return Ok(None),
+        Setup::BareProxy => {
+            let mut cmd = Command::new(tools.bin("bench_proxy"));
+            cmd.args(["--upstream", &format!("127.0.0.1:{up}")]);
+            cmd.args(["-p", &port.to_string()]);
+            (cmd, dir.join("nothing-recorded"))
+        }
         Setup::RecordReverse | Setup::RecordRegular | Setup::RecordTls => {
             let archive = dir.join("record.har.zst");
             let mode = match setup {
@@ -172,6 +181,8 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
 fn proc_name(setup: Setup) -> &'static str {
     if setup.is_record() {
         "record"
+    } else if setup == Setup::BareProxy {
+        "bench_proxy"
     } else {
         "mitmdump"
     }

@@ -132,7 +132,12 @@ fn upstream(tools: &Tools, cert: Option<PathBuf>) -> anyhow::Result<Upstream> {
 /// Every setup, in table order: plain HTTP first, then the CONNECT+TLS rows.
 fn setups(bench: &Bench) -> Vec<Setup> {
     let mitm = bench.tools.mitmdump.is_some();
-    let mut setups = vec![Setup::Direct, Setup::RecordReverse, Setup::RecordRegular];
+    let mut setups = vec![
+        Setup::Direct,
+        Setup::BareProxy,
+        Setup::RecordReverse,
+        Setup::RecordRegular,
+    ];
     if mitm {
         setups.extend([Setup::MitmReverse, Setup::MitmRegular]);
     }

@@ -1,0 +1,89 @@
+//! bench_proxy: the floor of `record`'s design on this machine. A reverse
+//! proxy built the way `record` is (tokio's multi-threaded runtime, hyper 1
+//! HTTP/1.1 server, pooled keep-alive HTTP/1.1 client, bodies streamed
+//! frame by frame) that records nothing. Its row in `bench_run` says how
+//! much of `record`'s cost is proxying itself, and how much is recording.
+//!
+//! ```sh
+//! bench_proxy --upstream 127.0.0.1:8001 -p 8002
+//! ```
+
+use anyhow::Context;
+use clap::Parser;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response, Uri};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::io::Write;
+
+/// A recording-free reverse proxy for benchmarks (loopback only).
+#[derive(Debug, Parser)]
+struct Args {
+    /// The upstream's HOST:PORT (plain HTTP).
+    #[arg(long)]
+    upstream: String,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(short = 'p', long, default_value_t = 0)]
+    port: u16,
+}
+
+type Body = http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Error>;
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .context("cannot bind 127.0.0.1")?;
+    println!("listening on http://{}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build_http();
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        let _ = tcp.set_nodelay(true);
+        let client = client.clone();
+        let upstream = args.upstream.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                forward(client.clone(), upstream.clone(), req)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .await;
+        });
+    }
+}
+
+/// Sends the request on to the upstream and streams its answer back.
+async fn forward(
+    client: Client<HttpConnector, Body>,
+    upstream: String,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, hyper::Error> {
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    parts.uri = format!("http://{upstream}{path}")
+        .parse::<Uri>()
+        .unwrap_or_default();
+    let request = Request::from_parts(parts, body.boxed());
+    match client.request(request).await {
+        Ok(response) => Ok(response.map(BodyExt::boxed)),
+        Err(e) => {
+            eprintln!("bench_proxy: upstream failed: {e}");
+            let mut response = Response::new(
+                http_body_util::Full::new(bytes::Bytes::from_static(b"upstream failed\n"))
+                    .map_err(|never| match never {})
+                    .boxed(),
+            );
+            *response.status_mut() = hyper::StatusCode::BAD_GATEWAY;
+            Ok(response)
+        }
+    }
+}
