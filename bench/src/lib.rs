@@ -5,7 +5,7 @@
 //! # Layout
 //! - [`stamp`]: the wire contract between `bench_upstream` and `sse_probe`
 //!   (each SSE event carries its send time) and the clock both read.
-//! - [`stats`]: percentiles.
+//! - [`stats`]: percentiles of latency samples.
 //! - [`session`]: Claude Code 2.1.x-shaped request bodies whose conversation
 //!   grows turn by turn, built from a recorded fixture.
 //! - [`procs`]: child processes the orchestrator starts, with their CPU time

@@ -157,7 +157,11 @@ impl Conversation {
         while out.len() < bytes {
             let i = (self.next() % self.words.len() as u64) as usize;
             out.push_str(&self.words[i]);
-            out.push(if self.next() % 12 == 0 { '\n' } else { ' ' });
+            out.push(if self.next().is_multiple_of(12) {
+                '\n'
+            } else {
+                ' '
+            });
         }
         out
     }

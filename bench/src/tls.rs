@@ -166,8 +166,7 @@ mod tests {
         let err = tokio::time::timeout(LIMIT, open(&connector, Some(proxy_port), tls_port))
             .await
             .expect("in time")
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(
             matches!(&err, OpenError::Tunnel(t) if t.contains("403")),
             "{err}"

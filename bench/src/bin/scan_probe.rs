@@ -15,6 +15,9 @@ use std::time::Instant;
 /// Where the entries begin in a HAR document.
 const NEEDLE: &[u8] = b"\"entries\":[";
 
+/// A framing loop: the (start, end) of every entry it cuts.
+type Framer = dyn Fn(&[u8]) -> Vec<(usize, usize)>;
+
 fn main() -> anyhow::Result<()> {
     let path = std::env::args()
         .nth(1)
@@ -27,7 +30,7 @@ fn main() -> anyhow::Result<()> {
         + NEEDLE.len();
     let body = &doc[start..];
     let mb = body.len() as f64 / 1e6;
-    let timed = |label: &str, f: &dyn Fn(&[u8]) -> Vec<(usize, usize)>| {
+    let timed = |label: &str, f: &Framer| {
         let t = Instant::now();
         let cuts = f(body);
         let s = t.elapsed().as_secs_f64();
