@@ -27,8 +27,9 @@ use budget::{weight, Budget, QUEUE_BYTES};
 use cctap_archive::model::LogHead;
 use cctap_archive::{Entry, WriteError};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::mpsc::TryRecvError;
-use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::mpsc::{
+    channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError,
+};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -178,9 +179,10 @@ fn write_loop(
     let mut since_trim = 0usize;
     let mut just_wrote = false;
     loop {
-        let next = match just_wrote {
-            true => next_after_write(&rx),
-            false => rx.recv_timeout(trim::IDLE),
+        let next = if just_wrote {
+            next_after_write(&rx)
+        } else {
+            rx.recv_timeout(trim::IDLE)
         };
         just_wrote = false;
         match next {
