@@ -1,6 +1,6 @@
 //! `ls`, `show`, `export`, errors, pipes.
 
-use crate::{analyze, analyze_json, command, handmade};
+use crate::{analyze, analyze_json, analyze_stdin, command, handmade};
 use std::process::Stdio;
 
 #[test]
@@ -209,4 +209,36 @@ fn colour_on_a_terminal_unless_no_color() {
         plain.contains('│'),
         "a bordered table on a terminal: {plain}"
     );
+}
+
+/// An entry that is not JSON between good ones: not a cut-off archive but a
+/// broken one. The error names the file and the entry, with no cut-off
+/// warning and no listing, and reading ahead on a thread of its own changes
+/// none of that, from a file or from a pipe.
+#[test]
+fn a_broken_entry_mid_archive_is_an_error_naming_it() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(handmade("bearer-token.har")).unwrap())
+            .unwrap();
+    let entry = doc["log"]["entries"][0].to_string();
+    let broken = format!(
+        r#"{{"log":{{"version":"1.2","creator":{{"name":"t","version":"1"}},"entries":[{entry},{entry},{{"startedDateTime":"x","time":{entry},{entry}]}}}}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.har");
+    std::fs::write(&path, &broken).unwrap();
+    let path = path.display().to_string();
+    for run in [
+        analyze(&["ls", &path]),
+        analyze_stdin(&["ls", "-"], broken.as_bytes()),
+    ] {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("entry 2: invalid JSON"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("cut off"), "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
 }

@@ -29,6 +29,26 @@ fn io(r: io::Result<()>) -> Result<(), Error> {
     r.map_err(Error::io)
 }
 
+/// Hands `$each` the booleans and integers, each as (serializer method,
+/// formatter method, type): one list for values and for map keys.
+macro_rules! integers {
+    ($each:ident) => {
+        $each! {
+            serialize_bool write_bool bool;
+            serialize_i8 write_i8 i8;
+            serialize_i16 write_i16 i16;
+            serialize_i32 write_i32 i32;
+            serialize_i64 write_i64 i64;
+            serialize_i128 write_i128 i128;
+            serialize_u8 write_u8 u8;
+            serialize_u16 write_u16 u16;
+            serialize_u32 write_u32 u32;
+            serialize_u64 write_u64 u64;
+            serialize_u128 write_u128 u128;
+        }
+    };
+}
+
 macro_rules! numbers {
     ($($method:ident $write:ident $t:ty;)*) => {$(
         fn $method(self, v: $t) -> Result<(), Error> {
@@ -48,19 +68,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Json<'o> {
     type SerializeStruct = Compound<'a, 'o>;
     type SerializeStructVariant = Compound<'a, 'o>;
 
-    numbers! {
-        serialize_bool write_bool bool;
-        serialize_i8 write_i8 i8;
-        serialize_i16 write_i16 i16;
-        serialize_i32 write_i32 i32;
-        serialize_i64 write_i64 i64;
-        serialize_i128 write_i128 i128;
-        serialize_u8 write_u8 u8;
-        serialize_u16 write_u16 u16;
-        serialize_u32 write_u32 u32;
-        serialize_u64 write_u64 u64;
-        serialize_u128 write_u128 u128;
-    }
+    integers!(numbers);
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         match v.is_finite() {
@@ -357,19 +365,7 @@ impl ser::Serializer for MapKey<'_, '_> {
     type SerializeStruct = ser::Impossible<(), Error>;
     type SerializeStructVariant = ser::Impossible<(), Error>;
 
-    quoted_keys! {
-        serialize_bool write_bool bool;
-        serialize_i8 write_i8 i8;
-        serialize_i16 write_i16 i16;
-        serialize_i32 write_i32 i32;
-        serialize_i64 write_i64 i64;
-        serialize_i128 write_i128 i128;
-        serialize_u8 write_u8 u8;
-        serialize_u16 write_u16 u16;
-        serialize_u32 write_u32 u32;
-        serialize_u64 write_u64 u64;
-        serialize_u128 write_u128 u128;
-    }
+    integers!(quoted_keys);
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         match v.is_finite() {

@@ -171,20 +171,14 @@ fn run(entries: &[Entry], work: Work) -> anyhow::Result<(f64, u64)> {
     let started = Instant::now();
     let mut buf = Vec::new();
     let bytes = match work {
-        Work::SerialiseSerdeJson => {
+        Work::SerialiseSerdeJson | Work::SerialiseWords => {
             let mut n = 0;
             for entry in entries {
                 buf.clear();
-                serde_json::to_writer(&mut buf, entry)?;
-                n += buf.len() as u64;
-            }
-            n
-        }
-        Work::SerialiseWords => {
-            let mut n = 0;
-            for entry in entries {
-                buf.clear();
-                json::write_json(&mut buf, entry)?;
+                match work {
+                    Work::SerialiseSerdeJson => serde_json::to_writer(&mut buf, entry)?,
+                    _ => json::write_json(&mut buf, entry)?,
+                }
                 n += buf.len() as u64;
             }
             n
