@@ -150,7 +150,11 @@ impl Front {
         let (door, pool, forward) = match &config.mode {
             Mode::Offline => (FrontDoor::Offline, None, None),
             Mode::Reverse(base) => {
-                let pool = Pool::new(Some(tls_config()?));
+                // Loading the system's roots costs ~10 ms of start-up; an
+                // http:// upstream needs none (a given CA file is still read,
+                // so a bad one is reported).
+                let needs_tls = base.origin.tls || config.upstream_ca.is_some();
+                let pool = Pool::new(needs_tls.then(tls_config).transpose()?);
                 (FrontDoor::Reverse(base.clone()), Some(Arc::new(pool)), None)
             }
             Mode::Forward(via) => {
