@@ -101,7 +101,7 @@ pub struct ArchiveReader {
 impl ArchiveReader {
     /// Opens a file (or stdin for `-`), sniffing zstd/gzip/plain by content.
     pub fn open(path: &Path) -> Result<ArchiveReader, ReadError> {
-        let source = open_input(path)?;
+        let source = open_input(path).map_err(open_error(path))?;
         ArchiveReader::from_reader(&path.display().to_string(), source)
     }
 
@@ -335,16 +335,21 @@ impl Iterator for ArchiveReader {
 }
 
 /// Opens a file, or standard input for `-`: where every reader's `open`
-/// starts ([`ArchiveReader::open`], [`crate::AnyReader::open`]).
-pub(crate) fn open_input(path: &Path) -> Result<Box<dyn Read + Send>, ReadError> {
+/// starts ([`ArchiveReader::open`], [`crate::AnyReader::open`],
+/// [`crate::FlowReader::open`]), each wrapping the error in its own type.
+pub(crate) fn open_input(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     if path == Path::new("-") {
         return Ok(Box::new(io::stdin()));
     }
-    let file = File::open(path).map_err(|source| ReadError::Open {
+    Ok(Box::new(File::open(path)?))
+}
+
+/// [`ReadError::Open`] for `path`.
+pub(crate) fn open_error(path: &Path) -> impl FnOnce(io::Error) -> ReadError + '_ {
+    |source| ReadError::Open {
         path: path.display().to_string(),
         source,
-    })?;
-    Ok(Box::new(file))
+    }
 }
 
 /// One entry's JSON, with browser-HAR gaps filled.

@@ -4,7 +4,7 @@
 //! HAR with `{`, a BOM or a compression magic).
 use super::reader::{FlowReadError, FlowReader};
 use crate::model::{Entry, LogHead};
-use crate::reader::{open_input, ArchiveReader, CutOff, ReadError};
+use crate::reader::{open_error, open_input, ArchiveReader, CutOff, ReadError};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -26,7 +26,7 @@ pub enum AnyReader {
 impl AnyReader {
     /// Opens a file (or stdin for `-`) and picks the reader by content.
     pub fn open(path: &Path) -> Result<AnyReader, AnyReadError> {
-        let source = open_input(path)?;
+        let source = open_input(path).map_err(open_error(path))?;
         AnyReader::from_reader(&path.display().to_string(), source)
     }
 
@@ -129,5 +129,22 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("notes.txt"), "{err}");
+    }
+
+    #[test]
+    fn every_reader_names_a_file_it_cannot_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.har");
+        let errors = [
+            crate::ArchiveReader::open(&path).err().unwrap().to_string(),
+            FlowReader::open(&path).err().unwrap().to_string(),
+            AnyReader::open(&path).err().unwrap().to_string(),
+        ];
+        for err in errors {
+            assert!(
+                err.starts_with("cannot open ") && err.contains("gone.har"),
+                "{err}"
+            );
+        }
     }
 }

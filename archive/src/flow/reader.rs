@@ -10,9 +10,8 @@
 use super::tnetstring;
 use super::{to_entry, FlowError};
 use crate::model::Entry;
-use crate::reader::CutOff;
+use crate::reader::{open_input, CutOff};
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -63,14 +62,10 @@ impl FlowReader {
     /// Opens a flow file (or stdin for `-`).
     pub fn open(path: &Path) -> Result<FlowReader, FlowReadError> {
         let name = path.display().to_string();
-        let source: Box<dyn Read + Send> = if path == Path::new("-") {
-            Box::new(io::stdin())
-        } else {
-            Box::new(File::open(path).map_err(|source| FlowReadError::Open {
-                path: name.clone(),
-                source,
-            })?)
-        };
+        let source = open_input(path).map_err(|source| FlowReadError::Open {
+            path: name.clone(),
+            source,
+        })?;
         FlowReader::from_reader(&name, source)
     }
 
