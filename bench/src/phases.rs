@@ -116,16 +116,16 @@ pub fn run_all(
     f
 }
 
-/// Entries in an archive, as `analyze usage --json` counts them.
-pub fn archive_entries(tools: &Tools, archive: &Path) -> anyhow::Result<u64> {
-    let mut cmd = Command::new(tools.bin("analyze"));
-    cmd.arg("usage").arg(archive).arg("--json");
-    let run = run_measured(&mut cmd, Duration::from_secs(300))?;
-    let doc: serde_json::Value =
-        serde_json::from_str(&run.stdout).context("analyze usage --json printed no JSON")?;
-    doc["files"][0]["entries"]
-        .as_u64()
-        .context("no files[0].entries in analyze's JSON")
+/// Complete entries in an archive (a cut-off tail is not counted), read
+/// in-process: `analyze usage` would also warn about every unpriced model.
+pub fn archive_entries(archive: &Path) -> anyhow::Result<u64> {
+    let reader = cctap_archive::AnyReader::open(archive)?;
+    let mut entries = 0;
+    for entry in reader {
+        entry.with_context(|| format!("reading {}", archive.display()))?;
+        entries += 1;
+    }
+    Ok(entries)
 }
 
 /// Exchanges `record` reported it could not archive, from its stderr line
@@ -200,7 +200,7 @@ fn memory(
     m.sse_after = proxy.proc.rss_mib();
     proxy.proc.stop(Duration::from_secs(60))?;
     if setup == Setup::RecordReverse {
-        m.archived = archive_entries(tools, &proxy.archive).ok();
+        m.archived = archive_entries(&proxy.archive).ok();
         m.lost = Some(not_archived(&dir.join("record.log")));
     }
     // Gigabytes of 300 KiB bodies (mitmdump's flows are uncompressed).

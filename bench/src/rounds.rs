@@ -99,7 +99,7 @@ impl Bench {
                 .ok()
                 .map(|m| m.len() as f64 / requests as f64);
             if setup.is_record() {
-                let entries = phases::archive_entries(&self.tools, &proxy.archive).unwrap_or(0);
+                let entries = phases::archive_entries(&proxy.archive).unwrap_or(0);
                 let lost = phases::not_archived(&dir.join("record.log"));
                 sample.lost = Some(lost);
                 let code = status.code().map_or("signal".into(), |c| c.to_string());
