@@ -38,6 +38,8 @@ pub struct Reading {
 pub struct Findings {
     pub lines: Vec<String>,
     pub record_mem: Option<Memory>,
+    /// The same for record writing plain `.har` (no zstd window).
+    pub record_mem_plain: Option<Memory>,
     pub archive_ratio: Option<f64>,
     pub reading: Vec<Reading>,
 }
@@ -53,17 +55,19 @@ pub fn run_all(
 ) -> Findings {
     let _ = upstream;
     let mut f = Findings::default();
-    let mut setups = vec![Setup::RecordReverse];
+    let mut setups = vec![Setup::RecordReverse, Setup::RecordReversePlain];
     if tools.mitmdump.is_some() {
         setups.push(Setup::MitmReverse);
     }
     for setup in setups {
         eprintln!("memory phase: {}", setup.name());
-        let dir = out.join(format!(
-            "memory-{}",
-            setup.name().split(' ').next().unwrap_or("x")
-        ));
-        let limit = if setup == Setup::RecordReverse {
+        let slug: String = setup
+            .name()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let dir = out.join(format!("memory-{slug}"));
+        let limit = if setup.is_record() {
             120
         } else if quick {
             10
@@ -81,8 +85,10 @@ pub fn run_all(
                     setup.name(), if m.rss_half > 0.0 { format!("{:.1}", m.rss_half) } else { "-".into() }, m.rss_end, m.requests,
                     if m.streams_ok { "all complete" } else { "NOT all complete" }, m.sse_peak, m.sse_after
                 ));
-                if setup == Setup::RecordReverse {
-                    f.record_mem = Some(m);
+                match setup {
+                    Setup::RecordReverse => f.record_mem = Some(m),
+                    Setup::RecordReversePlain => f.record_mem_plain = Some(m),
+                    _ => {}
                 }
             }
             Err(e) => f
@@ -199,7 +205,7 @@ fn memory(
     std::thread::sleep(Duration::from_secs(2));
     m.sse_after = proxy.proc.rss_mib();
     proxy.proc.stop(Duration::from_secs(60))?;
-    if setup == Setup::RecordReverse {
+    if setup.is_record() {
         m.archived = archive_entries(&proxy.archive).ok();
         m.lost = Some(not_archived(&dir.join("record.log")));
     }

@@ -30,6 +30,9 @@ pub enum Setup {
     BareProxy,
     /// `record -m reverse:UP -o X.har.zst`.
     RecordReverse,
+    /// `record -m reverse:UP -o X.har`: in the memory phase only, to show
+    /// record's memory without zstd's window.
+    RecordReversePlain,
     /// `record -m regular -o X.har.zst`, absolute-form HTTP requests.
     RecordRegular,
     /// `mitmdump --mode reverse:UP -w X.flows`.
@@ -50,6 +53,7 @@ impl Setup {
             Setup::Direct => "direct",
             Setup::BareProxy => "bare hyper proxy (records nothing)",
             Setup::RecordReverse => "record reverse -o .har.zst",
+            Setup::RecordReversePlain => "record reverse -o .har",
             Setup::RecordRegular => "record regular -o .har.zst",
             Setup::MitmReverse => "mitmdump reverse -w",
             Setup::MitmRegular => "mitmdump regular -w",
@@ -74,7 +78,10 @@ impl Setup {
     pub fn is_record(self) -> bool {
         matches!(
             self,
-            Setup::RecordReverse | Setup::RecordRegular | Setup::RecordTls
+            Setup::RecordReverse
+                | Setup::RecordReversePlain
+                | Setup::RecordRegular
+                | Setup::RecordTls
         )
     }
 
@@ -109,17 +116,24 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
             cmd.args(["-p", &port.to_string()]);
             (cmd, dir.join("nothing-recorded"))
         }
-        Setup::RecordReverse | Setup::RecordRegular | Setup::RecordTls => {
-            let archive = dir.join("record.har.zst");
-            let mode = match setup {
-                Setup::RecordReverse => format!("reverse:{upstream}"),
-                _ => "regular".to_owned(),
+        Setup::RecordReverse
+        | Setup::RecordReversePlain
+        | Setup::RecordRegular
+        | Setup::RecordTls => {
+            let reverse = matches!(setup, Setup::RecordReverse | Setup::RecordReversePlain);
+            let archive = match setup {
+                Setup::RecordReversePlain => dir.join("record.har"),
+                _ => dir.join("record.har.zst"),
+            };
+            let mode = match reverse {
+                true => format!("reverse:{upstream}"),
+                false => "regular".to_owned(),
             };
             let mut cmd = Command::new(tools.bin("record"));
             cmd.arg("-m").arg(mode).arg("-o").arg(&archive);
             cmd.args(["-q", "-p", &port.to_string()]);
             // Regular mode keeps its CA here, not in the user's ~/.cctap.
-            if setup != Setup::RecordReverse {
+            if !reverse {
                 cmd.arg("--confdir").arg(dir.join("record-conf"));
             }
             // The TLS upstream's certificate is self-signed.
