@@ -35,7 +35,29 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(args))
+    runtime.block_on(async {
+        tokio::select! {
+            served = serve(args) => served,
+            () = stopped() => Ok(()),
+        }
+    })
+}
+
+/// SIGINT or SIGTERM. Handled rather than left to the default action:
+/// `bench/run.sh` starts bench_run in the background, where a shell leaves
+/// SIGINT ignored for everything started from there.
+async fn stopped() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
