@@ -125,9 +125,10 @@ pub fn start(setup: Setup, tools: &Tools, up: u16, dir: &Path) -> anyhow::Result
                 Setup::RecordReversePlain => dir.join("record.har"),
                 _ => dir.join("record.har.zst"),
             };
-            let mode = match reverse {
-                true => format!("reverse:{upstream}"),
-                false => "regular".to_owned(),
+            let mode = if reverse {
+                format!("reverse:{upstream}")
+            } else {
+                "regular".to_owned()
             };
             let mut cmd = Command::new(tools.bin("record"));
             cmd.arg("-m").arg(mode).arg("-o").arg(&archive);
