@@ -250,30 +250,36 @@ enum Framing {
 }
 
 impl Framing {
+    /// How the body after these headers is delimited; one pass, no
+    /// allocation (it runs on every head, both directions).
     fn of(headers: &[httparse::Header<'_>], tunnel: bool) -> Framing {
-        let value = |name: &str| {
-            headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
-                .collect::<Vec<_>>()
-        };
-        if tunnel || !value("upgrade").is_empty() {
-            return Framing::Off;
+        let mut chunked = false;
+        let mut length = None;
+        for h in headers {
+            if h.name.eq_ignore_ascii_case("upgrade") {
+                return Framing::Off;
+            }
+            if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked |= h
+                    .value
+                    .windows(b"chunked".len())
+                    .any(|w| w.eq_ignore_ascii_case(b"chunked"));
+            } else if length.is_none() && h.name.eq_ignore_ascii_case("content-length") {
+                length = Some(h.value);
+            }
         }
-        if value("transfer-encoding")
-            .iter()
-            .any(|v| v.contains("chunked"))
-        {
-            return Framing::Chunked;
-        }
-        match value("content-length").first() {
-            Some(n) => n
-                .trim()
-                .parse()
-                .map(Framing::Length)
-                .unwrap_or(Framing::Off),
-            None => Framing::None,
+        if tunnel {
+            Framing::Off
+        } else if chunked {
+            Framing::Chunked
+        } else {
+            match length {
+                Some(value) => std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok())
+                    .map_or(Framing::Off, Framing::Length),
+                None => Framing::None,
+            }
         }
     }
 }
@@ -346,6 +352,40 @@ mod tests {
         POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
         3;ext=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nTrailer-X: 1\r\n\r\n\
         GET /c HTTP/1.1\r\nUser-Agent: claude-cli\r\n\r\n";
+
+    #[test]
+    fn framing_reads_the_headers_that_delimit_a_body() {
+        let of = |pairs: &[(&'static str, &'static [u8])], tunnel: bool| {
+            let headers: Vec<httparse::Header<'_>> = pairs
+                .iter()
+                .map(|&(name, value)| httparse::Header { name, value })
+                .collect();
+            Framing::of(&headers, tunnel)
+        };
+        assert_eq!(of(&[], false), Framing::None);
+        assert_eq!(
+            of(&[("Content-Length", b" 12 ")], false),
+            Framing::Length(12)
+        );
+        assert_eq!(of(&[("content-length", b"x")], false), Framing::Off);
+        let te: &[u8] = b"gzip, Chunked";
+        assert_eq!(
+            of(
+                &[("Content-Length", b"3"), ("Transfer-Encoding", te)],
+                false
+            ),
+            Framing::Chunked
+        );
+        assert_eq!(of(&[("Transfer-Encoding", b"gzip")], false), Framing::None);
+        assert_eq!(
+            of(
+                &[("Content-Length", b"3"), ("Upgrade", b"websocket")],
+                false
+            ),
+            Framing::Off
+        );
+        assert_eq!(of(&[("Content-Length", b"3")], true), Framing::Off);
+    }
 
     fn names(h: &WireHead) -> Vec<&str> {
         h.headers.iter().map(|(n, _)| n.as_str()).collect()
