@@ -137,7 +137,7 @@ for version in "${VERSIONS[@]}"; do
   run_case "$version-offline" "$version" offline
   if [ "$version" = "$RERUN_VERSION" ]; then
     run_case "$version-reverse-rerun" "$version" reverse
-    # 2.1.x retries the same streaming request after a 529 (CLAUDE-CODE.md);
+    # 2.1.x retries the same streaming request after a 529 (about 30 ms later);
     # 2.0.x's concurrent calls make it random which one would get the 529.
     run_case "$version-overloaded" "$version" reverse "status=529,first=1" 529
   fi

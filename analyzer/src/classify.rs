@@ -3,7 +3,9 @@
 //! `count_tokens`, and retries of failed attempts.
 //!
 //! Claude Code starts its requests concurrently, so roles come from
-//! content, never from position (CLAUDE-CODE.md).
+//! content, never from position: the main loop is the call with a
+//! non-empty tool set and the largest body (seen in every recording in
+//! `fixtures/claude-code/`, whose call order varies run to run).
 
 use crate::call::{Call, Endpoint};
 use serde::Serialize;

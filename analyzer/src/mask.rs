@@ -1,8 +1,21 @@
 //! Masks for the parts of Claude Code's prompt that change from run to run
 //! (working directory, date, git state, platform, the 2.1.x billing
-//! fingerprint), so two runs of one version diff empty. The rules are the
-//! ones CLAUDE-CODE.md lists for 2.0.x and 2.1.x; they apply to system
+//! fingerprint), so two runs of one version diff empty. They apply to system
 //! blocks and to every message block alike.
+//!
+//! Where the rules come from: running the real CLI twice in different
+//! directories, on different days and machines, and diffing what it sent.
+//! Per run, 2.0.x's system prompt carries an environment block (`Working
+//! directory:`, `Is directory a git repo:`, `Platform:`, `OS Version:`,
+//! `Today's date:`) and, inside a git repository, a `gitStatus` tail
+//! (`Current branch:`, `Main branch …:`, `Status:` with `git status --short`
+//! lines, `Recent commits:` with `<7-hex> <subject>` lines). 2.1.x moves the
+//! environment into a `role: "system"` message (`Primary working directory:`,
+//! `Is a git repository:`, `Today's date is …`), names a per-project memory
+//! directory, and adds a billing block whose `cc_version=X.Y.Z.<3 hex>`
+//! suffix is a per-prompt fingerprint. Lines that depend on the model (`You
+//! are powered by the model named …`, the knowledge cutoff) are not masked:
+//! they change only with the model, which a diff should show.
 
 use regex::Regex;
 

@@ -1,4 +1,4 @@
-//! `analyze redact IN -o OUT`: a copy with ARCHIVE.md's redaction applied
+//! `analyze redact IN -o OUT`: a copy with FORMAT.md's redaction applied
 //! (for HARs recorded by other tools). Uses the archive crate's
 //! `redact_entry`, the same code `record` redacts with, so the result
 //! leaves `analyze leaks` clean. Writes HAR or a mitmproxy flow file, by

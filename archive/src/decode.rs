@@ -1,5 +1,5 @@
 //! Undoing `content-encoding`, so the archive holds bodies as the
-//! application saw them (ARCHIVE.md, "Bodies").
+//! application saw them (FORMAT.md, "Bodies").
 //!
 //! A list such as `gzip, br` was applied left to right, so it is undone right
 //! to left. `deflate` is meant to be zlib-wrapped (RFC 9110) but some servers

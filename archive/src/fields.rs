@@ -5,7 +5,7 @@
 use crate::model::{Content, Cookie, QueryString, Response};
 
 /// The response of an exchange that got no response head: status 0, as
-/// ARCHIVE.md says, with HAR's required fields present.
+/// FORMAT.md says, with HAR's required fields present.
 pub fn no_response() -> Response {
     Response {
         status: 0,

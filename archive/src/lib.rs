@@ -1,6 +1,6 @@
 //! The cctap archive: what `record` writes and `analyze` reads.
 //!
-//! The contract is `shared/ARCHIVE.md`; this crate is its only
+//! The format is `archive/FORMAT.md`; this crate is its only
 //! implementation, so the two binaries cannot drift apart.
 //!
 //! # Layout

@@ -1,5 +1,5 @@
 //! The archive's data model: standard HAR 1.2 from the `har` crate, plus the
-//! custom fields of `shared/ARCHIVE.md` carried beside it.
+//! custom fields of `archive/FORMAT.md` carried beside it.
 //!
 //! [`Entry`] flattens `har::v1_2::Entries` and adds `_sseEvents`, `_error`
 //! and `_redacted`, so the standard part stays the `har` crate's and no HAR

@@ -1,4 +1,4 @@
-//! Streaming, recovering archive reader (ARCHIVE.md, "Files" and "Written
+//! Streaming, recovering archive reader (FORMAT.md, "Files" and "Written
 //! as it happens").
 //!
 //! The format is sniffed by content (zstd and gzip magic, else plain JSON;

@@ -1,4 +1,4 @@
-//! Credential redaction (ARCHIVE.md, "Redaction").
+//! Credential redaction (FORMAT.md, "Redaction").
 //!
 //! A secret is replaced by `redacted:<kind>:<fp>`, where `<fp>` is the first
 //! 12 hex digits of its SHA-256: two archives can be seen to share a key
@@ -60,7 +60,7 @@ fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// Headers that are always redacted (ARCHIVE.md's list and suffixes).
+/// Headers that are always redacted (FORMAT.md's list and suffixes).
 pub fn is_sensitive_header(name: &str) -> bool {
     const ALWAYS: &[&str] = &[
         "authorization",

@@ -1,4 +1,4 @@
-//! Streaming archive writer (ARCHIVE.md, "Written as it happens").
+//! Streaming archive writer (FORMAT.md, "Written as it happens").
 //!
 //! The head `{"log":{…,"entries":[` goes out at creation, each entry as it is
 //! appended, the tail `]}}` at [`ArchiveWriter::finish`]. Every write is
@@ -24,7 +24,7 @@ const ZSTD_WINDOW_LOG: u32 = 26;
 /// Level 1 and 2 were no faster here once LDM was cheap (within noise) and
 /// compress worse (session 0.63% vs 0.60%, 300 KiB bodies 0.018% vs 0.014%).
 const ZSTD_LEVEL: i32 = 3;
-/// Long-distance matching (ARCHIVE.md asks for it) with 2 entries per hash
+/// Long-distance matching (FORMAT.md asks for it) with 2 entries per hash
 /// bucket instead of zstd's default 8 (`LdmBucketSizeLog` 3): with the
 /// default, `ZSTD_ldm_generateSequences` was 56% of the writer thread's CPU
 /// on 300 KiB bodies, and the writer fell behind record's traffic.
@@ -123,7 +123,7 @@ impl Write for Compressor {
 }
 
 /// How the writer encodes. [`Tuning::default`] is what `record` uses and
-/// what ARCHIVE.md asks for; the other values exist so that
+/// what FORMAT.md asks for; the other values exist so that
 /// `bench/writer_probe` can time this very code under other settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tuning {

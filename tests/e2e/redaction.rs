@@ -7,7 +7,7 @@ use cctap_tests::archive;
 use cctap_tests::upstream::FakeUpstream;
 use sha2::{Digest, Sha256};
 
-/// `redacted:<kind>:<first 12 hex of sha256>` as ARCHIVE.md defines it.
+/// `redacted:<kind>:<first 12 hex of sha256>` as FORMAT.md defines it.
 fn marker(kind: &str, secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();

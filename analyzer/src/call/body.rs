@@ -15,7 +15,7 @@ pub enum BodyError {
 }
 
 /// The response body as bytes: base64 undone, then `content-encoding`
-/// undone when the bytes are still encoded. ARCHIVE.md stores bodies
+/// undone when the bytes are still encoded. FORMAT.md stores bodies
 /// decoded, so bytes that are already text are taken as they are.
 pub fn response_bytes(
     text: &str,
@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn text_is_taken_as_is_even_when_the_header_says_gzip() {
-        // ARCHIVE.md: content.text is stored decoded; the header stays.
+        // FORMAT.md: content.text is stored decoded; the header stays.
         let got = response_bytes("{\"a\":1}", false, Some("gzip")).unwrap();
         assert_eq!(got, b"{\"a\":1}");
         let got = response_bytes("eyJhIjoxfQ==", true, None).unwrap();

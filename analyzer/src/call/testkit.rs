@@ -1,5 +1,5 @@
 //! Entries built in code for unit tests across the crate: a Claude Code
-//! request with a streamed or JSON reply, as ARCHIVE.md stores them.
+//! request with a streamed or JSON reply, as FORMAT.md stores them.
 
 use cctap_archive::model::{Content, Header, PostData};
 use cctap_archive::{Entry, SseEvent};

@@ -1,4 +1,4 @@
-//! `analyze leaks`: judges archives by ARCHIVE.md's redaction rules. Every
+//! `analyze leaks`: judges archives by FORMAT.md's redaction rules. Every
 //! header, URL, cookie, body (decoded) and stream event of every entry is
 //! checked: a sensitive header holding anything but a redaction marker is a
 //! leak, and a credential-pattern match anywhere is a leak. A credential

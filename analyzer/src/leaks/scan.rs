@@ -1,5 +1,5 @@
 //! Scanning entries for credentials: the places of an entry, the rules of
-//! ARCHIVE.md applied to each, and the fingerprints of credentials per
+//! FORMAT.md applied to each, and the fingerprints of credentials per
 //! host. Findings never hold the secret, only its kind, fingerprint and a
 //! masked excerpt.
 

@@ -1,6 +1,6 @@
 //! Bodies between the two models: a flow holds the bytes as they crossed
 //! the wire (still `content-encoding`d), an entry holds the decoded body as
-//! text, or base64 when it is not UTF-8 (ARCHIVE.md, "Bodies").
+//! text, or base64 when it is not UTF-8 (FORMAT.md, "Bodies").
 //!
 //! Writing a flow, the decoded body is encoded again with the message's own
 //! `content-encoding`, so the headers stay as recorded and mitmproxy

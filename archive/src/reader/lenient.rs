@@ -3,7 +3,7 @@
 //! `headersSize`, `cache`, `timings.send`, …) that real exports omit or set
 //! to `null`. Only absent or null values are filled; present ones are kept.
 //! mitmproxy's `hardump` writes a failed flow's error inside `response`;
-//! it is moved to the entry's `_error`, where ARCHIVE.md puts it.
+//! it is moved to the entry's `_error`, where FORMAT.md puts it.
 use serde_json::{Map, Value};
 
 /// Fills the gaps of one entry object.
