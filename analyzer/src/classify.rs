@@ -122,7 +122,7 @@ mod tests {
     use serde_json::json;
 
     fn call(i: usize, e: &cctap_archive::Entry) -> Call {
-        Call::from_entry(i, e).unwrap()
+        Call::from_entry(i, e)
     }
 
     #[test]

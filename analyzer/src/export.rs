@@ -78,6 +78,8 @@ pub struct Copied {
     pub written: usize,
     /// Entries that could not be written as flows (warned one by one).
     pub skipped: usize,
+    /// Entries that could not be read (warned one by one; the run exits 2).
+    pub unreadable: usize,
 }
 
 /// Copies every entry of `args.input` to `args.output`, passing each
@@ -95,8 +97,12 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
     let mut reader = input::open(&source)?;
     let mut output = Output::create(&args.output, reader.head())?;
     let mut copied = Copied::default();
-    for item in reader.by_ref() {
-        let mut entry = item.with_context(|| format!("reading {}", source.name()))?;
+    let name = source.name();
+    for (index, item) in reader.by_ref().enumerate() {
+        let Some(mut entry) = input::readable(&name, index, item) else {
+            copied.unreadable += 1;
+            continue;
+        };
         change(&mut entry);
         if output.append(&entry, &args.output)? {
             copied.written += 1;
@@ -104,6 +110,7 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
             copied.skipped += 1;
         }
     }
+    crate::report::repeated_warnings(&name);
     input::warn_if_cut_off(&source, &reader, ", written as a complete file");
     output.finish(&args.output)?;
     Ok(copied)

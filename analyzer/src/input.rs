@@ -12,6 +12,7 @@
 use anyhow::{bail, Context};
 use cctap_archive::{AnyReader, Entry};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One archive to read: a file, or `-` for standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct ReadSummary {
     pub entries: usize,
     /// Set when the archive ended before its tail (it was cut off).
     pub cut_off: bool,
+    /// Set when the file could not be read at all and was skipped.
+    pub skipped: bool,
 }
 
 /// Names of mitmproxy flow files (`mitmdump -w` has no fixed suffix;
@@ -89,44 +92,143 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
     if out.iter().filter(|s| s.is_stdin()).count() > 1 {
         bail!("`-` (standard input) can be given only once");
     }
+    FILES.fetch_add(out.len(), Ordering::Relaxed);
+    EXPANDED.store(out.len(), Ordering::Relaxed);
     Ok(out)
 }
 
 /// How many entries the reading thread may hold ready for the caller.
 const READ_AHEAD: usize = 8;
 
+/// What a run had to leave out, for the exit status: files that could not
+/// be read at all (in a run over several) and entries that could not be
+/// read (in any file).
+static FILES: AtomicUsize = AtomicUsize::new(0);
+/// How many files the last [`expand`] gave: one is read strictly.
+static EXPANDED: AtomicUsize = AtomicUsize::new(0);
+static SKIPPED_FILES: AtomicUsize = AtomicUsize::new(0);
+static SKIPPED_ENTRIES: AtomicUsize = AtomicUsize::new(0);
+
+/// After a run: what was skipped, said as the reason for exit status 2
+/// (`1 of 40 files skipped`), or `None` when nothing was.
+pub fn skipped() -> Option<String> {
+    let files = SKIPPED_FILES.load(Ordering::Relaxed);
+    let entries = SKIPPED_ENTRIES.load(Ordering::Relaxed);
+    let mut parts = Vec::new();
+    if files > 0 {
+        let of = FILES.load(Ordering::Relaxed);
+        parts.push(format!("{files} of {of} files skipped"));
+    }
+    if entries > 0 {
+        let s = if entries == 1 { "y" } else { "ies" };
+        parts.push(format!("{entries} unreadable entr{s} skipped"));
+    }
+    (!parts.is_empty()).then(|| format!("{} (see the warnings above)", parts.join(", ")))
+}
+
 /// Reads every entry of one archive, in file order, handing each to `each`
-/// with its index. Warns on stderr when the archive was cut off.
+/// with its index. Warns on stderr when the archive was cut off, once per
+/// kind of field that had to be read leniently, and for each entry that
+/// could not be read at all (skipped; the rest is read).
+///
+/// A file that cannot be read at all is an error when it is the run's only
+/// one; in a run over several it is named with the reason and skipped
+/// (`summary.skipped`), and [`skipped`] makes the run exit 2 at the end.
 pub fn read_entries(
     source: &Source,
-    mut each: impl FnMut(usize, Entry) -> anyhow::Result<()>,
+    each: impl FnMut(usize, Entry) -> anyhow::Result<()>,
 ) -> anyhow::Result<ReadSummary> {
-    let reader = open(source)?;
+    match read_all(source, each) {
+        Ok(summary) => Ok(summary),
+        Err(Failure::Caller(e)) => Err(e),
+        Err(Failure::Reading(e)) if EXPANDED.load(Ordering::Relaxed) <= 1 => Err(e),
+        Err(Failure::Reading(e)) => {
+            crate::report::warn(&format!(
+                "skipped {}: {}",
+                source.name(),
+                crate::report::one_line(&e)
+            ));
+            SKIPPED_FILES.fetch_add(1, Ordering::Relaxed);
+            Ok(ReadSummary {
+                skipped: true,
+                ..ReadSummary::default()
+            })
+        }
+    }
+}
+
+/// Why [`read_all`] stopped: the file, or the caller's own error (a closed
+/// pipe, a full disk), which ends the run.
+enum Failure {
+    Reading(anyhow::Error),
+    Caller(anyhow::Error),
+}
+
+fn read_all(
+    source: &Source,
+    mut each: impl FnMut(usize, Entry) -> anyhow::Result<()>,
+) -> Result<ReadSummary, Failure> {
+    let reader = open(source).map_err(Failure::Reading)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD);
     let reading = std::thread::spawn(move || {
         let mut reader = reader;
         for item in reader.by_ref() {
-            let failed = item.is_err();
-            // The caller stopped (its error), or the archive did.
-            if tx.send(item).is_err() || failed {
+            // The caller stopped (its error): leave the rest.
+            if tx.send(item).is_err() {
                 break;
             }
         }
         reader
     });
+    let name = source.name();
     let mut entries = 0;
     for item in rx {
         // On an error the reading thread is left behind (it stops at its
         // next entry): waiting for it could mean waiting on a pipe.
-        let entry = item.with_context(|| hint(source))?;
-        each(entries, entry).with_context(|| source.name())?;
+        let Some(entry) = readable(&name, entries, item) else {
+            entries += 1;
+            continue;
+        };
+        each(entries, entry)
+            .with_context(|| name.clone())
+            .map_err(Failure::Caller)?;
         entries += 1;
     }
-    let reader = reading
-        .join()
-        .map_err(|_| anyhow::anyhow!("reading {} failed: its thread panicked", source.name()))?;
+    crate::report::repeated_warnings(&name);
+    let reader = reading.join().map_err(|_| {
+        Failure::Reading(anyhow::anyhow!(
+            "reading {name} failed: its thread panicked"
+        ))
+    })?;
     let cut_off = warn_if_cut_off(source, &reader, "");
-    Ok(ReadSummary { entries, cut_off })
+    Ok(ReadSummary {
+        entries,
+        cut_off,
+        skipped: false,
+    })
+}
+
+/// The entry, with its lenient-reading warnings given (once per kind per
+/// file); `None` for an entry that could not be read at all, warned about
+/// and counted as skipped.
+pub fn readable(
+    file: &str,
+    index: usize,
+    item: Result<Entry, cctap_archive::AnyReadError>,
+) -> Option<Entry> {
+    match item {
+        Ok(entry) => {
+            for w in &entry.warnings {
+                crate::report::warn_once(file, &w.kind(), &w.message(index));
+            }
+            Some(entry)
+        }
+        Err(e) => {
+            crate::report::warn(&format!("{e}; skipped it, reading on"));
+            SKIPPED_ENTRIES.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
 }
 
 /// Opens the archive, also for the writer-side commands (export, redact).

@@ -35,6 +35,7 @@ fn row(file: &str, call: &Call, retry_of: Option<usize>) -> Value {
         "retry_of": retry_of,
         "api_error": call.reply.api_error,
         "error": call.error,
+        "body_error": call.body_error,
     })
 }
 
@@ -75,34 +76,48 @@ pub fn run(
     // since column widths need the whole page.
     let mut page = Vec::new();
     let mut written = 0usize;
-    if json_out {
-        write!(out, "[")?;
+    let listed = list(&sources, json_out, style, out, &mut page, &mut written);
+    if json_out && (written > 0 || listed.is_ok()) {
+        // Stdout holds valid JSON or nothing: rows listed before an error
+        // are closed into an array; the error goes to stderr.
+        let open = if written == 0 { "[" } else { "" };
+        writeln!(out, "{open}\n]")?;
+    } else if listed.is_ok() && (!page.is_empty() || written == 0) {
+        print_page(out, style, many, page)?;
     }
-    for source in &sources {
+    listed.map(|()| Outcome::Clean)
+}
+
+fn list(
+    sources: &[input::Source],
+    json_out: bool,
+    style: Style,
+    out: &mut dyn Write,
+    page: &mut Vec<Vec<Cell>>,
+    written: &mut usize,
+) -> anyhow::Result<()> {
+    let many = sources.len() > 1;
+    for source in sources {
         let mut retries = Retries::default();
         input::read_entries(source, |i, e| {
-            let call = Call::from_entry(i, &e)?;
+            let call = Call::from_entry(i, &e);
+            call.warn_body(&source.name());
             let retry_of = retries.observe(&call);
             let r = row(&source.name(), &call, retry_of);
             if json_out {
-                writeln!(out, "{}", if written == 0 { "" } else { "," })?;
+                writeln!(out, "{}", if *written == 0 { "[" } else { "," })?;
                 serde_json::to_writer_pretty(&mut *out, &r)?;
             } else {
                 page.push(cells(&r, many, style));
                 if page.len() == PAGE {
-                    print_page(out, style, many, std::mem::take(&mut page))?;
+                    print_page(out, style, many, std::mem::take(page))?;
                 }
             }
-            written += 1;
+            *written += 1;
             Ok(())
         })?;
     }
-    if json_out {
-        writeln!(out, "\n]")?;
-    } else if !page.is_empty() || written == 0 {
-        print_page(out, style, many, page)?;
-    }
-    Ok(Outcome::Clean)
+    Ok(())
 }
 
 fn print_page(
@@ -149,6 +164,9 @@ fn cells(r: &Value, many: bool, style: Style) -> Vec<Cell> {
             notes.push(s.to_owned());
         }
     }
+    if r["body_error"].is_string() {
+        notes.push("body undecodable, kept as found".into());
+    }
     let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
     let mut cells: Vec<Cell> = [
         r["entry"].to_string(),
@@ -190,7 +208,7 @@ mod tests {
             (10, 20, 30, 40),
             "x",
         );
-        let r = row("a.har", &Call::from_entry(2, &e).unwrap(), None);
+        let r = row("a.har", &Call::from_entry(2, &e), None);
         assert_eq!(r["entry"], 2);
         assert_eq!(r["role"], "main");
         assert_eq!(r["input_tokens"], 10);

@@ -38,7 +38,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let result = run(cli);
+    if let (Ok(_), Some(skipped)) = (&result, input::skipped()) {
+        eprintln!("analyze: error: {skipped}");
+        return ExitCode::from(2);
+    }
+    match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Found) => ExitCode::from(1),
         Err(e) if report::is_broken_pipe(&e) => ExitCode::SUCCESS,

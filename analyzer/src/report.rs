@@ -131,6 +131,40 @@ pub fn warn(message: &str) {
     eprintln!("analyze: warning: {message}");
 }
 
+/// How many warnings of each kind each file had: the first is printed,
+/// the rest counted ([`warn_once`], [`repeated_warnings`]).
+static WARNED: std::sync::Mutex<Vec<(String, String, usize)>> = std::sync::Mutex::new(Vec::new());
+
+/// A warning printed once per `file` and `kind` (the first occurrence,
+/// naming its entry); later ones of the kind are only counted.
+pub fn warn_once(file: &str, kind: &str, message: &str) {
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(seen) = warned.iter_mut().find(|(f, k, _)| f == file && k == kind) {
+        seen.2 += 1;
+        return;
+    }
+    warned.push((file.to_owned(), kind.to_owned(), 1));
+    drop(warned);
+    warn(&format!("{file}: {message}"));
+}
+
+/// After a file: one line for the warnings [`warn_once`] held back.
+pub fn repeated_warnings(file: &str) {
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    let more: usize = warned
+        .iter()
+        .filter(|(f, _, _)| f == file)
+        .map(|(_, _, n)| n - 1)
+        .sum();
+    warned.retain(|(f, _, _)| f != file);
+    drop(warned);
+    if more > 0 {
+        warn(&format!(
+            "{file}: {more} more like the warnings above (one is shown per kind)"
+        ));
+    }
+}
+
 /// Whether an error is a closed stdout (`analyze ls x | head`): exit 0.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -177,8 +211,9 @@ pub fn thousands(n: u64) -> String {
 pub fn millis(ms: Option<f64>) -> String {
     match ms {
         None => "-".into(),
-        Some(ms) if ms < 0.0 => "-".into(),
-        Some(ms) if ms < 1000.0 => format!("{ms:.0} ms"),
+        Some(ms) if ms < 0.0 || ms.is_nan() => "-".into(),
+        // `abs`: -0.0 (a zero timing some tools write) is not "-0 ms".
+        Some(ms) if ms < 1000.0 => format!("{:.0} ms", ms.abs()),
         Some(ms) => format!("{:.1} s", ms / 1000.0),
     }
 }
@@ -217,6 +252,8 @@ mod tests {
         assert_eq!(millis(Some(850.2)), "850 ms");
         assert_eq!(millis(Some(12345.0)), "12.3 s");
         assert_eq!(millis(Some(-1.0)), "-");
+        assert_eq!(millis(Some(-0.0)), "0 ms", "never -0 ms");
+        assert_eq!(millis(Some(-0.4)), "-");
         assert_eq!(bytes(61921), "61.9 KB");
         assert_eq!(dollars(None), "unpriced");
         assert_eq!(dollars(Some(0.01234)), "$0.0123");

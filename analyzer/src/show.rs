@@ -7,7 +7,7 @@ use crate::classify;
 use crate::cli::ShowArgs;
 use crate::input::{self, Source};
 use crate::report::{self, Outcome, Style};
-use anyhow::{bail, Context};
+use anyhow::bail;
 use cctap_archive::Entry;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -17,9 +17,16 @@ fn find(source: &Source, n: usize) -> anyhow::Result<Entry> {
     let mut reader = input::open(source)?;
     let mut seen = 0;
     for item in reader.by_ref() {
-        let entry = item.with_context(|| format!("reading {}", source.name()))?;
+        // Entries before `n` are only counted: their warnings are not
+        // about the entry asked for.
         if seen == n {
-            return Ok(entry);
+            if let Some(entry) = input::readable(&source.name(), seen, item) {
+                return Ok(entry);
+            }
+            bail!(
+                "{}: entry {n} cannot be read (see the warning above)",
+                source.name()
+            );
         }
         seen += 1;
     }
@@ -41,7 +48,8 @@ pub fn run(
         path: args.file.clone(),
     };
     let entry = find(&source, args.entry)?;
-    let call = Call::from_entry(args.entry, &entry).with_context(|| source.name())?;
+    let call = Call::from_entry(args.entry, &entry);
+    call.warn_body(&source.name());
     if json_out {
         report::write_json(out, &to_json(&call, &entry))?;
     } else {

@@ -171,7 +171,8 @@ pub fn run(
     let mut files = Vec::new();
     for source in &sources {
         let summary = input::read_entries(source, |i, entry| {
-            let call = Call::from_entry(i, &entry)?;
+            let call = Call::from_entry(i, &entry);
+            call.warn_body(&source.name());
             tally.add(&call, key_of(args.by, source, &call), &prices);
             Ok(())
         })?;
@@ -333,7 +334,7 @@ mod tests {
     use serde_json::json;
 
     fn call(i: usize, e: &cctap_archive::Entry) -> Call {
-        Call::from_entry(i, e).unwrap()
+        Call::from_entry(i, e)
     }
 
     #[test]

@@ -15,6 +15,8 @@ mod diff;
 mod golden;
 #[path = "cli/leaks.rs"]
 mod leaks;
+#[path = "cli/lenient.rs"]
+mod lenient;
 #[path = "cli/misc.rs"]
 mod misc;
 #[path = "cli/mitmproxy.rs"]

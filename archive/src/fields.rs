@@ -20,6 +20,27 @@ pub fn no_response() -> Response {
     }
 }
 
+/// `httpVersion` as the format spells it (`HTTP/1.1`, `HTTP/2.0`,
+/// `HTTP/3`), for the other spellings tools write (`h2`, `http/2.0`,
+/// `HTTP/2`, `h3`); `None` when it is already so or unknown.
+pub fn normal_http_version(version: &str) -> Option<&'static str> {
+    if matches!(
+        version,
+        "HTTP/1.1" | "HTTP/2.0" | "HTTP/1.0" | "HTTP/3" | ""
+    ) {
+        return None;
+    }
+    let v = version.trim().to_ascii_lowercase();
+    let normal = match v.as_str() {
+        "http/1.1" | "http1.1" | "h1" | "1.1" => "HTTP/1.1",
+        "http/1.0" | "http1.0" | "1.0" => "HTTP/1.0",
+        "h2" | "h2c" | "http/2" | "http/2.0" | "http2" | "2" | "2.0" => "HTTP/2.0",
+        "h3" | "http/3" | "http/3.0" | "http3" | "3" => "HTTP/3",
+        _ => return None,
+    };
+    Some(normal).filter(|n| *n != version)
+}
+
 /// The URL's query, split and percent-decoded.
 pub fn query_string(url: &str) -> Vec<QueryString> {
     let Some((_, query)) = url.split_once('?') else {

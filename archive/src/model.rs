@@ -1,11 +1,13 @@
 //! The archive's data model: standard HAR 1.2 from the `har` crate, plus the
 //! custom fields of `archive/FORMAT.md` carried beside it.
 //!
-//! [`Entry`] flattens `har::v1_2::Entries` and adds `_sseEvents`, `_error`
-//! and `_redacted`, so the standard part stays the `har` crate's and no HAR
+//! [`Entry`] flattens `har::v1_2::Entries` and adds `_sseEvents`, `_error`,
+//! `_redacted` and `_webSocketMessages` (the rest of the custom fields are
+//! kept as found in [`Entry::extra`]), so the standard part stays the `har` crate's and no HAR
 //! struct exists twice.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 pub use har::v1_2::{
     Cache, Content, Cookies as Cookie, Creator, Entries as HarEntry, Headers as Header, PostData,
@@ -33,6 +35,41 @@ pub struct Entry {
     /// The places redaction changed (`request.headers.authorization`, …).
     #[serde(rename = "_redacted", default, skip_serializing_if = "Vec::is_empty")]
     pub redacted: Vec<String>,
+    /// The messages of a WebSocket connection (Chrome's field).
+    #[serde(
+        rename = "_webSocketMessages",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub websocket_messages: Option<Vec<WebSocketMessage>>,
+    /// Every other field of the entry (custom `_fields` of other tools),
+    /// kept as found so that HAR → HAR loses nothing.
+    #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
+    /// What the reader had to change to read this entry (never written).
+    #[serde(skip)]
+    pub warnings: Vec<crate::reader::FieldWarning>,
+}
+
+/// One WebSocket message as Chrome DevTools writes it in HAR.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebSocketMessage {
+    /// `send` (client to server) or `receive`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    /// 1 text, 2 binary.
+    pub opcode: i64,
+    /// The text, or base64 for a binary message.
+    pub data: String,
+}
+
+impl WebSocketMessage {
+    /// Whether the client sent it.
+    pub fn is_sent(&self) -> bool {
+        self.kind == "send"
+    }
 }
 
 /// One server-sent event, stamped with the time it arrived.

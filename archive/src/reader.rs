@@ -18,6 +18,9 @@ use std::path::Path;
 
 mod lenient;
 mod scan;
+mod surrogates;
+
+pub use lenient::FieldWarning;
 #[cfg(test)]
 mod tests;
 
@@ -270,7 +273,7 @@ impl ArchiveReader {
                 if needs_lenient(bytes) {
                     return parse_lenient(bytes).map_err(ScanError::Syntax);
                 }
-                return Ok(entry);
+                return Ok(tidy(entry));
             }
         }
         let bytes = self.scan.value_bytes()?;
@@ -363,10 +366,24 @@ pub(crate) fn open_error(path: &Path) -> impl FnOnce(io::Error) -> ReadError + '
 fn parse_entry(bytes: &[u8]) -> Result<Entry, String> {
     if !needs_lenient(bytes) {
         if let Ok(entry) = serde_json::from_slice::<Entry>(bytes) {
-            return Ok(entry);
+            return Ok(tidy(entry));
         }
     }
     parse_lenient(bytes)
+}
+
+/// What every entry gets, however it was read: `httpVersion` spelled one
+/// way (`HTTP/2.0` for `h2`, `http/2.0`, `HTTP/2`).
+fn tidy(mut entry: Entry) -> Entry {
+    for version in [
+        &mut entry.har.request.http_version,
+        &mut entry.har.response.http_version,
+    ] {
+        if let Some(normal) = crate::fields::normal_http_version(version) {
+            *version = normal.to_owned();
+        }
+    }
+    entry
 }
 
 /// An `"_error"` key may sit in `response`, where only the lenient path
@@ -375,15 +392,20 @@ fn needs_lenient(bytes: &[u8]) -> bool {
     memchr::memmem::find(bytes, b"\"_error\"").is_some()
 }
 
-/// The patching path: to a `Value`, fill the gaps, then to [`Entry`].
+/// The patching path: to a `Value`, every field brought to its type (each
+/// change noted in [`Entry::warnings`]), then to [`Entry`].
 fn parse_lenient(bytes: &[u8]) -> Result<Entry, String> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let (mut value, mut warnings) = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(value) => (value, Vec::new()),
+        Err(e) => surrogates::parse_replacing(bytes).ok_or(format!("invalid JSON: {e}"))?,
+    };
     let map = value
         .as_object_mut()
         .ok_or_else(|| "it is not a JSON object".to_owned())?;
-    lenient::fill_gaps(map);
-    Entry::deserialize(value).map_err(|e| e.to_string())
+    warnings.extend(lenient::fill_gaps(map));
+    let mut entry = Entry::deserialize(value).map_err(|e| e.to_string())?;
+    entry.warnings = warnings;
+    Ok(tidy(entry))
 }
 
 /// Looks at the first bytes and puts the matching decoder in front.

@@ -38,15 +38,6 @@ impl Endpoint {
     }
 }
 
-/// An entry whose body cannot be read: strict, names the entry.
-#[derive(Debug, thiserror::Error)]
-#[error("entry {index} ({url}): {source}")]
-pub struct CallError {
-    pub index: usize,
-    pub url: String,
-    pub source: body::BodyError,
-}
-
 /// One exchange as a Messages API call.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -75,11 +66,16 @@ pub struct Call {
     pub duration_ms: f64,
     /// HAR `timings.wait`: time to the first response byte.
     pub wait_ms: Option<f64>,
+    /// Why the response body could not be decoded (kept as found, and the
+    /// reply left empty): a corrupt gzip, bytes that do not match their
+    /// `content-encoding`, invalid base64.
+    pub body_error: Option<String>,
 }
 
 impl Call {
-    /// Derives the call; only an undecodable response body is an error.
-    pub fn from_entry(index: usize, entry: &Entry) -> Result<Call, CallError> {
+    /// Derives the call. A response body that cannot be decoded leaves the
+    /// reply empty and is named in [`Call::body_error`]; the rest is read.
+    pub fn from_entry(index: usize, entry: &Entry) -> Call {
         let req = &entry.har.request;
         let (host, path) = split_url(&req.url);
         let endpoint = Endpoint::of_path(&path);
@@ -87,12 +83,11 @@ impl Call {
             Endpoint::Other => None,
             _ => entry.request_text().and_then(MessagesRequest::parse),
         };
-        let reply = reply_of(entry).map_err(|source| CallError {
-            index,
-            url: req.url.clone(),
-            source,
-        })?;
-        Ok(Call {
+        let (reply, body_error) = match reply_of(entry) {
+            Ok(reply) => (reply, None),
+            Err(e) => (Reply::default(), Some(e.to_string())),
+        };
+        Call {
             index,
             started: entry.har.started_date_time.clone(),
             method: req.method.clone(),
@@ -114,7 +109,22 @@ impl Call {
             error: entry.error.clone(),
             duration_ms: entry.har.time,
             wait_ms: Some(entry.har.timings.wait).filter(|w| *w >= 0.0),
-        })
+            body_error,
+        }
+    }
+
+    /// Warns, once per file, that this entry's body was kept undecoded.
+    pub fn warn_body(&self, file: &str) {
+        if let Some(why) = &self.body_error {
+            crate::report::warn_once(
+                file,
+                "undecodable body",
+                &format!(
+                    "entry {} ({}): {why}; the body is kept as found and the reply left unread",
+                    self.index, self.url
+                ),
+            );
+        }
     }
 
     pub fn model(&self) -> &str {
@@ -210,7 +220,7 @@ mod tests {
             (10, 20, 300, 4000),
             "hi",
         );
-        let c = Call::from_entry(3, &e).unwrap();
+        let c = Call::from_entry(3, &e);
         assert_eq!(c.index, 3);
         assert_eq!(c.endpoint, Endpoint::Messages);
         assert_eq!(c.host, "api.anthropic.com");
@@ -247,7 +257,7 @@ mod tests {
         );
         e.har.response.content.text = Some("eyJ0eXBlIjoiZXJyb3IiLCJlcnJvciI6eyJ0eXBlIjoib3ZlcmxvYWRlZF9lcnJvciIsIm1lc3NhZ2UiOiJPdmVybG9hZGVkIn19".into());
         e.har.response.content.encoding = Some("base64".into());
-        let c = Call::from_entry(0, &e).unwrap();
+        let c = Call::from_entry(0, &e);
         assert_eq!(c.endpoint, Endpoint::Messages, "any base path");
         assert_eq!(c.host, "127.0.0.1:9");
         assert!(c.failed());
@@ -258,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn an_undecodable_body_is_an_error_naming_the_entry() {
+    fn an_undecodable_body_is_flagged_and_the_rest_read() {
         let mut e = answered_json(
             request("https://h/v1/messages", &[], &json!({})),
             200,
@@ -271,8 +281,12 @@ mod tests {
             value: "gzip".into(),
             comment: None,
         });
-        let err = Call::from_entry(7, &e).unwrap_err().to_string();
-        assert!(err.starts_with("entry 7 (https://h/v1/messages)"), "{err}");
+        // Issue 14: it used to be an error that aborted the whole archive.
+        let c = Call::from_entry(7, &e);
+        let why = c.body_error.as_deref().unwrap();
+        assert!(why.contains("base64"), "{why}");
+        assert_eq!((c.status, c.url.as_str()), (200, "https://h/v1/messages"));
+        assert!(c.reply.usage.is_none());
     }
 
     #[test]

@@ -268,7 +268,7 @@ mod tests {
 
     fn shape(body: serde_json::Value, ua: &str) -> Shape {
         Shape::of(
-            &Call::from_entry(0, &streamed(ua, &body, (1, 1, 0, 0), "x")).unwrap(),
+            &Call::from_entry(0, &streamed(ua, &body, (1, 1, 0, 0), "x")),
             &Masks::claude_code(),
         )
     }

@@ -98,7 +98,8 @@ pub fn load_side(path: &Path, entry: Option<usize>) -> anyhow::Result<Side> {
     let mut side_calls = BTreeSet::new();
     for source in &sources {
         input::read_entries(source, |i, e| {
-            let call = Call::from_entry(i, &e)?;
+            let call = Call::from_entry(i, &e);
+            call.warn_body(&source.name());
             let role = classify::role(&call);
             if role.is_side() {
                 side_calls.insert(format!("{} {}", role.name(), call.model()));

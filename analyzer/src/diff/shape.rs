@@ -144,7 +144,7 @@ mod tests {
             {"role": "system", "content": "Primary working directory: /w/p\nRead /w/p/x"}));
         body["system"][0]["cache_control"] = serde_json::json!({"type": "ephemeral"});
         let e = streamed(UA_2_1, &body, (1, 1, 0, 0), "x");
-        let s = Shape::of(&Call::from_entry(0, &e).unwrap(), &Masks::claude_code());
+        let s = Shape::of(&Call::from_entry(0, &e), &Masks::claude_code());
         assert!(
             s.prompt.starts_with(
                 "### system[0] type=text {\"cache_control\":{\"type\":\"ephemeral\"}}\n"

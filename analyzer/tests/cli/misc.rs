@@ -145,14 +145,29 @@ fn no_colour_in_a_pipe_even_without_no_color() {
     assert!(!r.stdout.contains('\x1b'), "{}", r.stdout);
 }
 
+/// Issue 14: an undecodable body used to abort the whole archive; now it
+/// is kept as found, flagged naming file and entry, and the rest is read.
 #[test]
-fn a_body_that_cannot_be_decoded_is_an_error_naming_file_and_entry() {
+fn a_body_that_cannot_be_decoded_is_flagged_and_the_rest_read() {
     let path = handmade("bad-body.har");
-    let r = analyze(&["usage", &path]);
-    assert_eq!(r.code, 2);
-    let want = format!("analyze: error: {path}: entry 0 (https://api.anthropic.com/v1/messages): body is not text and cannot be decoded as gzip");
+    let r = analyze(&["usage", &path, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want = format!("analyze: warning: {path}: entry 0 (https://api.anthropic.com/v1/messages): body is not text and cannot be decoded as gzip");
     assert!(r.stderr.starts_with(&want), "{}", r.stderr);
-    assert_eq!(analyze(&["show", &path, "0"]).code, 2);
+    assert_eq!(
+        r.json()["total"]["requests"],
+        1,
+        "the good entry is counted"
+    );
+    let ls = analyze(&["ls", &path, "--json"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    let rows = ls.json();
+    assert!(rows[0]["body_error"].is_string(), "{rows}");
+    assert!(
+        rows[1]["body_error"].is_null() && rows[1]["output_tokens"].is_u64(),
+        "{rows}"
+    );
+    assert_eq!(analyze(&["show", &path, "0"]).code, 0);
 }
 
 #[test]
@@ -211,10 +226,12 @@ fn colour_on_a_terminal_unless_no_color() {
     );
 }
 
-/// An entry that is not JSON between good ones: not a cut-off archive but a
-/// broken one. The error names the file and the entry, with no cut-off
-/// warning and no listing, and reading ahead on a thread of its own changes
-/// none of that, from a file or from a pipe.
+/// An entry that is not JSON between good ones, breaking the array: not a
+/// cut-off archive but a broken one. The entries before it are listed, the
+/// break is named (file and entry) with no cut-off warning, and the run
+/// exits 2; reading ahead on a thread of its own changes none of that,
+/// from a file or from a pipe. (Issue 14: the entries before the break
+/// used to be dropped too.)
 #[test]
 fn a_broken_entry_mid_archive_is_an_error_naming_it() {
     let doc: serde_json::Value =
@@ -239,6 +256,10 @@ fn a_broken_entry_mid_archive_is_an_error_naming_it() {
             run.stderr
         );
         assert!(!run.stderr.contains("cut off"), "{}", run.stderr);
-        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
     }
+    // `ls --json` prints valid JSON even so: the two rows read.
+    let run = analyze(&["ls", &path, "--json"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.json().as_array().map(Vec::len), Some(2));
 }
