@@ -132,9 +132,14 @@ pub struct UsageArgs {
     /// How to group the totals.
     #[arg(long, value_enum, default_value = "model", value_name = "KEY")]
     pub by: GroupBy,
-    /// A JSON price table overriding the built-in one (see README).
+    /// A JSON price table extending (or, with `"replace": true`, replacing)
+    /// the built-in one; its date and source are printed under the table.
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Count and price calls answered by `record -m offline` (their tokens
+    /// are estimates) in the totals too.
+    #[arg(long)]
+    pub include_offline: bool,
     /// Print CSV (one row per group, then a total row).
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,

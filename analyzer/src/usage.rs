@@ -22,6 +22,8 @@ pub struct Totals {
     /// Cost of the priced requests; `None` while none was priced.
     pub cost_usd: Option<f64>,
     pub unpriced_requests: u64,
+    /// Offline calls: estimated tokens, never billed.
+    pub estimated_requests: u64,
     pub cut_off_streams: u64,
 }
 
@@ -43,6 +45,13 @@ impl Totals {
         self.cut_off_streams += u64::from(cut_off);
     }
 
+    /// Tokens of an offline call: counted, never priced.
+    fn add_estimate(&mut self, u: &Usage) {
+        self.add(u, None, false);
+        self.unpriced_requests -= 1;
+        self.estimated_requests += 1;
+    }
+
     fn to_json(&self) -> Value {
         let u = &self.usage;
         json!({
@@ -55,12 +64,18 @@ impl Totals {
             "ephemeral_1h_input_tokens": u.ephemeral_1h_input_tokens.unwrap_or(0),
             "cost_usd": self.cost_usd,
             "unpriced_requests": self.unpriced_requests,
+            "estimated_requests": self.estimated_requests,
             "cut_off_streams": self.cut_off_streams,
         })
     }
 
     fn cost_text(&self) -> String {
+        if self.requests > 0 && self.estimated_requests == self.requests {
+            return "not billed".into();
+        }
         match (self.cost_usd, self.unpriced_requests) {
+            // Nothing to price (no model call, or estimates only): $0.00.
+            (None, 0) => "$0.00".into(),
             (None, _) => "unpriced".into(),
             (c, 0) => report::dollars(c),
             (c, n) => format!("{} (+{n} unpriced)", report::dollars(c)),
@@ -81,12 +96,17 @@ pub struct Tally {
     pub count_tokens: u64,
     pub other_entries: u64,
     pub unpriced_models: BTreeSet<String>,
+    /// Calls answered by `record -m offline` (estimated tokens), kept out
+    /// of `total` unless `--include-offline`.
+    pub offline: Totals,
     pub warnings: Vec<String>,
 }
 
 impl Tally {
-    /// Counts one call under the given group key.
-    pub fn add(&mut self, call: &Call, key: String, prices: &Prices) {
+    /// Counts one call under the given group key; offline calls (estimated
+    /// tokens) go to a group of their own, kept out of `total` and priced
+    /// only when `with_offline`.
+    pub fn add(&mut self, call: &Call, key: String, prices: &Prices, with_offline: bool) {
         match call.endpoint {
             Endpoint::Other => {
                 self.other_entries += 1;
@@ -109,19 +129,34 @@ impl Tally {
                 return;
             }
         };
-        let cost = prices.cost(call.model(), usage);
-        if cost.is_none() && self.unpriced_models.insert(call.model().to_owned()) {
-            self.warnings.push(format!(
-                "model {:?} is not in the price table: its cost is shown as unpriced (add it with --prices FILE)",
-                call.model()
-            ));
+        let offline = call.offline() && !with_offline;
+        let cost = if offline {
+            None
+        } else {
+            prices.call_cost(call)
+        };
+        if cost.is_none() && !offline && self.unpriced_models.insert(call.model().to_owned()) {
+            self.warnings.push(prices::unpriced_hint(call.model()));
+        }
+        let key = if call.offline() {
+            format!("{key} (estimated, offline)")
+        } else {
+            key
+        };
+        if offline {
+            self.offline.add_estimate(usage);
         }
         let slot = *self.index.entry(key.clone()).or_insert_with(|| {
             self.groups.push((key, Totals::default()));
             self.groups.len() - 1
         });
-        self.groups[slot].1.add(usage, cost, call.reply.cut_off);
-        self.total.add(usage, cost, call.reply.cut_off);
+        let group = &mut self.groups[slot].1;
+        if offline {
+            group.add_estimate(usage);
+        } else {
+            group.add(usage, cost, call.reply.cut_off);
+            self.total.add(usage, cost, call.reply.cut_off);
+        }
     }
 }
 
@@ -162,10 +197,7 @@ pub fn run(
     style: Style,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let prices = match &args.prices {
-        Some(path) => Prices::with_file(path)?,
-        None => Prices::built_in(),
-    };
+    let prices = Prices::load(args.prices.as_deref())?;
     let sources = input::expand(&args.files.files)?;
     let mut tally = Tally::default();
     let mut files = Vec::new();
@@ -173,7 +205,12 @@ pub fn run(
         let summary = input::read_entries(source, |i, entry| {
             let call = Call::from_entry(i, &entry);
             call.warn_body(&source.name());
-            tally.add(&call, key_of(args.by, source, &call), &prices);
+            tally.add(
+                &call,
+                key_of(args.by, source, &call),
+                &prices,
+                args.include_offline,
+            );
             Ok(())
         })?;
         if summary.cut_off {
@@ -194,17 +231,17 @@ pub fn run(
         report::warn(w);
     }
     if json_out {
-        report::write_json(out, &to_json(&tally, args.by, files))?;
+        report::write_json(out, &to_json(&tally, args.by, files, &prices))?;
     } else if args.csv {
         write_csv(out, &tally)?;
     } else {
-        write_table(out, &tally, style)?;
+        write_table(out, &tally, style, &prices)?;
     }
     Ok(Outcome::Clean)
 }
 
 /// The stable JSON shape.
-pub fn to_json(t: &Tally, by: GroupBy, files: Vec<Value>) -> Value {
+pub fn to_json(t: &Tally, by: GroupBy, files: Vec<Value>, prices: &Prices) -> Value {
     let groups: Vec<Value> = t
         .groups
         .iter()
@@ -226,7 +263,8 @@ pub fn to_json(t: &Tally, by: GroupBy, files: Vec<Value>) -> Value {
         "count_tokens": {"requests": t.count_tokens},
         "other_entries": t.other_entries,
         "files": files,
-        "prices": {"date": prices::TABLE_DATE, "source": prices::TABLE_SOURCE},
+        "offline_estimated": t.offline.to_json(),
+        "prices": prices.to_json(),
         "warnings": t.warnings,
     })
 }
@@ -259,7 +297,12 @@ fn write_csv(out: &mut dyn Write, t: &Tally) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_table(out: &mut dyn Write, t: &Tally, style: Style) -> std::io::Result<()> {
+fn write_table(
+    out: &mut dyn Write,
+    t: &Tally,
+    style: Style,
+    prices: &Prices,
+) -> std::io::Result<()> {
     let mut table = style.table([
         "group",
         "requests",
@@ -316,15 +359,15 @@ fn write_table(out: &mut dyn Write, t: &Tally, style: Style) -> std::io::Result<
     if t.count_tokens > 0 {
         writeln!(out, "count_tokens calls (not billed): {}", t.count_tokens)?;
     }
-    writeln!(
-        out,
-        "{}",
-        style.dim(&format!(
-            "prices as of {} from {}",
-            prices::TABLE_DATE,
-            prices::TABLE_SOURCE
-        ))
-    )
+    if t.offline.requests > 0 {
+        writeln!(
+            out,
+            "estimated, offline (not in the totals; --include-offline counts them): {} calls, {} input tokens",
+            t.offline.requests,
+            report::thousands(t.offline.usage.input_tokens)
+        )?;
+    }
+    writeln!(out, "{}", style.dim(&prices.footer()))
 }
 
 #[cfg(test)]
@@ -363,7 +406,7 @@ mod tests {
                 (5, 1, 0, 0),
                 "c",
             ),
-            streamed(UA_2_1, &warmup_body("claude-opus-5-5"), (7, 3, 0, 0), "d"),
+            streamed(UA_2_1, &warmup_body("claude-nova-1"), (7, 3, 0, 0), "d"),
             answered_json(
                 request(
                     "https://api.anthropic.com/v1/messages",
@@ -376,7 +419,7 @@ mod tests {
         ];
         for (i, e) in calls.iter().enumerate() {
             let c = call(i, e);
-            t.add(&c, key_of(GroupBy::Model, &src, &c), &prices);
+            t.add(&c, key_of(GroupBy::Model, &src, &c), &prices, false);
         }
         t.groups.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(t.total.requests, 4);
@@ -391,18 +434,24 @@ mod tests {
             keys,
             [
                 "claude-haiku-4-5-20251001",
-                "claude-opus-5-5",
+                "claude-nova-1",
                 "claude-sonnet-4-5-20250929"
             ]
         );
         assert_eq!(t.groups[1].1.cost_usd, None, "unknown model is unpriced");
         assert_eq!(t.total.unpriced_requests, 1);
         assert_eq!(t.warnings.len(), 1);
+        assert!(
+            t.warnings[0].contains("\"claude-nova-1\" has no price"),
+            "{:?}",
+            t.warnings
+        );
+        assert!(t.warnings[0].contains("--prices FILE"), "{:?}", t.warnings);
         let sonnet = t.groups[2].1.cost_usd.unwrap();
         let want = (30.0 * 3.0 + 300.0 * 15.0 + 2000.0 * 3.75 + 2000.0 * 0.3) / 1e6;
         assert!((sonnet - want).abs() < 1e-12, "{sonnet} vs {want}");
 
-        let v = to_json(&t, GroupBy::Model, vec![]);
+        let v = to_json(&t, GroupBy::Model, vec![], &prices);
         assert_eq!(v["total"]["requests"], 4);
         assert_eq!(v["groups"][2]["key"], "claude-sonnet-4-5-20250929");
         assert_eq!(v["groups"][1]["cost_usd"], Value::Null);
@@ -417,6 +466,63 @@ mod tests {
                 .starts_with("TOTAL,4,42,304,2000,2000,"),
             "{csv}"
         );
+    }
+
+    #[test]
+    fn offline_estimates_stay_out_of_the_money_and_nothing_costs_zero() {
+        let prices = Prices::built_in();
+        let src = Source {
+            path: "s.har".into(),
+        };
+        let empty = Tally::default();
+        assert_eq!(empty.total.cost_text(), "$0.00", "no model calls");
+        let real = call(
+            0,
+            &streamed(
+                UA_2_1,
+                &warmup_body("claude-opus-5-5"),
+                (1000, 100, 0, 0),
+                "a",
+            ),
+        );
+        let mut offline_entry = streamed(
+            UA_2_1,
+            &warmup_body("claude-opus-5-5"),
+            (5000, 10, 0, 0),
+            "b",
+        );
+        for ev in offline_entry.sse_events.iter_mut().flatten() {
+            ev.data = ev
+                .data
+                .replace("\"id\":\"msg_", "\"id\":\"msg_cctap_offline_");
+        }
+        let offline = call(1, &offline_entry);
+        assert!(offline.offline() && !real.offline());
+        for with in [false, true] {
+            let mut t = Tally::default();
+            for c in [&real, &offline] {
+                t.add(c, key_of(GroupBy::Model, &src, c), &prices, with);
+            }
+            let want_real = (1000.0 * 4.0 + 100.0 * 20.0) / 1e6;
+            let want_offline = (5000.0 * 4.0 + 10.0 * 20.0) / 1e6;
+            let keys: Vec<&str> = t.groups.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(
+                keys,
+                ["claude-opus-5-5", "claude-opus-5-5 (estimated, offline)"]
+            );
+            if with {
+                assert_eq!(t.total.requests, 2);
+                let c = t.total.cost_usd.unwrap();
+                assert!((c - want_real - want_offline).abs() < 1e-12, "{c}");
+            } else {
+                assert_eq!(t.total.requests, 1);
+                assert_eq!(t.total.usage.input_tokens, 1000);
+                assert!((t.total.cost_usd.unwrap() - want_real).abs() < 1e-12);
+                assert_eq!(t.groups[1].1.cost_text(), "not billed");
+                assert_eq!(t.offline.usage.input_tokens, 5000);
+                assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+            }
+        }
     }
 
     #[test]

@@ -145,6 +145,15 @@ impl Call {
         from_body.or(self.session_header.as_deref())
     }
 
+    /// A reply made up by `record -m offline`: its tokens are estimates
+    /// and nobody was billed.
+    pub fn offline(&self) -> bool {
+        self.reply
+            .id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("msg_cctap_offline_"))
+    }
+
     /// An API call that did not produce usage: refused, errored, reset.
     pub fn failed(&self) -> bool {
         self.endpoint == Endpoint::Messages

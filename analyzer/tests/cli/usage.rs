@@ -44,36 +44,93 @@ fn by_model_with_costs_from_the_built_in_table() {
     ));
     assert_eq!(
         u["prices"]["source"],
-        "https://docs.claude.com/en/docs/about-claude/pricing"
+        "https://platform.claude.com/docs/en/about-claude/pricing"
     );
     assert_eq!(u["warnings"].as_array().map(Vec::len), Some(0));
 }
 
 #[test]
-fn an_unknown_model_is_unpriced_with_a_warning_and_the_1h_split_is_kept() {
+fn claude_code_2_1_332_is_priced_with_its_model_and_the_1h_split_is_kept() {
     let r = analyze(&["usage", "--json", &handmade("cc-2.1.332.har")]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let u = r.json();
     assert_eq!(u["groups"][0]["key"], "claude-opus-5-5");
+    // Opus 5.5: $4 in, $20 out, $5 5m write, $8 1h write, $0.20 read;
+    // 25 in, 85 out, 1150 5m writes, 8000 1h writes, 9000 reads.
+    let want = (25.0 * 4.0 + 85.0 * 20.0 + 1150.0 * 5.0 + 8000.0 * 8.0 + 9000.0 * 0.2) / 1e6;
+    assert!(
+        close(&u["groups"][0]["cost_usd"], want),
+        "{}",
+        u["groups"][0]["cost_usd"]
+    );
+    assert_eq!(u["total"]["unpriced_requests"], 0);
+    assert_eq!(u["total"]["ephemeral_1h_input_tokens"], 8000);
+    assert_eq!(
+        u["total"]["ephemeral_5m_input_tokens"], 1150,
+        "1000 split + 150 without a split"
+    );
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    let human = analyze(&["usage", &handmade("cc-2.1.332.har")]);
+    assert!(
+        human.stdout.contains(
+            "prices: built-in table read 2026-12-04 from https://platform.claude.com/docs/en/about-claude/pricing"
+        ),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn an_unknown_model_names_itself_and_how_to_price_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = dir.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"replace": true, "date": "2026-12-01", "source": "team sheet",
+            "models": {"glm-4.6": {"input": 1, "output": 2}}}"#,
+    )
+    .unwrap();
+    let path = prices.to_str().unwrap();
+    let r = analyze(&[
+        "usage",
+        "--json",
+        "--prices",
+        path,
+        &handmade("cc-2.1.332.har"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let u = r.json();
     assert_eq!(
         u["groups"][0]["cost_usd"],
         serde_json::Value::Null,
         "never $0"
     );
     assert_eq!(u["total"]["unpriced_requests"], 2);
-    assert_eq!(u["total"]["ephemeral_1h_input_tokens"], 8000);
-    assert_eq!(
-        u["total"]["ephemeral_5m_input_tokens"], 1150,
-        "1000 split + 150 without a split"
-    );
+    assert_eq!(u["prices"]["file"]["source"], "team sheet");
     assert!(
-        r.stderr
-            .contains("\"claude-opus-5-5\" is not in the price table"),
+        r.stderr.contains("model \"claude-opus-5-5\" has no price")
+            && r.stderr
+                .contains("{\"models\": {\"claude-opus-5-5\": {\"input\""),
         "{}",
         r.stderr
     );
-    let human = analyze(&["usage", &handmade("cc-2.1.332.har")]);
+    let human = analyze(&["usage", "--prices", path, &handmade("cc-2.1.332.har")]);
     assert!(human.stdout.contains("unpriced"), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains("(2026-12-01, team sheet), replacing the built-in table"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn a_recording_without_model_calls_costs_nothing() {
+    let r = analyze(&["usage", &handmade("browser.har")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("$0.00"), "{}", r.stdout);
+    assert!(!r.stdout.contains("unpriced"), "{}", r.stdout);
 }
 
 #[test]
