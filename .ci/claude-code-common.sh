@@ -21,11 +21,11 @@ stop_upstream() {
   upstream_pid=""
 }
 
-# Builds record and fake-upstream (a no-op after tests/run's build) and sets
+# Builds record, analyze and fake-upstream (a no-op after tests/run's build) and sets
 # `record` and `fake_upstream`; exits with the tally on failure.
 build_binaries() {
   echo "==> building record and fake-upstream"
-  (cd "$repo" && cargo build --locked -q -p cctap-recorder -p cctap-tests --bins) || {
+  (cd "$repo" && cargo build --locked -q -p cctap-recorder -p cctap-analyzer -p cctap-tests --bins) || {
     fail "cargo build"
     echo "$passed passed, $failed failed"
     exit 1

@@ -114,6 +114,35 @@ run_case() {
   fi
 }
 
+# against_case VERSION MISSING...: claude -p "say hi" under `record -m offline`
+# in a git repository with a throwaway HOME, so Claude Code's own transcript
+# lands in $HOME/.claude/projects beside our archive; then `analyze usage
+# --against` must match the main loop and list exactly MISSING (the side
+# calls Claude Code does not log) as missing locally, with their tokens.
+against_case() {
+  local version=$1 name="$1-against"
+  shift
+  # shellcheck disable=SC2053
+  if [ -n "$only" ] && [[ $name != $only ]]; then return; fi
+  local claude="$cache/$version/node_modules/.bin/claude" home work archive="$tmp/$name.har"
+  home=$(mktemp -d "$tmp/home.XXXXXX")
+  work=$(mktemp -d "$tmp/work.XXXXXX")
+  git -C "$work" init -q && git -C "$work" -c user.email=ci@example.invalid -c user.name=ci commit -q --allow-empty -m init
+  (
+    cd "$work" &&
+      env -u ANTHROPIC_BASE_URL -u ANTHROPIC_AUTH_TOKEN -u CLAUDE_CODE_OAUTH_TOKEN \
+        HOME="$home" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_TELEMETRY=1 \
+        ANTHROPIC_API_KEY="$FAKE_KEY" \
+        timeout "$RUN_LIMIT" "$record" -m offline -o "$archive" -q -- "$claude" -p "say hi" \
+        </dev/null >"$tmp/$name.stdout" 2>"$tmp/$name.stderr"
+  ) || { fail "$name: record -- claude exited $?"; return; }
+  if python3 "$repo/.ci/against_check.py" "$(dirname "$record")/analyze" "$home/.claude/projects" "$archive" --missing "$@"; then
+    pass "$name: analyze usage --against matches Claude Code's transcript"
+  else
+    fail "$name: analyze usage --against (see above)"
+  fi
+}
+
 install_validator
 
 # tests/run already ran the whole suite with CCTAP_HAR_VALIDATOR set.
@@ -141,6 +170,13 @@ for version in "${VERSIONS[@]}"; do
     # 2.0.x's concurrent calls make it random which one would get the 529.
     run_case "$version-overloaded" "$version" reverse "status=529,first=1" 529
   fi
+  # The wire against Claude Code's own logs: 2.1.332 makes one call per turn
+  # (all logged); 2.0.50 also makes a git-history side call it never logs
+  # (its Warmup subagent calls go to agent-*.jsonl and match).
+  case "$version" in
+    2.1.332) against_case "$version" ;;
+    2.0.50) against_case "$version" side:git-history ;;
+  esac
 done
 
 if [ "$regen" -eq 1 ]; then

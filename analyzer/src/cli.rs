@@ -43,8 +43,9 @@ pub enum Command {
     Ls(FilesArgs),
     /// One exchange, readable.
     Show(ShowArgs),
-    /// Convert between .har, .har.zst, .har.gz and mitmproxy flow files (by the output's name).
-    Export(ConvertArgs),
+    /// Convert between .har, .har.zst, .har.gz and mitmproxy flow files (by the output's name),
+    /// or export the calls of many archives to a Parquet warehouse (`--format parquet`).
+    Export(ExportArgs),
     /// Write a copy with credentials replaced by redaction markers.
     Redact(ConvertArgs),
 }
@@ -143,6 +144,12 @@ pub struct UsageArgs {
     /// Print CSV (one row per group, then a total row).
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// Reconcile the archives with Claude Code's own logs in DIR (usually
+    /// ~/.claude/projects): per session, calls on the wire missing from them
+    /// (subagent, side call, retry), token and cost differences, and local
+    /// entries with no wire counterpart; exit 1 when they disagree.
+    #[arg(long, value_name = "DIR", conflicts_with = "csv")]
+    pub against: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -164,4 +171,28 @@ pub struct ConvertArgs {
     /// .flows, .flow, .mitm for a mitmproxy flow file; `-` is stdout, HAR).
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// An archive, by the output's name (.har, .har.zst, .har.gz, .flows, …).
+    #[default]
+    Archive,
+    /// A Hive-partitioned Parquet dataset in the directory OUT (see analyzer/README.md).
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub convert: ConvertArgs,
+    /// With --format parquet: more archives or directories of archives.
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// What to write.
+    #[arg(long, value_enum, default_value = "archive", value_name = "FORMAT")]
+    pub format: ExportFormat,
+    /// With --format parquet: a JSON price table for `cost_usd` (as `usage --prices`).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }

@@ -8,13 +8,15 @@
 //! - [`call`]: the typed Messages API call derived from one entry;
 //!   [`classify`] names its role (main loop, side call, retry, …).
 //! - [`mask`]: the per-run parts of Claude Code's prompt, masked for diffing.
-//! - Commands, one module each: [`diff`], [`usage`] (+ [`prices`]),
-//!   [`leaks`], [`ls`], [`show`], [`export`], [`redact`].
+//! - Commands, one module each: [`diff`], [`usage`] (+ [`prices`];
+//!   [`against`]: `usage --against`, the wire vs Claude Code's own logs),
+//!   [`leaks`], [`ls`], [`show`], [`export`] (+ [`warehouse`]: Parquet), [`redact`].
 //! - [`report`]: tables, JSON, colour and the exit outcome they share.
 //!
 //! This file only parses the command line and maps the outcome to an exit
 //! code: 0 ok, 1 found something, 2 error; a closed pipe exits 0.
 
+mod against;
 mod call;
 mod classify;
 mod cli;
@@ -29,6 +31,7 @@ mod redact;
 mod report;
 mod show;
 mod usage;
+mod warehouse;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -60,13 +63,16 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let outcome = match cli.command {
         Command::Diff(args) => diff::run(&args, cli.json, style, &mut out)?,
+        Command::Usage(args) if args.against.is_some() => {
+            against::run(&args, cli.json, style, &mut out)?
+        }
         Command::Usage(args) => usage::run(&args, cli.json, style, &mut out)?,
         Command::Leaks(args) => {
             leaks::run(&args.files.files, args.strict, cli.json, style, &mut out)?
         }
         Command::Ls(args) => ls::run(&args.files, cli.json, style, &mut out)?,
         Command::Show(args) => show::run(&args, cli.json, style, &mut out)?,
-        Command::Export(args) => export::run(&args, cli.json, &mut out)?,
+        Command::Export(args) => warehouse::export(&args, cli.json, &mut out)?,
         Command::Redact(args) => redact::run(&args, cli.json, &mut out)?,
     };
     out.flush()?;

@@ -25,6 +25,8 @@ mod mitmproxy;
 mod real;
 #[path = "cli/usage.rs"]
 mod usage;
+#[path = "cli/warehouse.rs"]
+mod warehouse;
 
 /// An archive under `fixtures/` (e.g. `handmade/cc-2.0.50-a.har`).
 pub fn fixture(rel: &str) -> PathBuf {

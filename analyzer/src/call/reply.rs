@@ -26,7 +26,7 @@ pub struct Usage {
 
 impl Usage {
     /// Overwrites the fields present in an API `usage` object.
-    fn apply(&mut self, v: &Value) {
+    pub fn apply(&mut self, v: &Value) {
         let get = |k: &str| v.get(k).and_then(Value::as_u64);
         if let Some(n) = get("input_tokens") {
             self.input_tokens = n;

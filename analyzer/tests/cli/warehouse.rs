@@ -1,0 +1,72 @@
+//! `export --format parquet` and `usage --against` as a user runs them.
+
+use super::{analyze, handmade};
+use serde_json::Value;
+
+#[test]
+fn an_unreadable_archive_is_named_skipped_left_out_of_the_manifest_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.har");
+    std::fs::write(&bad, "this is not an archive").unwrap();
+    let wh = dir.path().join("wh");
+    let (bad, wh) = (bad.display().to_string(), wh.display().to_string());
+    let good = handmade("cc-2.1.332.har");
+    let args = [
+        "export",
+        bad.as_str(),
+        good.as_str(),
+        "--format",
+        "parquet",
+        "-o",
+        wh.as_str(),
+        "--json",
+    ];
+    let r = analyze(&args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("skipped") && r.stderr.contains("bad.har"),
+        "{}",
+        r.stderr
+    );
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["archives"][0]["status"], "unreadable");
+    assert_eq!(v["archives"][1]["status"], "exported");
+    assert_eq!(v["calls_added"], 2);
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{wh}/_cctap_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = manifest["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [good.as_str()],
+        "the unreadable archive is tried again next time"
+    );
+    assert_eq!(manifest["tables"]["calls"][0]["name"], "call_id");
+    let again = analyze(&args);
+    assert_eq!(again.code, 2);
+    let v: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(v["archives"][1]["status"], "already exported");
+    assert_eq!(v["calls_added"], 0);
+}
+
+#[test]
+fn usage_against_needs_a_directory_and_says_which() {
+    let r = analyze(&[
+        "usage",
+        "--against",
+        "/nonexistent/projects",
+        &handmade("cc-2.1.332.har"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("usually ~/.claude/projects"),
+        "{}",
+        r.stderr
+    );
+}
