@@ -39,8 +39,8 @@ pub enum Command {
     Usage(UsageArgs),
     /// Find credentials an archive should not hold; exit 1 if any.
     Leaks(LeaksArgs),
-    /// One line per entry.
-    Ls(FilesArgs),
+    /// One line per entry, with cost; filters narrow the list.
+    Ls(LsArgs),
     /// One exchange, readable.
     Show(ShowArgs),
     /// Convert between .har, .har.zst, .har.gz and mitmproxy flow files (by the output's name),
@@ -55,6 +55,39 @@ pub struct FilesArgs {
     /// Archives (.har, .har.zst, .har.gz, mitmproxy flow files), directories of archives, or `-` for stdin.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub files: FilesArgs,
+    /// Only calls whose model contains this text (`opus`, `claude-haiku-4-5`).
+    #[arg(long, value_name = "TEXT")]
+    pub model: Option<String>,
+    /// Only this HTTP status (`529`) or class (`5xx`).
+    #[arg(long, value_name = "CODE")]
+    pub status: Option<String>,
+    /// Only calls that went wrong: not 2xx, an API error, no response, a cut-off stream.
+    #[arg(long)]
+    pub errors: bool,
+    /// Only calls started at or after this day (`2026-11-25`, UTC) or time (RFC 3339).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only calls started before the end of this day, or before this time.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only calls of this Claude Code session (its id, or the start of it).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Only the main loop (calls with tools), no side calls.
+    #[arg(long)]
+    pub main_only: bool,
+    /// Print CSV with full values (one row per call).
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// A JSON price table extending the built-in one (as for `usage`).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +193,9 @@ pub struct ShowArgs {
     /// The entry's number, as printed by `ls` (from 0).
     #[arg(value_name = "N")]
     pub entry: usize,
+    /// A JSON price table extending the built-in one (as for `usage`).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

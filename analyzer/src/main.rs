@@ -70,7 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Leaks(args) => {
             leaks::run(&args.files.files, args.strict, cli.json, style, &mut out)?
         }
-        Command::Ls(args) => ls::run(&args.files, cli.json, style, &mut out)?,
+        Command::Ls(args) => ls::run(&args, cli.json, style, &mut out)?,
         Command::Show(args) => show::run(&args, cli.json, style, &mut out)?,
         Command::Export(args) => warehouse::export(&args, cli.json, &mut out)?,
         Command::Redact(args) => redact::run(&args, cli.json, &mut out)?,

@@ -218,6 +218,51 @@ pub fn millis(ms: Option<f64>) -> String {
     }
 }
 
+/// A CSV field, quoted when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `1 entry`, `2 entries`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Right-aligns every column whose cells are all numbers, money, times or
+/// `-` (after the header): digits line up and are read right to left.
+pub fn align_numbers_right(t: &mut Table) {
+    let columns = t.column_count();
+    for i in 0..columns {
+        let numeric = t.column_cells_iter(i).count() > 0
+            && t.column_cells_iter(i)
+                .all(|c| c.is_none_or(|c| is_numeric(&c.content())));
+        if let Some(col) = t.column_mut(i) {
+            if numeric {
+                col.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
+        }
+    }
+}
+
+/// A cell that reads as a quantity: `1,234`, `$0.0123`, `850 ms`, `-`.
+fn is_numeric(s: &str) -> bool {
+    let s = s.trim();
+    let unit = ["ms", "s", "B", "KB", "MB", "tokens/s"];
+    let head = s.split(' ').next().unwrap_or("");
+    let rest_ok = s.split(' ').skip(1).all(|w| unit.contains(&w));
+    s == "-"
+        || (!head.is_empty()
+            && rest_ok
+            && head
+                .trim_start_matches('$')
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '/' | '-')))
+}
+
 /// Bytes for humans: `812 B`, `48.2 KB`, `1.5 MB`.
 pub fn bytes(n: usize) -> String {
     let n = n as f64;

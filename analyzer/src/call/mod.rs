@@ -64,8 +64,6 @@ pub struct Call {
     /// The entry's `_error`.
     pub error: Option<String>,
     pub duration_ms: f64,
-    /// HAR `timings.wait`: time to the first response byte.
-    pub wait_ms: Option<f64>,
     /// Why the response body could not be decoded (kept as found, and the
     /// reply left empty): a corrupt gzip, bytes that do not match their
     /// `content-encoding`, invalid base64.
@@ -108,7 +106,6 @@ impl Call {
             reply,
             error: entry.error.clone(),
             duration_ms: entry.har.time,
-            wait_ms: Some(entry.har.timings.wait).filter(|w| *w >= 0.0),
             body_error,
         }
     }

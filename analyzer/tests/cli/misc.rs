@@ -29,6 +29,100 @@ fn ls_lists_roles_retries_and_errors() {
 }
 
 #[test]
+fn ls_filters_keep_what_was_asked() {
+    let a = handmade("cc-2.0.50-a.har");
+    let count = |args: &[&str]| {
+        let mut all = vec!["ls"];
+        all.extend_from_slice(args);
+        analyze_json(&all, 0).as_array().unwrap().len()
+    };
+    assert_eq!(count(&[&a]), 4);
+    assert_eq!(count(&["--model", "haiku", &a]), 2);
+    assert_eq!(count(&["--main-only", &a]), 1);
+    assert_eq!(count(&["--since", "2999-01-01", &a]), 0);
+    assert_eq!(count(&["--until", "2999-01-01", &a]), 4);
+    let r = handmade("retry-529.har");
+    assert_eq!(count(&["--status", "5xx", &r]), 1);
+    assert_eq!(count(&["--errors", &r]), 1);
+    assert_eq!(count(&["--status", "200", &r]), 1);
+    let c21 = handmade("cc-2.1.332.har");
+    assert_eq!(count(&["--session", "21212121", &c21]), 2);
+    assert_eq!(count(&["--session", "99", &c21]), 0);
+    let bad = analyze(&["ls", "--status", "bad", &r]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("give a code like 529"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn ls_has_urls_with_their_scheme_costs_and_a_csv() {
+    let rows = analyze_json(&["ls", &handmade("cc-2.1.332.har")], 0);
+    let url = rows[0]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://") || url.starts_with("http://"),
+        "{url}"
+    );
+    assert!(rows[0]["cost_usd"].as_f64().unwrap() > 0.0, "{}", rows[0]);
+    let csv = analyze(&["ls", "--csv", &handmade("cc-2.1.332.har")]);
+    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("file,entry,started,method,status,url,"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 3, "{}", csv.stdout);
+    assert!(
+        lines[1].contains(&format!(",{url},main,claude-opus-5-5,")),
+        "{}",
+        lines[1]
+    );
+    let table = analyze(&["ls", &handmade("cc-2.1.332.har")]);
+    assert!(
+        table.stdout.contains(url),
+        "a pipe gets full values: {}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.lines().next().unwrap().contains("cost"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
+fn show_prices_the_call_and_draws_its_timeline() {
+    let v = analyze_json(&["show", &handmade("cc-2.1.332.har"), "0"], 0);
+    assert!(v["cost_usd"].as_f64().unwrap() > 0.0, "{}", v["cost_usd"]);
+    let events = v["sse_events"].as_array().unwrap();
+    assert_eq!(v["timeline"]["events"].as_u64(), Some(events.len() as u64));
+    assert!(
+        events[0]["time"].as_f64().is_some(),
+        "timed events: {}",
+        events[0]
+    );
+    assert!(v["timeline"]["ttft_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["timeline"]["tokens_per_s"].as_f64().unwrap() > 0.0);
+    let text = analyze(&["show", &handmade("cc-2.1.332.har"), "0"]);
+    for want in [
+        "stream: ttft ",
+        "tokens/s",
+        " events",
+        "prices: built-in table read",
+    ] {
+        assert!(text.stdout.contains(want), "{want} in {}", text.stdout);
+    }
+    // A non-streamed reply has no ttft: `-`, not `0 ms`.
+    let gz = analyze(&["show", &handmade("gzip-body.har"), "0"]);
+    assert!(gz.stdout.contains("stream: ttft -"), "{}", gz.stdout);
+    let rows = analyze_json(&["ls", &handmade("gzip-body.har")], 0);
+    assert_eq!(rows[0]["first_token_ms"], serde_json::Value::Null);
+}
+
+#[test]
 fn show_reassembles_the_reply_and_tool_calls() {
     let v = analyze_json(&["show", &handmade("cc-2.1.332.har"), "0"], 0);
     assert_eq!(v["role"], "main");
@@ -58,9 +152,7 @@ fn show_reassembles_the_reply_and_tool_calls() {
     let missing = analyze(&["show", &handmade("gzip-body.har"), "5"]);
     assert_eq!(missing.code, 2);
     assert!(
-        missing
-            .stderr
-            .contains("has 1 entries (0 to 0), not entry 5"),
+        missing.stderr.contains("has 1 entry (0 to 0), not entry 5"),
         "{}",
         missing.stderr
     );

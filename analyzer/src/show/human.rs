@@ -1,0 +1,199 @@
+//! `show`'s layout for people: a head, the request (parameters, system,
+//! tools, messages), the reply, usage and cost, the stream's timeline.
+
+use super::Shown;
+use crate::call::{Call, MessagesRequest, Reply};
+use crate::classify;
+use crate::report::{self, Style};
+use cctap_archive::Entry;
+use std::io::{Result, Write};
+
+pub(super) fn write(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
+    head(out, s.call, s.entry, style)?;
+    if let Some(req) = &s.call.request {
+        parameters(out, s.call, req, style)?;
+        system(out, req, style)?;
+        tools(out, req, style)?;
+        messages(out, req, style)?;
+    }
+    reply(out, &s.call.reply, style)?;
+    usage(out, s, style)?;
+    timeline(out, s, style)
+}
+
+fn heading(out: &mut dyn Write, style: Style, title: &str) -> Result<()> {
+    writeln!(out, "\n{}", style.bold(&format!("== {title} ==")))
+}
+
+fn head(out: &mut dyn Write, call: &Call, entry: &Entry, style: Style) -> Result<()> {
+    let title = format!("entry {}: {} {}", call.index, call.method, call.url);
+    writeln!(out, "{}", style.bold(&title))?;
+    writeln!(
+        out,
+        "started {}  status {}  role {}",
+        call.started,
+        call.status,
+        classify::role(call).name()
+    )?;
+    if let Some((n, v)) = &call.client {
+        writeln!(out, "client {n} {v}")?;
+    }
+    let content = &entry.har.response.content;
+    writeln!(
+        out,
+        "request body {}  response {} ({})",
+        report::bytes(entry.request_text().map_or(0, str::len)),
+        report::bytes(content.text.as_deref().map_or(0, str::len)),
+        content.mime_type.as_deref().unwrap_or("no type")
+    )?;
+    if let Some(e) = &call.error {
+        writeln!(out, "{}", style.red(&format!("error: {e}")))?;
+    }
+    if !entry.redacted.is_empty() {
+        writeln!(out, "redacted: {}", entry.redacted.join(", "))?;
+    }
+    Ok(())
+}
+
+fn parameters(out: &mut dyn Write, call: &Call, req: &MessagesRequest, style: Style) -> Result<()> {
+    heading(out, style, "parameters")?;
+    writeln!(out, "model: {}", req.model)?;
+    for (k, v) in &req.params {
+        writeln!(out, "{k}: {v}")?;
+    }
+    let version = call.api_version.as_deref().unwrap_or("-");
+    writeln!(out, "anthropic-version: {version}")?;
+    writeln!(out, "anthropic-beta: {}", call.betas.join(", "))?;
+    if let Some(s) = call.session() {
+        writeln!(out, "session: {s}")?;
+    }
+    Ok(())
+}
+
+fn system(out: &mut dyn Write, req: &MessagesRequest, style: Style) -> Result<()> {
+    let blocks = req.system();
+    heading(out, style, &format!("system ({} blocks)", blocks.len()))?;
+    for (i, b) in blocks.iter().enumerate() {
+        let label = format!("[system {i}] {} chars", b.text.chars().count());
+        writeln!(out, "{}", style.cyan(&label))?;
+        writeln!(out, "{}", b.text)?;
+    }
+    Ok(())
+}
+
+fn tools(out: &mut dyn Write, req: &MessagesRequest, style: Style) -> Result<()> {
+    let tools = req.tools();
+    heading(out, style, &format!("tools ({})", tools.len()))?;
+    let mut t = style.table(["tool", "size", "fields"]);
+    for tool in &tools {
+        let extra: Vec<&str> = tool.extra.keys().map(String::as_str).collect();
+        t.add_row(vec![
+            tool.name.clone(),
+            report::bytes(tool.bytes()),
+            extra.join(", "),
+        ]);
+    }
+    report::write_table(out, &t)
+}
+
+fn messages(out: &mut dyn Write, req: &MessagesRequest, style: Style) -> Result<()> {
+    let messages = req.messages();
+    heading(out, style, &format!("messages ({})", messages.len()))?;
+    for (i, m) in messages.iter().enumerate() {
+        for b in &m.blocks {
+            writeln!(
+                out,
+                "{}",
+                style.cyan(&format!("[{i} {} {}]", m.role, b.kind))
+            )?;
+            writeln!(out, "{}", b.text)?;
+        }
+    }
+    Ok(())
+}
+
+fn reply(out: &mut dyn Write, r: &Reply, style: Style) -> Result<()> {
+    heading(out, style, "reply")?;
+    if let Some(e) = &r.api_error {
+        writeln!(out, "{}", style.red(&format!("API error: {e}")))?;
+    }
+    if !r.text.is_empty() {
+        writeln!(out, "{}", r.text)?;
+    }
+    for tc in &r.tool_calls {
+        let line = format!("tool call {} {}: {}", tc.name, tc.id, tc.input);
+        writeln!(out, "{}", style.cyan(&line))?;
+    }
+    writeln!(
+        out,
+        "stop reason: {}",
+        r.stop_reason.as_deref().unwrap_or("-")
+    )?;
+    if r.cut_off {
+        writeln!(
+            out,
+            "{}",
+            style.red("the stream was cut off before message_stop")
+        )?;
+    }
+    if let Some(n) = r.counted_tokens {
+        writeln!(out, "counted input tokens: {n}")?;
+    }
+    Ok(())
+}
+
+fn usage(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
+    let Some(u) = &s.call.reply.usage else {
+        return Ok(());
+    };
+    heading(out, style, "usage")?;
+    let mut t = style.table([
+        "input",
+        "output",
+        "cache write",
+        "5m",
+        "1h",
+        "cache read",
+        "cost",
+    ]);
+    let (w5, w1) = u.cache_writes();
+    let mut cells: Vec<String> = [
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_creation_input_tokens,
+        w5,
+        w1,
+        u.cache_read_input_tokens,
+    ]
+    .map(report::thousands)
+    .into();
+    cells.push(s.cost.text());
+    t.add_row(cells);
+    report::align_numbers_right(&mut t);
+    report::write_table(out, &t)?;
+    writeln!(out, "{}", style.dim(&s.prices.footer()))
+}
+
+fn timeline(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
+    heading(out, style, "timings")?;
+    let tm = &s.entry.har.timings;
+    writeln!(
+        out,
+        "total {}  wait {}  receive {}",
+        report::millis(Some(s.call.duration_ms)),
+        report::millis(Some(tm.wait)),
+        report::millis(Some(tm.receive)),
+    )?;
+    let t = &s.timeline;
+    let rate = t
+        .tokens_per_s
+        .map_or_else(|| "-".to_owned(), |r| format!("{r:.1} tokens/s"));
+    writeln!(
+        out,
+        "stream: ttft {}  last event {}  {}  {}",
+        report::millis(t.ttft_ms),
+        report::millis(t.last_event_ms),
+        rate,
+        report::count(t.events, "event", "events"),
+    )
+}
