@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drives the real Claude Code CLI through `record` in forward mode (issue 4).
+# Drives the real Claude Code CLI through `record` in forward mode.
 #
 #   .ci/claude-code-forward.sh CACHE_DIR           verify (archives in a temp dir; the repo is untouched)
 #   .ci/claude-code-forward.sh --regen CACHE_DIR   also rewrite fixtures/claude-code-forward/*.har

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cctap benchmarks: record vs a direct connection vs mitmdump 11.0.2, plus
 # memory, archive size and `analyze usage` reading speed. Not part of the
-# test suite. Prints one table with issue 7's targets and PASS/MISS.
+# test suite. Prints one table with the targets and PASS/MISS.
 #
 #   bench/run.sh            3 interleaved rounds, 5 s per load (about 8 min)
 #   bench/run.sh --quick    1 round, 2 s per load, smaller phases (about 3 min)

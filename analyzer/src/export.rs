@@ -7,68 +7,32 @@ use crate::cli::ConvertArgs;
 use crate::input::{self, Source};
 use crate::report::Outcome;
 use anyhow::Context;
-use cctap_archive::{ArchiveWriter, Entry, FlowWriteError, FlowWriter, Format, LogHead};
+use cctap_archive::{AnyWriter, Entry, Kind, LogHead};
 use std::io::Write;
 use std::path::Path;
 
-/// Where the copy goes: a HAR writer or a flow file writer.
-enum Output {
-    Har(ArchiveWriter),
-    Flows(FlowWriter),
+/// Creates the output, its kind by `path`'s name. A HAR keeps the input's
+/// `log` head; a flow file as input has none, so the head names `analyze`.
+fn create(path: &Path, head: Option<&LogHead>) -> anyhow::Result<AnyWriter> {
+    let own = LogHead::new("cctap analyze", env!("CARGO_PKG_VERSION"));
+    AnyWriter::create(path, head.unwrap_or(&own)).with_context(|| {
+        format!(
+            "cannot create {}: check the directory exists and is writable",
+            path.display()
+        )
+    })
 }
 
-impl Output {
-    /// Picks the format by `path`'s name. A HAR keeps the input's `log`
-    /// head; a flow file as input has none, so the head names `analyze`.
-    fn create(path: &Path, head: Option<&LogHead>) -> anyhow::Result<Output> {
-        let hint = || {
-            format!(
-                "cannot create {}: check the directory exists and is writable",
-                path.display()
-            )
-        };
-        if input::is_flow_name(&path.display().to_string()) {
-            return Ok(Output::Flows(FlowWriter::create(path).with_context(hint)?));
+/// Writes one entry. `Ok(false)`: this entry cannot be a flow (warned,
+/// skipped); the next ones are still written.
+fn append(output: &mut AnyWriter, entry: &Entry, path: &Path) -> anyhow::Result<bool> {
+    match output.append(entry) {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_entry_skipped() => {
+            crate::report::warn(&format!("{e}; skipped it"));
+            Ok(false)
         }
-        let own = LogHead::new("cctap analyze", env!("CARGO_PKG_VERSION"));
-        let head = head.unwrap_or(&own);
-        Ok(Output::Har(
-            ArchiveWriter::create(path, head).with_context(hint)?,
-        ))
-    }
-
-    /// Writes one entry. `Ok(false)`: this entry cannot be a flow (warned,
-    /// skipped); the next ones are still written.
-    fn append(&mut self, entry: &Entry, path: &Path) -> anyhow::Result<bool> {
-        let written = match self {
-            Output::Har(w) => w.append(entry).map_err(anyhow::Error::from),
-            Output::Flows(w) => match w.append(entry) {
-                Err(e @ FlowWriteError::Entry { .. }) => {
-                    crate::report::warn(&format!("{e}; skipped it"));
-                    return Ok(false);
-                }
-                other => other.map_err(anyhow::Error::from),
-            },
-        };
-        written.with_context(|| format!("writing {}", path.display()))?;
-        Ok(true)
-    }
-
-    fn finish(self, path: &Path) -> anyhow::Result<()> {
-        match self {
-            Output::Har(w) => w.finish().map_err(anyhow::Error::from),
-            Output::Flows(w) => w.finish().map_err(anyhow::Error::from),
-        }
-        .with_context(|| format!("finishing {}", path.display()))
-    }
-}
-
-/// The output format's name, for `--json`.
-fn format_name(path: &Path) -> String {
-    if input::is_flow_name(&path.display().to_string()) {
-        "Flows".to_owned()
-    } else {
-        format!("{:?}", Format::from_path(path))
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
     }
 }
 
@@ -95,7 +59,7 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
         );
     }
     let mut reader = input::open(&source)?;
-    let mut output = Output::create(&args.output, reader.head())?;
+    let mut output = create(&args.output, reader.head())?;
     let mut copied = Copied::default();
     let name = source.name();
     for (index, item) in reader.by_ref().enumerate() {
@@ -104,7 +68,7 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
             continue;
         };
         change(&mut entry);
-        if output.append(&entry, &args.output)? {
+        if append(&mut output, &entry, &args.output)? {
             copied.written += 1;
         } else {
             copied.skipped += 1;
@@ -112,7 +76,9 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
     }
     crate::report::repeated_warnings(&name);
     input::warn_if_cut_off(&source, &reader, ", written as a complete file");
-    output.finish(&args.output)?;
+    output
+        .finish()
+        .with_context(|| format!("finishing {}", args.output.display()))?;
     Ok(copied)
 }
 
@@ -136,7 +102,7 @@ pub fn summary(
         let mut v = serde_json::json!({
             "input": args.input.display().to_string(),
             "output": args.output.display().to_string(),
-            "format": format_name(&args.output),
+            "format": Kind::from_path(&args.output).label(),
             "entries": copied.written,
             "skipped": copied.skipped,
         });

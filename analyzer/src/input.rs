@@ -41,10 +41,6 @@ pub struct ReadSummary {
     pub skipped: bool,
 }
 
-/// Names of mitmproxy flow files (`mitmdump -w` has no fixed suffix;
-/// these are the usual ones). Also how `export` picks its output format.
-pub const FLOW_SUFFIXES: [&str; 3] = [".flows", ".flow", ".mitm"];
-
 /// Whether a file name looks like an archive (used inside directories).
 pub fn is_archive_name(name: &str) -> bool {
     name.ends_with(".har")
@@ -53,10 +49,10 @@ pub fn is_archive_name(name: &str) -> bool {
         || is_flow_name(name)
 }
 
-/// Whether a file name says mitmproxy flow file.
+/// Whether a file name says mitmproxy flow file (the names `export`'s
+/// [`cctap_archive::AnyWriter`] writes flows to).
 pub fn is_flow_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    FLOW_SUFFIXES.iter().any(|s| name.ends_with(s))
+    cctap_archive::Kind::from_path(Path::new(name)) == cctap_archive::Kind::Flows
 }
 
 /// Turns the command line's paths into archives: files as given, `-` as

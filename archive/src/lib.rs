@@ -12,6 +12,8 @@
 //!   yields one entry at a time, fills what browser HARs omit and recovers
 //!   cut-off archives (`reader/scan.rs` walks the JSON bytes,
 //!   `reader/lenient.rs` fills the gaps).
+//! - [`wire`]: what crossed the wire (heads, body bytes) → a HAR request
+//!   and response; the one builder `record` and the flow reader share.
 //! - [`sse`]: an incremental `text/event-stream` parser.
 //! - [`redact`]: credential patterns (`redact/patterns.rs`), the
 //!   `redacted:<kind>:<fp>` marker, header and cookie rules, and redaction
@@ -20,9 +22,12 @@
 //! - [`base64`]: the codec for HAR's base64 bodies.
 //! - [`flow`]: mitmproxy's native flow files (`mitmdump -w`): the
 //!   tnetstring codec, [`FlowReader`] and [`FlowWriter`], the mapping
-//!   between a flow state and an [`Entry`], and [`AnyReader`] (HAR or flow
-//!   file, sniffed by content).
+//!   between a flow state and an [`Entry`].
+//! - [`any`]: [`AnyReader`] (HAR or flow file, sniffed by content) and
+//!   [`AnyWriter`] (either, chosen by name; live, appending, or renamed
+//!   into place when complete).
 
+pub mod any;
 pub mod base64;
 pub mod decode;
 pub mod fields;
@@ -31,12 +36,14 @@ pub mod model;
 pub mod reader;
 pub mod redact;
 pub mod sse;
+pub mod wire;
 pub mod writer;
 
 #[cfg(test)]
 mod testing;
 
-pub use flow::{AnyReadError, AnyReader, FlowReadError, FlowReader, FlowWriteError, FlowWriter};
+pub use any::{AnyReadError, AnyReader, AnyWriteError, AnyWriter, Kind, Placement};
+pub use flow::{FlowReadError, FlowReader, FlowWriteError, FlowWriter};
 pub use model::{Entry, LogHead, SseEvent};
 pub use reader::{ArchiveReader, Compression, CutOff, ReadError};
 pub use writer::{ArchiveWriter, Format, WriteError};

@@ -27,26 +27,9 @@ const ZSTD_LEVEL: i32 = 3;
 /// Long-distance matching (FORMAT.md asks for it) with 2 entries per hash
 /// bucket instead of zstd's default 8 (`LdmBucketSizeLog` 3): with the
 /// default, `ZSTD_ldm_generateSequences` was 56% of the writer thread's CPU
-/// on 300 KiB bodies, and the writer fell behind record's traffic.
-///
-/// Serialise + compress + flush per entry, 2-core VM (release, best of 3;
-/// bench's entry shapes; size as % of the JSON), 25 Nov 2026:
-///
-/// | setting                                   | CC session       | 300 KiB bodies   | 1 KiB JSON      |
-/// |-------------------------------------------|------------------|------------------|-----------------|
-/// | level 3, LDM defaults, `to_vec` (before)  | 323 MB/s, 0.604% | 358 MB/s, 0.014% | 225 MB/s, 0.27% |
-/// | level 3, no LDM (for reference)           | 639 MB/s, 0.610% | 854 MB/s, 0.013% | 465 MB/s, 0.25% |
-/// | level 3, LDM bucket log 2                 | 502 MB/s, 0.604% | 639 MB/s, 0.014% | 333 MB/s, 0.27% |
-/// | **level 3, LDM bucket log 1, buffered**   | 581 MB/s, 0.604% | 779 MB/s, 0.014% | 357 MB/s, 0.27% |
-/// | level 1, LDM bucket log 1                 | 498 MB/s, 0.629% | 601 MB/s, 0.018% | 274 MB/s, 0.27% |
-///
-/// A higher `LdmHashRateLog` (10, 12: fewer positions inserted), a smaller
-/// or larger `LdmHashLog` (16, 18, 20) and `LdmMinMatch` 128/256 were no
-/// faster (some slower) at the default bucket size, and changed no size.
-/// At bucket log 1 (3 Dec, callgrind) `LdmHashRateLog` 10/14 saves 6%/10%
-/// of record's instructions on 1 KiB exchanges but costs 7%/15% more on a
-/// Claude Code session (the regular match finder then has to find what LDM
-/// no longer does), so zstd's default stays.
+/// on 300 KiB bodies, and the writer fell behind record's traffic. The
+/// settings tried and their figures are in bench/README.md ("Archive
+/// writer settings").
 const ZSTD_LDM_BUCKET_SIZE_LOG: u32 = 1;
 /// The head, the tail and (with [`Escaping::SerdeJson`]) serde_json's many
 /// small pieces go through this buffer: each `write` into the zstd encoder

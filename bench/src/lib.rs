@@ -18,7 +18,7 @@
 //! - [`setups`]: direct, `record` and mitmdump, started per round.
 //! - [`rounds`]: one round of one setup, and medians over rounds as a row.
 //! - [`phases`]: memory, archive size and reading speed.
-//! - [`verdict`]: issue 7's targets, PASS/MISS.
+//! - [`verdict`]: the targets, PASS/MISS.
 //! - [`table`]: the one result table, with ratios, targets and PASS/MISS.
 
 pub mod phases;

@@ -1,5 +1,5 @@
 //! The result: one row per setup (direct, record, mitmdump …) with ratios to
-//! direct and to mitmdump, then issue 7's targets with PASS/MISS. Each row
+//! direct and to mitmdump, then the targets with PASS/MISS. Each row
 //! names its own bases: the CONNECT+TLS rows compare with direct TLS and
 //! mitmdump over CONNECT+TLS, like with like.
 
@@ -28,7 +28,7 @@ pub struct Row {
     pub note: String,
 }
 
-/// A target of issue 7 and how this run fared.
+/// A target and how this run fared.
 #[derive(Clone, Debug)]
 pub struct Check {
     pub measure: String,
@@ -108,7 +108,7 @@ pub fn print_rows(rows: &[Row], direct: &str, mitm: &str) {
 /// Prints the targets with PASS/MISS.
 pub fn print_checks(checks: &[Check]) {
     let mut lines: Vec<[String; 4]> =
-        vec![["measure", "target (issue 7)", "measured", "result"].map(str::to_owned)];
+        vec![["measure", "target", "measured", "result"].map(str::to_owned)];
     for c in checks {
         let verdict = match c.pass {
             Some(true) => "PASS",

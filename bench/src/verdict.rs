@@ -1,4 +1,4 @@
-//! The verdict: issue 7's targets against this run's figures, PASS/MISS.
+//! The verdict: the targets (bench/README.md) against this run's figures, PASS/MISS.
 //! The throughput and latency targets are set for reverse mode; they are
 //! also applied to regular mode over CONNECT + TLS, against direct TLS and
 //! mitmdump in the same mode.
@@ -7,7 +7,7 @@ use crate::phases::{Findings, Memory};
 use crate::setups::Setup;
 use crate::table::{Check, Row};
 
-/// Issue 7's targets against this run's figures.
+/// The targets against this run's figures.
 pub fn checks(rows: &[Row], f: &Findings) -> Vec<Check> {
     let get = |name: &str| {
         rows.iter()
@@ -61,7 +61,7 @@ pub fn checks(rows: &[Row], f: &Findings) -> Vec<Check> {
     let show = |l: Option<u64>| l.map_or("-".into(), |l| l.to_string());
     add(
         "every exchange archived (record)",
-        "0 lost (issue 7: never lose an exchange)",
+        "0 lost (never lose an exchange)",
         format!(
             "rounds: {} lost (reverse), {} (regular), {} (CONNECT+TLS); memory phases: {} (.har.zst), {} (.har)",
             show(r.lost),

@@ -1,4 +1,4 @@
-//! Running wrk (one thread, as in issue 7's reference figures) with
+//! Running wrk (one thread, as in the reference figures) with
 //! `bench/lua/post.lua` and reading its report: requests, req/s, latency
 //! percentiles (`--latency`), non-2xx responses and socket errors.
 

@@ -5,18 +5,18 @@
 //! stops first, in-flight exchanges get a grace period, and only then does
 //! the writer write the tail.
 
-use crate::archive;
-use crate::child_env::{self, Var};
 use crate::cli::{Config, Mode, UsageError};
 use crate::exchange::Pipeline;
-use crate::forward::Forward;
-use crate::listener::{self, FrontDoor};
+use crate::front;
+use crate::front::forward::Forward;
+use crate::front::shutdown::{Phase, Shutdown};
+use crate::output;
 use crate::route::BaseUrl;
-use crate::shutdown::{Phase, Shutdown};
+use crate::route::FrontDoor;
 use crate::status::Stats;
 use crate::tls::{self, CaSource, ChildTrust, LeafMinter};
 use crate::upstream::Pool;
-use crate::upstream_tls;
+use crate::wrap::child_env::{self, Var};
 use crate::wrap::{self, Signals};
 use anyhow::Context;
 use cctap_archive::model::LogHead;
@@ -56,8 +56,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
 
     let head = LogHead::new("cctap record", env!("CARGO_PKG_VERSION"));
     // The error already names the file and the cause.
-    let (sink, writer) = archive::start(&config.targets, head, stats.clone())
-        .map_err(|e| anyhow::anyhow!("{e}; choose another file with {}", e.flag()))?;
+    let (sink, writer) = output::start(&config.targets, head, stats.clone())
+        .map_err(|e| anyhow::anyhow!("{e}; choose another file with {}", e.flag))?;
     if !config.redact {
         stats.say(&format!(
             "record: WARNING: --no-redact: API keys, tokens and cookies are written verbatim to {}.\n\
@@ -70,12 +70,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         .upstream_timeout(config.upstream_timeout);
     let pipeline = Arc::new(pipeline);
     let shutdown = Shutdown::new(pipeline.cut_off.clone());
-    let mut serving = tokio::spawn(listener::run(
-        tcp,
-        door,
-        pipeline.clone(),
-        shutdown.watcher(),
-    ));
+    let mut serving = tokio::spawn(front::run(tcp, door, pipeline.clone(), shutdown.watcher()));
     drop(pipeline);
 
     let proxy_url = format!("http://{}", client_authority(addr));
@@ -144,7 +139,7 @@ struct Front {
 impl Front {
     fn open(config: &Config, stats: &Stats) -> anyhow::Result<Front> {
         let tls_config = || {
-            upstream_tls::client_config(config.upstream_ca.as_deref(), config.ssl_insecure)
+            crate::upstream::tls::client_config(config.upstream_ca.as_deref(), config.ssl_insecure)
                 .map_err(|e| UsageError(e.to_string()))
         };
         let (door, pool, forward) = match &config.mode {
@@ -302,7 +297,7 @@ async fn wait_for_exchanges(stats: &Stats, limit: Duration) {
     }
 }
 
-fn summarize(config: &Config, stats: &Stats, closed: &[archive::Closed]) {
+fn summarize(config: &Config, stats: &Stats, closed: &[output::Closed]) {
     let lost = stats.not_archived.load(Relaxed);
     for e in closed.iter().filter_map(|c| c.error.as_ref()) {
         stats.say(&format!("record: error: {e}"));

@@ -1,52 +1,39 @@
 //! `record`: an intercepting proxy that writes what an AI coding client
 //! sends to its model API as a HAR archive.
 //!
-//! # Layout (modules follow the bytes)
-//! - [`cli`]: flags → [`cli::Config`]; [`app`]: start, wait, shut down in order.
-//! - [`listener`]: the front door: accept, serve HTTP/1 per connection,
-//!   route each request ([`route`]), graceful [`shutdown`].
-//! - [`headtap`]: header names and order as they were on the wire.
-//! - [`exchange`]: one request/response: forward, tee ([`tee`]), record;
-//!   [`headers`]: what is forwarded and recorded of the headers.
-//! - [`upstream`]: pooled upstream connections with timings; TLS trust in
-//!   [`upstream_tls`]. [`offline`]: canned answers instead of an upstream.
-//! - [`entry`]: what an exchange saw → a HAR entry; [`archive`]: the writer
-//!   thread behind a bounded channel, feeding the HAR (`-o`) and the
-//!   mitmproxy flow file (`-w`); [`status`]: counters and live line.
-//! - [`forward`]: forward mode's door (CONNECT, TLS interception, HTTP/2,
-//!   absolute-form requests, ignored hosts); [`rewind`] replays bytes read
-//!   ahead; [`upstream_proxy`] chains through another proxy; [`tls`]: the
-//!   local CA and leaf certificates.
-//! - [`wrap`]: running a command against the proxy, with [`child_env`];
-//!   [`body`]: body types. [`ca_command`]: `record ca init|path|export`.
-//!   [`write_through`]: the write half shared by the read-side adapters.
+//! # Layout: the folders follow one exchange
+//! 1. [`front`]: clients come in: accept, serve HTTP/1 per connection,
+//!    forward mode's CONNECT and TLS interception, graceful shutdown.
+//! 2. [`route`]: where each request goes (the door it came through and its
+//!    target): an upstream [`route::Target`], or offline's answer.
+//! 3. [`exchange`]: one request and its response: forward, tee, record;
+//!    what is forwarded of the headers; offline's canned answers.
+//! 4. [`upstream`]: pooled upstream connections with timings, TLS trust,
+//!    an upstream proxy, silence limits.
+//! 5. [`io`]: the byte-level adapters on the way: head tap (header names as
+//!    on the wire), rewind, write-through, tee, body types.
+//! 6. [`entry`]: what an exchange saw → a HAR entry (the archive crate's
+//!    wire builder, SSE events with arrival times, timings).
+//! 7. [`output`]: the writer thread behind a bounded queue, feeding the HAR
+//!    (`-o`) and the mitmproxy flow file (`-w`).
+//!
+//! Around them: [`cli`] (flags → [`cli::Config`]), [`app`] (start, wait,
+//! shut down in order), [`status`] (counters, live line), [`wrap`]
+//! (`record -- COMMAND` and its environment), [`tls`] (the local CA, leaf
+//! certificates, `record ca`).
 
 mod app;
-mod archive;
-mod body;
-mod ca_command;
-mod child_env;
 mod cli;
 mod entry;
 mod exchange;
-mod forward;
-mod headers;
-mod headtap;
-mod listener;
-mod offline;
-#[cfg(test)]
-mod pipeline_tests;
-mod rewind;
+mod front;
+mod io;
+mod output;
 mod route;
-mod shutdown;
 mod status;
-mod tee;
 mod tls;
 mod upstream;
-mod upstream_proxy;
-mod upstream_tls;
 mod wrap;
-mod write_through;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -64,8 +51,8 @@ fn ignore_file_size_signal() {
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if ca_command::wanted(&args[1.min(args.len())..]) {
-        return ca_command::run(args[1..].to_vec());
+    if tls::command::wanted(&args[1.min(args.len())..]) {
+        return tls::command::run(args[1..].to_vec());
     }
     let cli = cli::Cli::parse_from(args);
     let env_base = std::env::var("ANTHROPIC_BASE_URL").ok();

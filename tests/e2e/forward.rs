@@ -1,4 +1,4 @@
-//! Forward mode (issue 4) through the real `record`: clients that send
+//! Forward mode through the real `record`: clients that send
 //! CONNECT or absolute-form requests to `record -m regular` and trust only
 //! its CA, against the fake upstream over HTTPS and HTTP.
 //!

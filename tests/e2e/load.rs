@@ -168,7 +168,7 @@ fn stream_body(i: usize) -> String {
 }
 
 /// Waits until `counter` reaches `n`, failing after `limit`.
-async fn wait_count(what: &str, counter: &AtomicUsize, n: usize, limit: Duration) {
+async fn wait_for_count(what: &str, counter: &AtomicUsize, n: usize, limit: Duration) {
     bounded(what, limit, async {
         while counter.load(Ordering::SeqCst) < n {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -219,7 +219,7 @@ async fn thousand_streams(session: &Session) -> (Memory, Vec<Done>) {
     let open = Arc::new(AtomicUsize::new(0));
     let complete = Arc::new(AtomicUsize::new(0));
     let clients = start_streams(session, STREAMS, |_| true, open.clone(), complete);
-    wait_count("all streams open", &open, STREAMS, Duration::from_secs(120)).await;
+    wait_for_count("all streams open", &open, STREAMS, Duration::from_secs(120)).await;
     let opened_in = started.elapsed();
     let peak = rss_kib(pid);
     release_until_done(session, &clients).await;
@@ -359,8 +359,8 @@ async fn kill_amid_streams(extension: &str) {
         open.clone(),
         complete.clone(),
     );
-    wait_count("open", &open, KILL_STREAMS, STEP).await;
-    wait_count("even streams complete", &complete, KILL_STREAMS / 2, STEP).await;
+    wait_for_count("open", &open, KILL_STREAMS, STEP).await;
+    wait_for_count("even streams complete", &complete, KILL_STREAMS / 2, STEP).await;
     // "Completed before the kill": the client saw message_stop, and the
     // archive's entry count has stopped growing (or 1 s went by).
     let mut last = usize::MAX;

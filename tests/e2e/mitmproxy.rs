@@ -1,5 +1,5 @@
 //! cctap's files in the real mitmproxy (11.0.2) and mitmproxy's files in
-//! cctap, both ways (issue 6): (a) our HAR loads in `mitmdump -nr`, (b) a
+//! cctap, both ways: (a) our HAR loads in `mitmdump -nr`, (b) a
 //! flow file from our `FlowWriter` loads in `mitmdump -nr`, (c) a flow file
 //! mitmdump wrote reads in our `FlowReader`, (d) mitmdump's HAR export
 //! reads in our `ArchiveReader`, and (`record_w`) `record -w` through the

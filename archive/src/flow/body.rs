@@ -1,6 +1,7 @@
 //! Bodies between the two models: a flow holds the bytes as they crossed
 //! the wire (still `content-encoding`d), an entry holds the decoded body as
-//! text, or base64 when it is not UTF-8 (FORMAT.md, "Bodies").
+//! text, or base64 when it is not UTF-8 (FORMAT.md, "Bodies"). Wire →
+//! entry is `crate::wire`'s; this is the way back.
 //!
 //! Writing a flow, the decoded body is encoded again with the message's own
 //! `content-encoding`, so the headers stay as recorded and mitmproxy
@@ -9,45 +10,9 @@
 //! is written and the `content-encoding` header dropped, so mitmproxy does
 //! not try to decode it again. See MITMPROXY.md.
 use crate::base64;
-use crate::decode::decode_body;
 use crate::model::Header;
+use crate::wire::is_identity;
 use std::io::{self, Write};
-
-/// A body as an entry holds it.
-pub(crate) struct EntryBody {
-    pub text: String,
-    pub base64: bool,
-    /// Why the wire bytes could not be decoded, if they could not.
-    pub problem: Option<String>,
-    pub decoded_len: usize,
-}
-
-/// Wire bytes → entry body: undo `content-encoding`, then text or base64.
-/// Undecodable bytes are kept as they are, with the reason.
-pub(crate) fn from_wire(encoding: Option<&str>, wire: &[u8]) -> EntryBody {
-    let (decoded, problem) = match encoding.filter(|e| !is_identity(e)) {
-        None => (wire.to_vec(), None),
-        Some(coding) => match decode_body(coding, wire) {
-            Ok(d) => (d, None),
-            Err(e) => (wire.to_vec(), Some(e.to_string())),
-        },
-    };
-    let decoded_len = decoded.len();
-    match String::from_utf8(decoded) {
-        Ok(text) => EntryBody {
-            text,
-            base64: false,
-            problem,
-            decoded_len,
-        },
-        Err(e) => EntryBody {
-            text: base64::encode(e.as_bytes()),
-            base64: true,
-            problem,
-            decoded_len,
-        },
-    }
-}
 
 /// An entry body's decoded bytes: base64 undone where the entry says so.
 pub(crate) fn decoded_bytes(text: &str, base64: bool) -> Vec<u8> {
@@ -64,7 +29,7 @@ pub(crate) fn decoded_bytes(text: &str, base64: bool) -> Vec<u8> {
 /// without `content-encoding`.
 pub(crate) fn to_wire(headers: &[Header], decoded: Vec<u8>) -> (Vec<u8>, Vec<Header>) {
     let coding = crate::model::find_header(headers, "content-encoding");
-    match coding.filter(|c| !is_identity(c)) {
+    match coding.filter(|_| !is_identity(coding)) {
         None => (decoded, headers.to_vec()),
         Some(coding) => match encode_body(coding, &decoded) {
             Ok(wire) => (wire, headers.to_vec()),
@@ -80,15 +45,8 @@ pub(crate) fn to_wire(headers: &[Header], decoded: Vec<u8>) -> (Vec<u8>, Vec<Hea
     }
 }
 
-fn is_identity(coding: &str) -> bool {
-    coding
-        .split(',')
-        .map(str::trim)
-        .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
-}
-
 /// Applies a `content-encoding` list left to right (the inverse of
-/// [`decode_body`]). Fast settings: this runs once per recorded body.
+/// [`crate::decode::decode_body`]). Fast settings: this runs once per recorded body.
 pub(crate) fn encode_body(encoding: &str, body: &[u8]) -> io::Result<Vec<u8>> {
     let mut data = body.to_vec();
     for coding in encoding.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -130,6 +88,8 @@ fn encode_one(coding: &str, body: &[u8]) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::decode_body;
+    use crate::wire::Body;
 
     fn header(name: &str, value: &str) -> Header {
         Header {
@@ -145,7 +105,7 @@ mod tests {
         for coding in ["gzip", "deflate", "br", "zstd", "identity", "gzip, br"] {
             let wire = encode_body(coding, &body).unwrap();
             assert_eq!(decode_body(coding, &wire).unwrap(), body, "{coding}");
-            let entry = from_wire(Some(coding), &wire);
+            let entry = Body::decode(Some(coding), wire);
             assert_eq!((entry.text.as_bytes(), entry.base64), (&body[..], false));
         }
     }
@@ -163,10 +123,10 @@ mod tests {
 
     #[test]
     fn binary_is_base64_and_undecodable_is_kept_with_a_reason() {
-        let entry = from_wire(None, &[0xff, 0x00, 0x80]);
+        let entry = Body::decode(None, vec![0xff, 0x00, 0x80]);
         assert!(entry.base64);
         assert_eq!(decoded_bytes(&entry.text, true), vec![0xff, 0x00, 0x80]);
-        let entry = from_wire(Some("gzip"), b"not gzip");
+        let entry = Body::decode(Some("gzip"), b"not gzip".to_vec());
         assert_eq!(entry.text, "not gzip");
         assert!(entry.problem.unwrap().contains("gzip"));
     }

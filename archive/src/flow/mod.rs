@@ -17,14 +17,11 @@
 //!   `url.rs` map bodies, timestamps and URLs between the two.
 //! - `reader.rs` / `writer.rs`: [`FlowReader`] (entries from a file, cut-off
 //!   files recovered) and [`FlowWriter`] (one flow per entry, flushed).
-//! - `any.rs`: [`AnyReader`], which sniffs HAR or flow file by content and
-//!   yields entries from either (what `analyze` opens its inputs with).
 //!
 //! What mitmproxy does that HAR readers would not expect, and the choices
 //! made here, are in `MITMPROXY.md` beside this file.
 use crate::model::Entry;
 
-mod any;
 mod body;
 mod from_entry;
 mod reader;
@@ -38,7 +35,6 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use any::{AnyReadError, AnyReader};
 pub use reader::{FlowReadError, FlowReader};
 pub use tnetstring::Value;
 pub use writer::{FlowWriteError, FlowWriter};

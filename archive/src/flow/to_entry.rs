@@ -1,17 +1,18 @@
 //! One mitmproxy HTTP flow state → one archive entry.
 //!
 //! Method, URL (`scheme://host[:port]path`), headers in order and case,
-//! bodies decoded by their `content-encoding` (text, or base64), status and
+//! bodies decoded by their `content-encoding` (text, or base64; the shared
+//! wire builder, `crate::wire`, as `record` does it), status and
 //! reason, HTTP versions, the server's address, the flow's error and the
 //! timestamps (`timing.rs`). `_sseEvents` stays `None`: mitmproxy keeps no
 //! event times; the stream is in `response.content.text`.
-use super::body::{self, EntryBody};
 use super::state::Obj;
 use super::timing::{self, FlowTimes};
 use super::tnetstring::Value;
 use super::{url, FlowError, FLOW_FORMAT_VERSION, OLDEST_FLOW_FORMAT_VERSION};
-use crate::fields::{cookies, no_response, query_string};
-use crate::model::{find_header, Content, Entry, Header, PostData, Request, Response};
+use crate::fields::no_response;
+use crate::model::{Entry, Header, Request, Response};
+use crate::wire;
 
 /// The entry for `flow`; `reused` says its server connection was already
 /// accounted for by an earlier flow.
@@ -91,16 +92,6 @@ pub(crate) fn started(epoch: f64) -> String {
     t.format(FMT).unwrap_or_default()
 }
 
-fn headers(list: Vec<(String, String)>) -> Vec<Header> {
-    list.into_iter()
-        .map(|(name, value)| Header {
-            name,
-            value,
-            comment: None,
-        })
-        .collect()
-}
-
 fn request(req: &Obj) -> Result<Request, FlowError> {
     let scheme = req.text("scheme")?;
     let host = req.text("host")?;
@@ -110,92 +101,47 @@ fn request(req: &Obj) -> Result<Request, FlowError> {
         why: format!("{port} is not a port"),
     })?;
     let path = req.text("path")?;
-    let url = url::join(&scheme, &host, port, &path);
     let method = req.text("method")?;
     let http_version = req.text("http_version")?;
-    let headers = headers(req.headers("headers")?);
-    let wire = req.opt_bytes("content")?.unwrap_or_default();
-    let post_data = (!wire.is_empty()).then(|| {
-        let body = body::from_wire(find_header(&headers, "content-encoding"), wire);
-        PostData {
-            mime_type: find_header(&headers, "content-type")
-                .unwrap_or("")
-                .to_owned(),
-            // HAR 1.2 postData has no `encoding`: the comment says base64,
-            // as `record` writes it.
-            comment: body.base64.then(|| "base64".to_owned()).or(body.problem),
-            text: Some(body.text),
-            params: None,
-        }
-    });
-    let head_line = method.len() + path.len() + http_version.len() + 4;
-    Ok(Request {
-        headers_size: head_size(&http_version, head_line, &headers),
-        body_size: wire.len() as i64,
-        cookies: cookies(header_pairs(&headers), false),
-        query_string: query_string(&path),
+    let headers = wire::headers(req.headers("headers")?);
+    let start_line = method.len() + path.len() + http_version.len() + 4;
+    let head = wire::RequestHead {
+        size: head_size(&http_version, start_line, &headers),
+        url: url::join(&scheme, &host, port, &path),
         method,
-        url,
         http_version,
         headers,
-        post_data,
-        comment: None,
-    })
+    };
+    let body = req.opt_bytes("content")?.unwrap_or_default();
+    Ok(wire::request(head, body.to_vec()))
 }
 
 fn response(resp: &Obj) -> Result<Response, FlowError> {
     let status = resp.int("status_code")?;
-    let status_text = resp.text("reason")?;
+    let reason = resp.text("reason")?;
     let http_version = resp.text("http_version")?;
-    let headers = headers(resp.headers("headers")?);
-    let wire = resp.opt_bytes("content")?.unwrap_or_default();
-    let encoding = find_header(&headers, "content-encoding");
-    let EntryBody {
-        text,
-        base64,
-        problem,
-        decoded_len,
-    } = body::from_wire(encoding, wire);
-    let head_line = http_version.len() + status.to_string().len() + status_text.len() + 4;
-    Ok(Response {
+    let headers = wire::headers(resp.headers("headers")?);
+    let start_line = http_version.len() + status.to_string().len() + reason.len() + 4;
+    let head = wire::ResponseHead {
+        size: head_size(&http_version, start_line, &headers),
         status,
-        headers_size: head_size(&http_version, head_line, &headers),
-        body_size: wire.len() as i64,
-        cookies: cookies(header_pairs(&headers), true),
-        redirect_url: Some(find_header(&headers, "location").unwrap_or("").to_owned()),
-        content: Content {
-            size: decoded_len as i64,
-            compression: (encoding.is_some() && decoded_len > wire.len())
-                .then(|| (decoded_len - wire.len()) as i64),
-            mime_type: Some(
-                find_header(&headers, "content-type")
-                    .unwrap_or("")
-                    .to_owned(),
-            ),
-            text: Some(text),
-            encoding: base64.then(|| "base64".to_owned()),
-            comment: problem,
-        },
-        status_text,
+        reason,
         http_version,
         headers,
-        comment: None,
-    })
+    };
+    let body = resp.opt_bytes("content")?.unwrap_or_default();
+    Ok(wire::response(head, body.to_vec()))
 }
 
-/// An HTTP/1 head's size (start line, headers, blank line); -1 for HTTP/2
-/// and 3, whose heads are compressed frames.
-fn head_size(version: &str, start_line: usize, headers: &[Header]) -> i64 {
+/// An HTTP/1 head's size (start line, headers, blank line); unknown for
+/// HTTP/2 and 3, whose heads are compressed frames.
+fn head_size(version: &str, start_line: usize, headers: &[Header]) -> Option<usize> {
     if !version.starts_with("HTTP/1") {
-        return -1;
+        return None;
     }
     let fields: usize = headers
         .iter()
         .map(|h| h.name.len() + h.value.len() + 4)
         .sum();
-    (start_line + fields + 2) as i64
-}
-
-fn header_pairs(headers: &[Header]) -> impl Iterator<Item = (&str, &str)> {
-    headers.iter().map(|h| (h.name.as_str(), h.value.as_str()))
+    Some(start_line + fields + 2)
 }

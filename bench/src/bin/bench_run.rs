@@ -7,7 +7,7 @@
 //! measuring 16-connection throughput, 1-connection latency and SSE
 //! first-event lag with CPU per process (`cctap_bench::rounds`); then the
 //! memory, archive-size and reading phases (`cctap_bench::phases`). Prints
-//! one table and issue 7's targets.
+//! one table and the targets.
 
 use anyhow::Context;
 use cctap_bench::phases::{self, Findings};

@@ -3,7 +3,7 @@
 //! code (`cctap_archive::ArchiveWriter::tuned`), on three workloads: a Claude
 //! Code session (growing conversation, bodies full of `"`), 300 KiB request
 //! bodies and 1 KiB JSON exchanges (both as wrk sends them). Evidence for
-//! issue 7: `record`'s writer thread drops entries when it cannot keep up.
+//! whether `record`'s writer thread keeps up with the traffic.
 //!
 //! Prints MB/s of HAR JSON in, µs per entry and the compressed size as a %
 //! of the JSON, per setting. `--setting` and `--workload` pick rows by a

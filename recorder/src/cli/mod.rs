@@ -8,8 +8,8 @@
 
 mod mode;
 
-use crate::archive::{FlowTarget, Targets};
-use crate::forward::HostFilter;
+use crate::front::forward::HostFilter;
+use crate::output::{FlowTarget, Targets};
 use crate::route::{BaseUrl, Origin};
 use clap::Parser;
 use mode::parse_mode;

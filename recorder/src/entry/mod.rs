@@ -2,22 +2,23 @@
 //!
 //! [`Recorded`] is filled by the exchange as bytes flow (cheap `Bytes`
 //! clones and timestamps only); [`build`] runs once, when the exchange is
-//! over, and does all the work the archive needs: joins and decodes bodies
-//! (`content-encoding` undone, base64 for non-UTF-8), parses the SSE stream
-//! with each event's arrival time, and computes HAR timings.
+//! over, and does all the work the archive needs: joins the bodies and
+//! hands heads and bytes to the archive crate's wire builder
+//! (`cctap_archive::wire`, shared with the flow-file reader: bodies
+//! decoded, base64 for non-UTF-8), parses the SSE stream with each event's
+//! arrival time, and computes HAR timings.
 
 use bytes::Bytes;
-use cctap_archive::model::{format_started, Content, Header, PostData, Request, Response, Timings};
+use cctap_archive::model::{format_started, Content, Request, Response, Timings};
 use cctap_archive::sse::{parse_all, SseParser};
 use cctap_archive::{Entry, SseEvent};
 use std::net::IpAddr;
 use std::time::Instant;
 
-mod body;
 mod tokens;
 
-use body::{is_identity, Body};
-use cctap_archive::fields::{cookies, no_response, query_string};
+use cctap_archive::fields::no_response;
+use cctap_archive::wire;
 pub use tokens::count as count_tokens;
 
 /// How HAR names an HTTP version (`HTTP/1.1`, `HTTP/2.0`).
@@ -167,16 +168,6 @@ fn timings(rec: &Recorded, end: Instant) -> Timings {
     }
 }
 
-fn headers(list: Vec<(String, String)>) -> Vec<Header> {
-    list.into_iter()
-        .map(|(name, value)| Header {
-            name,
-            value,
-            comment: None,
-        })
-        .collect()
-}
-
 fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
     list.iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -184,95 +175,52 @@ fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 fn request(rec: &mut Recorded) -> Request {
-    let wire: Vec<u8> = rec.request_body.concat();
-    let wire_size = wire.len();
-    let post_data = (!wire.is_empty()).then(|| {
-        let body = Body::decode(header(&rec.request_headers, "content-encoding"), wire);
-        PostData {
-            mime_type: header(&rec.request_headers, "content-type")
-                .unwrap_or("")
-                .to_owned(),
-            // HAR 1.2 postData has no `encoding`; the comment says base64.
-            comment: body.base64.then(|| "base64".to_owned()).or(body.problem),
-            text: Some(body.text),
-            params: None,
-        }
-    });
-    Request {
-        cookies: cookies(pairs(&rec.request_headers), false),
-        query_string: query_string(&rec.url),
+    let head = wire::RequestHead {
         method: std::mem::take(&mut rec.method),
         url: std::mem::take(&mut rec.url),
         http_version: rec.http_version.to_owned(),
-        headers: headers(std::mem::take(&mut rec.request_headers)),
-        post_data,
-        headers_size: rec.request_head_size.map_or(-1, |n| n as i64),
-        body_size: wire_size as i64,
-        comment: None,
-    }
-}
-
-/// Header pairs as the shared field builders take them.
-fn pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        headers: wire::headers(std::mem::take(&mut rec.request_headers)),
+        size: rec.request_head_size,
+    };
+    wire::request(head, rec.request_body.concat())
 }
 
 fn response(rec: &mut Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
     let Some(head) = rec.response.take() else {
         return (no_response(), None);
     };
-    let mut wire = Vec::with_capacity(rec.response_body.iter().map(|(_, b)| b.len()).sum());
+    let mut body = Vec::with_capacity(rec.response_body.iter().map(|(_, b)| b.len()).sum());
     for (_, chunk) in &rec.response_body {
-        wire.extend_from_slice(chunk);
+        body.extend_from_slice(chunk);
     }
-    let wire_size = wire.len();
-    let encoding = header(&head.headers, "content-encoding");
-    let mime = header(&head.headers, "content-type")
-        .unwrap_or("")
-        .to_owned();
-    let body = Body::decode(encoding, wire);
-    let redirect_url = header(&head.headers, "location").unwrap_or("").to_owned();
-    let sse = mime
-        .to_ascii_lowercase()
-        .starts_with("text/event-stream")
-        .then(|| sse_events(rec, end, encoding, &body));
-    let compression = (body.decoded_len > wire_size && encoding.is_some())
-        .then(|| (body.decoded_len - wire_size) as i64);
-    let response = Response {
+    let is_sse = header(&head.headers, "content-type")
+        .is_some_and(|m| m.to_ascii_lowercase().starts_with("text/event-stream"));
+    let identity = wire::is_identity(header(&head.headers, "content-encoding"));
+    let head = wire::ResponseHead {
         status: i64::from(head.status),
-        status_text: head.reason,
+        reason: head.reason,
         http_version: rec.http_version.to_owned(),
-        cookies: cookies(pairs(&head.headers), true),
-        headers: headers(head.headers),
-        content: Content {
-            size: body.decoded_len as i64,
-            compression,
-            mime_type: Some(mime),
-            encoding: body.base64.then(|| "base64".to_owned()),
-            comment: body.problem,
-            text: Some(body.text),
-        },
-        redirect_url: Some(redirect_url),
-        headers_size: head.head_size.map_or(-1, |n| n as i64),
-        body_size: wire_size as i64,
-        comment: None,
+        headers: wire::headers(head.headers),
+        size: head.head_size,
     };
+    let response = wire::response(head, body);
+    let sse = is_sse.then(|| sse_events(rec, end, identity, &response.content));
     (response, sse)
 }
 
 /// The stream's events. An unencoded stream is parsed chunk by chunk with
 /// each chunk's arrival time; an encoded one (rare) only as a whole.
-fn sse_events(rec: &Recorded, end: Instant, encoding: Option<&str>, body: &Body) -> Vec<SseEvent> {
+fn sse_events(rec: &Recorded, end: Instant, identity: bool, body: &Content) -> Vec<SseEvent> {
     let mut out = Vec::new();
-    if is_identity(encoding) {
+    if identity {
         let mut parser = SseParser::new();
         for (t, chunk) in &rec.response_body {
             parser.feed(chunk, rec.ms(*t), &mut out);
         }
         parser.finish(rec.ms(end), &mut out);
-    } else if !body.base64 {
+    } else if let (None, Some(text)) = (&body.encoding, &body.text) {
         let end = rec.ms(end);
-        out = parse_all(&body.text);
+        out = parse_all(text);
         for ev in &mut out {
             ev.time = end;
         }

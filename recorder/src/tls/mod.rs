@@ -12,6 +12,7 @@
 //! This module also holds what `record ca init | path | export` needs.
 
 pub mod ca;
+pub mod command;
 pub mod error;
 pub mod key;
 pub mod layout;

@@ -1,4 +1,4 @@
-//! One CA for cctap and the real mitmproxy (issue 6, point 5), each time
+//! One CA for cctap and the real mitmproxy, each time
 //! with a real handshake through the proxy: curl trusting only mitmproxy's
 //! CA talks through `record --ca ~/.mitmproxy/mitmproxy-ca.pem`, and curl
 //! trusting only cctap's CA talks through `mitmdump --set confdir=~/.cctap`.

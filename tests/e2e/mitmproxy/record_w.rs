@@ -1,5 +1,5 @@
 //! `record -w FILE` through the real binary against the fake upstream
-//! (issue 6, point 4): the flow file holds the same exchanges as the HAR
+//! the flow file holds the same exchanges as the HAR
 //! written beside it, loads in the real mitmdump field for field, keeps no
 //! credential, survives `kill -9`, and `-w` alone writes no HAR.
 use super::compare::{assert_same, Via};
@@ -239,17 +239,6 @@ async fn a_killed_record_leaves_a_flow_file_mitmdump_loads_whole() {
     assert_eq!(loaded.len(), 3);
 }
 
-fn has_curl() -> bool {
-    let ok = std::process::Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !ok {
-        eprintln!("NOTICE: curl not installed: test skipped");
-    }
-    ok
-}
-
 /// `record -m reverse:URL -w TARGET -- curl …` in `cwd`; what it printed.
 async fn wrapped_curl(upstream: &str, cwd: &Path, target: &str) -> std::process::Output {
     let body = cwd.join("body.json");
@@ -282,7 +271,7 @@ async fn wrapped_curl(upstream: &str, cwd: &Path, target: &str) -> std::process:
 /// the default timestamped HAR); `-w -` puts them on standard output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w_alone_writes_only_the_flow_file() {
-    if !has_curl() {
+    if !crate::forward::need("curl") {
         return;
     }
     bounded("record -w alone", LIMIT, async {

@@ -8,8 +8,7 @@
 //! and skipped in the flow file only.
 
 use crate::status::Stats;
-use cctap_archive::{ArchiveWriter, Entry, FlowWriteError, FlowWriter, LogHead, WriteError};
-use std::fs::OpenOptions;
+use cctap_archive::{AnyWriteError, AnyWriter, Entry, Format, Kind, LogHead, Placement};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -46,64 +45,27 @@ impl Targets {
     }
 }
 
-/// Why an output could not be created or written.
+/// Why an output could not be created or written, and which flag named it.
 #[derive(Debug, thiserror::Error)]
-pub enum OutputError {
-    #[error(transparent)]
-    Har(#[from] WriteError),
-    #[error(transparent)]
-    Flows(#[from] FlowWriteError),
+#[error("{source}")]
+pub struct OutputError {
+    /// `-o` (the HAR) or `-w` (the flow file).
+    pub flag: &'static str,
+    pub source: AnyWriteError,
 }
 
 impl OutputError {
     /// The reader of `-o -`/`-w -` went away: not a failure of `record`.
     pub fn is_broken_pipe(&self) -> bool {
-        let io = match self {
-            OutputError::Har(WriteError::Io { source, .. }) => source,
-            OutputError::Flows(FlowWriteError::Io { source, .. }) => source,
-            _ => return false,
-        };
-        io.kind() == std::io::ErrorKind::BrokenPipe
-    }
-
-    /// The flag that names this output.
-    pub fn flag(&self) -> &'static str {
-        match self {
-            OutputError::Har(_) => "-o",
-            OutputError::Flows(_) => "-w",
-        }
+        self.source.is_broken_pipe()
     }
 
     /// What the user can do about it.
     fn remedy(&self) -> &'static str {
-        match self {
+        match &self.source {
             _ if self.is_broken_pipe() => "its reader went away",
-            OutputError::Har(WriteError::Io { .. })
-            | OutputError::Flows(FlowWriteError::Io { .. }) => {
-                "free some space or fix the file, then restart record"
-            }
+            e if e.io_error().is_some() => "free some space or fix the file, then restart record",
             _ => "this is a bug in record; please report it",
-        }
-    }
-}
-
-enum Writer {
-    Har(ArchiveWriter),
-    Flows(FlowWriter),
-}
-
-impl Writer {
-    fn append(&mut self, entry: &Entry) -> Result<(), OutputError> {
-        match self {
-            Writer::Har(w) => Ok(w.append(entry)?),
-            Writer::Flows(w) => Ok(w.append(entry)?),
-        }
-    }
-
-    fn finish(self) -> Result<(), OutputError> {
-        match self {
-            Writer::Har(w) => Ok(w.finish()?),
-            Writer::Flows(w) => Ok(w.finish()?),
         }
     }
 }
@@ -113,8 +75,9 @@ struct Output {
     name: String,
     /// What one entry is called there, for the summary.
     what: &'static str,
+    flag: &'static str,
     /// `None` once a write failed: nothing more goes there.
-    writer: Option<Writer>,
+    writer: Option<AnyWriter>,
     written: usize,
     failed: Option<OutputError>,
 }
@@ -136,38 +99,46 @@ pub struct Outputs(Vec<Output>);
 impl Outputs {
     /// Creates the files: the flow file first (it has no head, so a HAR
     /// that cannot be created leaves at most an empty flow file behind).
+    /// Both are written live: a recording cut off keeps what it wrote.
     pub fn create(targets: &Targets, head: &LogHead) -> Result<Outputs, OutputError> {
         let mut outputs = Outputs::default();
         if let Some(flows) = &targets.flows {
-            let name = flows.path.display().to_string();
-            outputs = outputs.with_flows(&name, open_flows(flows)?);
+            let placement = match flows.append {
+                true => Placement::Append,
+                false => Placement::Live,
+            };
+            let writer = AnyWriter::open(&flows.path, Kind::Flows, placement, head);
+            outputs = outputs.with("-w", &flows.path, writer)?;
         }
         if let Some(har) = &targets.har {
-            outputs = outputs.with_har(
-                &har.display().to_string(),
-                ArchiveWriter::create(har, head)?,
-            );
+            let kind = Kind::Har(Format::from_path(har));
+            let writer = AnyWriter::open(har, kind, Placement::Live, head);
+            outputs = outputs.with("-o", har, writer)?;
         }
         Ok(outputs)
     }
 
-    pub fn with_har(self, name: &str, writer: ArchiveWriter) -> Outputs {
-        self.with(name, "exchanges", Writer::Har(writer))
-    }
-
-    pub fn with_flows(self, name: &str, writer: FlowWriter) -> Outputs {
-        self.with(name, "flows", Writer::Flows(writer))
-    }
-
-    fn with(mut self, name: &str, what: &'static str, writer: Writer) -> Outputs {
+    /// Adds an output, or says why it could not be opened.
+    pub fn with(
+        mut self,
+        flag: &'static str,
+        name: &Path,
+        writer: Result<AnyWriter, AnyWriteError>,
+    ) -> Result<Outputs, OutputError> {
+        let writer = writer.map_err(|source| OutputError { flag, source })?;
+        let what = match writer.kind() {
+            Kind::Flows => "flows",
+            Kind::Har(_) => "exchanges",
+        };
         self.0.push(Output {
-            name: name.to_owned(),
+            name: name.display().to_string(),
             what,
+            flag,
             writer: Some(writer),
             written: 0,
             failed: None,
         });
-        self
+        Ok(self)
     }
 
     /// Writes the entry to every output; counts it once as not archived if
@@ -195,19 +166,25 @@ impl Output {
             return false;
         };
         let _span = tracing::trace_span!("append", output = %self.name).entered();
-        match writer.append(entry) {
+        let error = match writer.append(entry) {
             Ok(()) => {
                 self.written += 1;
-                true
+                return true;
             }
-            Err(e @ OutputError::Flows(FlowWriteError::Entry { .. })) => {
+            Err(source) => OutputError {
+                flag: self.flag,
+                source,
+            },
+        };
+        match error {
+            e if e.source.is_entry_skipped() => {
                 stats.say(&format!(
                     "record: warning: {e}; that exchange is missing from {} (and only there)",
                     self.name
                 ));
                 false
             }
-            Err(e) => {
+            e => {
                 stats.say(&format!(
                     "record: ERROR: {e}\nrecord: traffic keeps flowing, but nothing more is written to {} ({})",
                     self.name,
@@ -221,8 +198,9 @@ impl Output {
     }
 
     fn finish(self) -> Closed {
+        let flag = self.flag;
         let error = match self.writer {
-            Some(w) => w.finish().err(),
+            Some(w) => w.finish().err().map(|source| OutputError { flag, source }),
             None => self.failed,
         };
         Closed {
@@ -232,21 +210,4 @@ impl Output {
             error,
         }
     }
-}
-
-/// `-w FILE` truncates (through the archive crate), `-w +FILE` appends.
-fn open_flows(target: &FlowTarget) -> Result<FlowWriter, FlowWriteError> {
-    if !target.append || target.path == Path::new("-") {
-        return FlowWriter::create(&target.path);
-    }
-    let name = target.path.display().to_string();
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&target.path)
-        .map_err(|source| FlowWriteError::Io {
-            path: name.clone(),
-            source,
-        })?;
-    Ok(FlowWriter::new(&name, Box::new(file)))
 }

@@ -16,15 +16,19 @@
 //! ([`crate::upstream::timeout`]): no head in time is a 504, a body that goes
 //! quiet is cut like a reset one; both leave `_error` in the entry.
 
-use crate::archive::ArchiveSink;
-use crate::body::{boxed, full, ProxyBody};
+pub mod headers;
+pub mod offline;
+#[cfg(test)]
+mod pipeline_tests;
+
 use crate::entry::{self, ConnRecord, Recorded, ResponseHead};
-use crate::headers::{header_list, rewrite_host, strip_hop_by_hop, upstream_request};
-use crate::headtap::WireHead;
-use crate::offline;
-use crate::route::{Origin, Target};
+use crate::exchange::headers::{header_list, rewrite_host, strip_hop_by_hop, upstream_request};
+use crate::io::body::{boxed, full, ProxyBody};
+use crate::io::headtap::WireHead;
+use crate::io::tee::{error_chain, TeeBody, TeeSink};
+use crate::output::ArchiveSink;
+use crate::route::{Destination, Origin, Target};
 use crate::status::Stats;
-use crate::tee::{error_chain, TeeBody, TeeSink};
 use crate::upstream::timeout::{await_head, IdleBody, IdleError};
 use crate::upstream::{Pool, UpstreamConn};
 use bytes::Bytes;
@@ -37,15 +41,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-
-/// Where one request goes.
-#[derive(Clone, Debug)]
-pub enum Destination {
-    /// Forward to an upstream server.
-    Remote(Target),
-    /// Answer with offline mode's canned reply; `url` is what the client asked.
-    Offline { url: String },
-}
 
 /// Everything an exchange needs, shared by all connections (read-only,
 /// counters are atomics).

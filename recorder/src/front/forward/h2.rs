@@ -6,8 +6,9 @@
 //! HTTP/1.1 (the pool's connections).
 
 use crate::exchange::Pipeline;
-use crate::listener::{refuse, FrontDoor};
-use crate::shutdown::{Phase, Watcher};
+use crate::front::refuse;
+use crate::front::shutdown::{Phase, Watcher};
+use crate::route::FrontDoor;
 use hyper::body::Incoming;
 use hyper::server::conn::http2;
 use hyper::service::service_fn;

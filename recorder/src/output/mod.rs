@@ -25,7 +25,7 @@ pub use outputs::{Closed, FlowTarget, OutputError, Outputs, Targets};
 use crate::status::Stats;
 use budget::{weight, Budget, QUEUE_BYTES};
 use cctap_archive::model::LogHead;
-use cctap_archive::{Entry, WriteError};
+use cctap_archive::{AnyWriteError, Entry};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{
     channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError,
@@ -132,10 +132,14 @@ fn start_with(
 }
 
 fn thread_error(source: std::io::Error) -> OutputError {
-    OutputError::Har(WriteError::Io {
-        path: "(archive writer thread)".into(),
-        source,
-    })
+    OutputError {
+        flag: "-o",
+        source: AnyWriteError::Place {
+            action: "run the writer for",
+            path: "the archive".into(),
+            source,
+        },
+    }
 }
 
 impl ArchiveThread {

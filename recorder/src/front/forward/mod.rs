@@ -26,14 +26,13 @@ pub use hosts::HostFilter;
 pub use proxy_head::split_authority as split_host_port;
 
 use crate::exchange::Pipeline;
-use crate::listener::{serve_http1, FrontDoor};
-use crate::rewind::Rewind;
-use crate::route::{Origin, Target};
-use crate::shutdown::Watcher;
+use crate::front::serve_http1;
+use crate::front::shutdown::Watcher;
+use crate::io::rewind::Rewind;
+use crate::route::FrontDoor;
+use crate::route::Origin;
 use crate::tls::LeafMinter;
 use bytes::Bytes;
-use hyper::body::Incoming;
-use hyper::Request;
 use proxy_head::{FirstRequest, HEAD_TIMEOUT};
 use sniff::Carries;
 use std::net::SocketAddr;
@@ -153,35 +152,4 @@ impl Tunnel {
 /// The first bytes of an unknown stream, printable, for a log line.
 fn preview(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..bytes.len().min(16)]).into_owned()
-}
-
-/// The target of an absolute-form request (`GET http://host:port/path`).
-pub fn absolute_target(req: &Request<Incoming>) -> Result<Target, String> {
-    if req.method() == http::Method::CONNECT {
-        return Err("CONNECT must be the first request on a connection to the proxy".into());
-    }
-    let uri = req.uri();
-    let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
-        return Err(format!(
-            "{} {}: this is a forward proxy (-m regular): clients reach it through HTTPS_PROXY / \
-             HTTP_PROXY with absolute URLs; to use it as a base URL, run record -m reverse",
-            req.method(),
-            uri.path()
-        ));
-    };
-    let tls = match scheme {
-        "http" => false,
-        "https" => true,
-        other => return Err(format!("cannot proxy {other}:// URLs")),
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    Ok(Target {
-        origin: Origin { tls, host, port },
-        path_and_query: path,
-    })
 }

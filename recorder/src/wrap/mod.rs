@@ -1,11 +1,13 @@
 //! Wrapping a command: run it against the proxy, end with it.
 //!
 //! The child inherits the terminal and gets the environment that sends it
-//! through the proxy ([`crate::child_env`]). A SIGINT or SIGTERM that reaches `record` is passed on to the
+//! through the proxy ([`crate::wrap::child_env`]). A SIGINT or SIGTERM that reaches `record` is passed on to the
 //! child (a second one kills it); `record` stops when the child exits and
 //! exits with its status.
 
-use crate::child_env::Var;
+pub mod child_env;
+
+use crate::wrap::child_env::Var;
 use std::ffi::OsString;
 use std::os::fd::AsFd;
 use std::process::{ExitStatus, Stdio};

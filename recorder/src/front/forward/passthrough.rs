@@ -5,10 +5,10 @@
 //! the host answers.
 
 use super::proxy_head::{answer_bad_gateway, answer_established};
+use crate::front::shutdown::{Phase, Watcher};
 use crate::route::Origin;
-use crate::shutdown::{Phase, Watcher};
 use crate::upstream;
-use crate::upstream_proxy::connect_authority;
+use crate::upstream::proxy::connect_authority;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;

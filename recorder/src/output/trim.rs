@@ -2,7 +2,7 @@
 //!
 //! glibc's malloc keeps what was freed in its arenas for reuse: after 1,000
 //! concurrent SSE streams had ended, record still held their connections'
-//! buffers (~170 MiB RSS, issue 7 wants it "back down"). The writer thread
+//! buffers (~170 MiB RSS, where it should come back down once idle). The writer thread
 //! sees every exchange end, so when it has been idle for a moment after
 //! writing, it asks malloc to return its free pages.
 

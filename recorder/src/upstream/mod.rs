@@ -7,15 +7,17 @@
 //! response [`HeadTap`] so the archive sees response header names as sent.
 //! The lock is held only to pop or push an idle connection. With
 //! `-m upstream:URL` every connection is a CONNECT tunnel through that proxy
-//! ([`crate::upstream_proxy`]). How long an upstream may then stay silent
+//! ([`crate::upstream::proxy`]). How long an upstream may then stay silent
 //! is [`timeout`]'s business (`--upstream-timeout`).
 
+pub mod proxy;
 pub mod timeout;
+pub mod tls;
 
-use crate::body::ProxyBody;
-use crate::headtap::{HeadTap, Heads, Side};
+use crate::io::body::ProxyBody;
+use crate::io::headtap::{HeadTap, Heads, Side};
 use crate::route::Origin;
-use crate::upstream_proxy::{open_tunnel, TunnelError};
+use crate::upstream::proxy::{open_tunnel, TunnelError};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
@@ -338,7 +340,7 @@ impl AsyncWrite for UpstreamIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body::full;
+    use crate::io::body::full;
     use http_body_util::BodyExt;
     use std::time::Duration;
 

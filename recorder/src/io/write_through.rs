@@ -1,6 +1,6 @@
 //! `write_through!`: the `AsyncWrite` half of a read-side stream adapter.
 //!
-//! [`crate::headtap::HeadTap`] and [`crate::rewind::Rewind`] change only how
+//! [`crate::io::headtap::HeadTap`] and [`crate::io::rewind::Rewind`] change only how
 //! bytes are read; writes go straight to the wrapped stream. One macro keeps
 //! that delegation in one place.
 

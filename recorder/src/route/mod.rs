@@ -1,9 +1,9 @@
 //! Where an exchange goes upstream.
 //!
-//! The front door decides the [`Target`] of each request: reverse mode joins
-//! the request's path onto a [`BaseUrl`]; forward mode (later) will take it
-//! from the CONNECT authority or the absolute-form URL. Everything after that
-//! is the same pipeline. The [`Origin`] is what upstream connections are
+//! The door a request came through decides its [`Target`] (`door.rs`):
+//! reverse mode joins the request's path onto a [`BaseUrl`]; forward mode
+//! takes the CONNECT authority or the absolute-form URL. Everything after
+//! that is the same pipeline. The [`Origin`] is what upstream connections are
 //! pooled by.
 
 use std::fmt;
@@ -166,6 +166,9 @@ impl Target {
         url
     }
 }
+
+mod door;
+pub use door::{Destination, FrontDoor, Refusal};
 
 #[cfg(test)]
 mod tests {

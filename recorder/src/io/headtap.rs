@@ -340,7 +340,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for HeadTap<IO> {
     }
 }
 
-crate::write_through::write_through!(HeadTap);
+crate::io::write_through::write_through!(HeadTap);
 
 #[cfg(test)]
 mod tests {

@@ -2,11 +2,12 @@
 //! archive, on loopback sockets, read back with the archive crate's reader.
 //! (The full suite, through the real binary, is in `tests/e2e`.)
 
-use crate::archive::{self, ArchiveThread};
-use crate::body::{full, ProxyBody};
 use crate::exchange::Pipeline;
-use crate::listener::{self, FrontDoor};
-use crate::shutdown::{Phase, Shutdown};
+use crate::front;
+use crate::front::shutdown::{Phase, Shutdown};
+use crate::io::body::{full, ProxyBody};
+use crate::output::{self, ArchiveThread};
+use crate::route::FrontDoor;
 use crate::status::Stats;
 use crate::upstream::Pool;
 use bytes::Bytes;
@@ -39,18 +40,17 @@ async fn proxy(door: FrontDoor) -> Proxy {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.har");
     let stats = Arc::new(Stats::default());
-    let targets = archive::Targets {
+    let targets = output::Targets {
         har: Some(path.clone()),
         flows: None,
     };
-    let (sink, writer) =
-        archive::start(&targets, LogHead::new("test", "0"), stats.clone()).unwrap();
+    let (sink, writer) = output::start(&targets, LogHead::new("test", "0"), stats.clone()).unwrap();
     let pool = matches!(door, FrontDoor::Reverse(_)).then(|| Arc::new(Pool::new(None)));
     let pipeline = Arc::new(Pipeline::new(pool, sink, true, stats.clone()));
     let shutdown = Shutdown::new(pipeline.cut_off.clone());
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
-    let serving = tokio::spawn(listener::run(tcp, door, pipeline, shutdown.watcher()));
+    let serving = tokio::spawn(front::run(tcp, door, pipeline, shutdown.watcher()));
     Proxy {
         addr,
         stats,

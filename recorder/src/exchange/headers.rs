@@ -4,7 +4,7 @@
 //! keeping the client's order. The archive's list comes from the wire (see
 //! `headtap`); hyper's lower-case view is the fallback.
 
-use crate::body::ProxyBody;
+use crate::io::body::ProxyBody;
 use crate::route::Target;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Uri, Version};

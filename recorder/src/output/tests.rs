@@ -1,8 +1,11 @@
 //! The writer thread against disks that fill up or jam, and its two
 //! outputs (HAR and flow file) fed from the one queue.
 use super::*;
-use cctap_archive::{ArchiveReader, ArchiveWriter, FlowReader, FlowWriteError, FlowWriter, Format};
+use cctap_archive::{
+    AnyWriteError, AnyWriter, ArchiveReader, FlowReader, FlowWriteError, Format, Kind,
+};
 use std::io::{Cursor, Write};
+use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
 fn head() -> LogHead {
@@ -88,8 +91,16 @@ fn exchange(n: usize) -> Entry {
 }
 
 fn har_output(disk: impl Write + Send + 'static) -> Outputs {
-    let w = ArchiveWriter::new(Box::new(disk), Format::Har, &head()).unwrap();
-    Outputs::default().with_har("t.har", w)
+    let w = AnyWriter::from_sink("t.har", Box::new(disk), Kind::Har(Format::Har), &head());
+    Outputs::default()
+        .with("-o", Path::new("t.har"), w)
+        .unwrap()
+}
+
+/// `outputs` plus a flow file written to `disk`.
+fn and_flows(outputs: Outputs, disk: impl Write + Send + 'static) -> Outputs {
+    let w = AnyWriter::from_sink("t.flows", Box::new(disk), Kind::Flows, &head());
+    outputs.with("-w", Path::new("t.flows"), w).unwrap()
 }
 
 fn urls_in_har(bytes: &[u8]) -> Vec<String> {
@@ -177,10 +188,7 @@ fn both_outputs_get_every_entry_in_the_same_order() {
     let (har_disk, har_bytes) = disk();
     let (flow_disk, flow_bytes) = disk();
     let (sink, thread) = start_with(
-        move || {
-            Ok(har_output(har_disk)
-                .with_flows("t.flows", FlowWriter::new("t.flows", Box::new(flow_disk))))
-        },
+        move || Ok(and_flows(har_output(har_disk), flow_disk)),
         stats.clone(),
         8 * budget::weight(&entry()),
     )
@@ -214,10 +222,7 @@ fn a_full_disk_under_the_flow_file_leaves_the_har_going() {
         written: flow_bytes.clone(),
     };
     let (sink, thread) = start_with(
-        move || {
-            Ok(har_output(har_disk)
-                .with_flows("t.flows", FlowWriter::new("t.flows", Box::new(full))))
-        },
+        move || Ok(and_flows(har_output(har_disk), full)),
         stats.clone(),
         8 * budget::weight(&entry()),
     )
@@ -232,7 +237,10 @@ fn a_full_disk_under_the_flow_file_leaves_the_har_going() {
     assert!(
         matches!(
             flows.error,
-            Some(OutputError::Flows(FlowWriteError::Io { .. }))
+            Some(OutputError {
+                flag: "-w",
+                source: AnyWriteError::Flows(FlowWriteError::Io { .. })
+            })
         ),
         "{flows:?}"
     );
@@ -257,10 +265,7 @@ fn an_entry_that_cannot_be_a_flow_is_skipped_there_only() {
     let (har_disk, har_bytes) = disk();
     let (flow_disk, flow_bytes) = disk();
     let (sink, thread) = start_with(
-        move || {
-            Ok(har_output(har_disk)
-                .with_flows("t.flows", FlowWriter::new("t.flows", Box::new(flow_disk))))
-        },
+        move || Ok(and_flows(har_output(har_disk), flow_disk)),
         stats.clone(),
         8 * budget::weight(&entry()),
     )
@@ -330,7 +335,7 @@ fn an_output_that_cannot_be_created_is_an_error_naming_its_flag() {
     let Err(e) = start(&flows, head(), Arc::new(Stats::default())) else {
         panic!("created a flow file in a missing directory");
     };
-    assert_eq!(e.flag(), "-w");
+    assert_eq!(e.flag, "-w");
     assert!(e.to_string().contains("no/such/dir"), "{e}");
     let har = Targets {
         har: Some(missing),
@@ -339,7 +344,7 @@ fn an_output_that_cannot_be_created_is_an_error_naming_its_flag() {
     let Err(e) = start(&har, head(), Arc::new(Stats::default())) else {
         panic!("created a HAR in a missing directory");
     };
-    assert_eq!(e.flag(), "-o");
+    assert_eq!(e.flag, "-o");
 }
 
 #[test]

@@ -38,7 +38,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Rewind<IO> {
     }
 }
 
-crate::write_through::write_through!(Rewind);
+crate::io::write_through::write_through!(Rewind);
 
 #[cfg(test)]
 mod tests {

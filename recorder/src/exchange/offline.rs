@@ -7,7 +7,7 @@
 //! else as JSON; `…/count_tokens` gets `{"input_tokens": N}`; anything else
 //! a 404 in the API's error shape.
 
-use crate::body::Chunks;
+use crate::io::body::Chunks;
 use bytes::Bytes;
 use http::{header, Method, Response, StatusCode};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! `.har.zst`, `.har.gz`, anyone's) or a mitmproxy flow file, told apart by
 //! content, never by name (a flow file starts with a tnetstring length, a
 //! HAR with `{`, a BOM or a compression magic).
-use super::reader::{FlowReadError, FlowReader};
+use crate::flow::{FlowReadError, FlowReader};
 use crate::model::{Entry, LogHead};
 use crate::reader::{open_error, open_input, ArchiveReader, CutOff, ReadError};
 use std::io::{BufRead, BufReader, Read};
@@ -40,7 +40,7 @@ impl AnyReader {
             path: name.to_owned(),
             source,
         })?;
-        let is_flows = super::sniff(&prefix[..prefix.len().min(16)]);
+        let is_flows = crate::flow::sniff(&prefix[..prefix.len().min(16)]);
         let source: Box<dyn Read + Send> = Box::new(buffered);
         Ok(if is_flows {
             AnyReader::Flows(FlowReader::from_reader(name, source)?)

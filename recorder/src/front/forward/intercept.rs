@@ -8,9 +8,10 @@
 use super::h2::serve_http2;
 use super::Forward;
 use crate::exchange::Pipeline;
-use crate::listener::{serve_http1, FrontDoor};
+use crate::front::serve_http1;
+use crate::front::shutdown::Watcher;
+use crate::route::FrontDoor;
 use crate::route::Origin;
-use crate::shutdown::Watcher;
 use crate::tls::Alpn;
 use std::net::SocketAddr;
 use std::sync::Arc;

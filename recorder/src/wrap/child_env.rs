@@ -8,7 +8,7 @@
 //! mode also gives a client with no account a fake key and keeps it from
 //! contacting anything else.
 
-use crate::forward::HostFilter;
+use crate::front::forward::HostFilter;
 use crate::tls::ChildTrust;
 use std::ffi::OsString;
 
@@ -73,7 +73,7 @@ fn keeps_bypass(entry: &str, hosts: &HostFilter) -> bool {
     if host.is_empty() || host == "*" {
         return false;
     }
-    match crate::forward::split_host_port(host) {
+    match crate::front::forward::split_host_port(host) {
         Some((h, port)) => !hosts.intercepts(&h, port),
         None => !hosts.may_intercept(host),
     }

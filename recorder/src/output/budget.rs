@@ -9,7 +9,8 @@
 use cctap_archive::Entry;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-/// What the queue may hold (issue 7: record's RSS ≤ 40 MiB under load).
+/// What the queue may hold (record's RSS target under load is 40 MiB,
+/// bench/README.md).
 /// At the writer's ~350–780 MB/s this is well under 0.1 s of work, so it
 /// only fills when the writer is truly behind or stuck (a full disk).
 pub const QUEUE_BYTES: usize = 32 * 1024 * 1024;
