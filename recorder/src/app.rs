@@ -10,16 +10,16 @@ use crate::exchange::Pipeline;
 use crate::front;
 use crate::front::forward::Forward;
 use crate::front::shutdown::{Phase, Shutdown};
-use crate::output;
-use crate::route::BaseUrl;
-use crate::route::FrontDoor;
-use crate::status::Stats;
+use crate::output::{self, ArchiveThread, Closed};
+use crate::route::{BaseUrl, FrontDoor};
+use crate::status::{LiveLine, Stats};
 use crate::tls::{self, CaSource, ChildTrust, LeafMinter};
 use crate::upstream::Pool;
 use crate::wrap::child_env::{self, Var};
 use crate::wrap::{self, Signals};
 use anyhow::Context;
 use cctap_archive::model::LogHead;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
@@ -37,16 +37,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let stats = Arc::new(Stats::default());
 
     let front = Front::open(&config, &stats)?;
-    let (door, pool) = (front.door.clone(), front.pool.clone());
-    let tcp = TcpListener::bind((config.listen_host.as_str(), config.listen_port))
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}:{}: {e}; pick another port with -p (-p 0 picks a free one)",
-                config.listen_host,
-                config.listen_port
-            )
-        })?;
+    let tcp = bind(&config).await?;
     let addr = tcp
         .local_addr()
         .context("cannot read the listening address")?;
@@ -65,53 +56,43 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             config.targets.describe()
         ));
     }
-
-    let pipeline = Pipeline::new(pool, sink, config.redact, stats.clone())
+    let pipeline = Pipeline::new(front.pool.clone(), sink, config.redact, stats.clone())
         .upstream_timeout(config.upstream_timeout);
-    let pipeline = Arc::new(pipeline);
-    let shutdown = Shutdown::new(pipeline.cut_off.clone());
-    let mut serving = tokio::spawn(front::run(tcp, door, pipeline.clone(), shutdown.watcher()));
-    drop(pipeline);
 
     let proxy_url = format!("http://{}", client_authority(addr));
     let env = front.child_env(&config, &proxy_url);
     announce(&config, addr, &front, &env, &stats);
     let live = (!wraps && Stats::wants_live_line(config.quiet)).then(|| stats.spawn_live_line());
 
-    let code = if wraps {
-        let to_stdout = config.targets.to_stdout();
-        let status = wrap::run(&config.command, &env, to_stdout, &mut signals).await;
-        match status {
-            Ok(status) => Some(wrap::exit_code(status)),
-            Err(e) => {
-                stats.say(&format!("record: error: {e}"));
-                Some(1)
+    // Stop when the wrapped command ends, or at the first signal; a further
+    // signal cuts the grace period short.
+    let stop = async {
+        let code = if wraps {
+            let to_stdout = config.targets.to_stdout();
+            match wrap::run(&config.command, &env, to_stdout, &mut signals).await {
+                Ok(status) => Some(wrap::exit_code(status)),
+                Err(e) => {
+                    stats.say(&format!("record: error: {e}"));
+                    Some(1)
+                }
             }
-        }
-    } else {
-        signals.recv().await;
-        None
+        } else {
+            signals.recv().await;
+            None
+        };
+        (code, async move {
+            signals.recv().await;
+        })
     };
-
-    // Stop: drain, then cut off what is still in flight.
-    tracing::debug!("shutdown: draining");
-    shutdown.set(Phase::Draining);
-    let drained = tokio::select! {
-        r = tokio::time::timeout(GRACE, &mut serving) => r.is_ok(),
-        _ = signals.recv() => false,
+    let serving = Serving {
+        tcp,
+        door: front.door.clone(),
+        pipeline,
+        writer,
+        stats: stats.clone(),
+        live,
     };
-    if !drained {
-        tracing::debug!("shutdown: grace period over, cutting off");
-        shutdown.set(Phase::CutOff);
-        let _ = tokio::time::timeout(Duration::from_secs(1), &mut serving).await;
-    }
-    wait_for_exchanges(&stats, Duration::from_secs(1)).await;
-    if let Some(live) = live {
-        live.stop();
-    }
-    tracing::debug!("shutdown: closing the archive");
-    let closed = writer.finish();
-    tracing::debug!("shutdown: archive closed");
+    let (code, closed) = serve(serving, stop).await;
     summarize(&config, &stats, &closed);
     drop(front);
     // The reader of `-o -` went away (`record -o - | head`): not a failure.
@@ -124,6 +105,67 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         None if failed => ExitCode::from(1),
         None => ExitCode::SUCCESS,
     })
+}
+
+/// Binds the listening socket, with a hint when the port is taken.
+async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((config.listen_host.as_str(), config.listen_port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}:{}: {e}; pick another port with -p (-p 0 picks a free one)",
+                config.listen_host,
+                config.listen_port
+            )
+        })
+}
+
+/// What [`serve`] runs: a bound listener, how requests come in, the
+/// pipeline, and the writer thread behind it.
+pub struct Serving {
+    pub tcp: TcpListener,
+    pub door: FrontDoor,
+    pub pipeline: Pipeline,
+    pub writer: ArchiveThread,
+    pub stats: Arc<Stats>,
+    /// The live status line, stopped before the archive closes.
+    pub live: Option<LiveLine>,
+}
+
+/// Serves until `stop` resolves to a value and a "hurry" future, then shuts
+/// down in order: stop accepting and let in-flight exchanges finish (until
+/// [`GRACE`] is over or "hurry" resolves), cut off what is still running
+/// (`_error: "cut off at shutdown"`), give their entries a moment to reach
+/// the writer, and only then close the outputs (the HAR's tail). Returns
+/// the value and how each output ended.
+pub async fn serve<T, H>(s: Serving, stop: impl Future<Output = (T, H)>) -> (T, Vec<Closed>)
+where
+    H: Future<Output = ()>,
+{
+    let pipeline = Arc::new(s.pipeline);
+    let shutdown = Shutdown::new(pipeline.cut_off.clone());
+    let mut serving = tokio::spawn(front::run(s.tcp, s.door, pipeline, shutdown.watcher()));
+    let (value, hurry) = stop.await;
+
+    tracing::debug!("shutdown: draining");
+    shutdown.set(Phase::Draining);
+    let drained = tokio::select! {
+        r = tokio::time::timeout(GRACE, &mut serving) => r.is_ok(),
+        _ = hurry => false,
+    };
+    if !drained {
+        tracing::debug!("shutdown: grace period over, cutting off");
+        shutdown.set(Phase::CutOff);
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut serving).await;
+    }
+    wait_for_exchanges(&s.stats, Duration::from_secs(1)).await;
+    if let Some(live) = s.live {
+        live.stop();
+    }
+    tracing::debug!("shutdown: closing the archive");
+    let closed = s.writer.finish();
+    tracing::debug!("shutdown: archive closed");
+    (value, closed)
 }
 
 /// How clients come in, and what forward mode set up for them.
@@ -297,7 +339,7 @@ async fn wait_for_exchanges(stats: &Stats, limit: Duration) {
     }
 }
 
-fn summarize(config: &Config, stats: &Stats, closed: &[output::Closed]) {
+fn summarize(config: &Config, stats: &Stats, closed: &[Closed]) {
     let lost = stats.not_archived.load(Relaxed);
     for e in closed.iter().filter_map(|c| c.error.as_ref()) {
         stats.say(&format!("record: error: {e}"));

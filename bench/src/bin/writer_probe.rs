@@ -92,6 +92,36 @@ fn settings() -> Vec<(&'static str, Work)> {
             }),
         ),
         (
+            "window 8 MiB, L3 + LDM bucket log 1",
+            Work::Writer(Tuning {
+                zstd_window_log: 23,
+                ..record
+            }),
+        ),
+        (
+            "window 8 MiB, L3, no LDM",
+            Work::Writer(Tuning {
+                zstd_window_log: 23,
+                ldm_bucket_size_log: None,
+                ..record
+            }),
+        ),
+        (
+            "window 16 MiB, L3, no LDM",
+            Work::Writer(Tuning {
+                zstd_window_log: 24,
+                ldm_bucket_size_log: None,
+                ..record
+            }),
+        ),
+        (
+            "window 64 MiB, L3 + LDM bucket log 1",
+            Work::Writer(Tuning {
+                zstd_window_log: 26,
+                ..record
+            }),
+        ),
+        (
             "writer::json, L1 + LDM bucket log 1",
             Work::Writer(Tuning {
                 zstd_level: 1,

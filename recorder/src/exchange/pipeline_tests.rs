@@ -1,12 +1,11 @@
-//! The whole pipeline in-process: listener → exchange → tee → entry →
-//! archive, on loopback sockets, read back with the archive crate's reader.
+//! The whole pipeline in-process, served as `record` serves it
+//! ([`app::serve`]): listener → exchange → tee → entry → output, on loopback sockets, read back with the archive crate's reader.
 //! (The full suite, through the real binary, is in `tests/e2e`.)
 
+use crate::app::{self, Serving};
 use crate::exchange::Pipeline;
-use crate::front;
-use crate::front::shutdown::{Phase, Shutdown};
 use crate::io::body::{full, ProxyBody};
-use crate::output::{self, ArchiveThread};
+use crate::output::{self, Closed};
 use crate::route::FrontDoor;
 use crate::status::Stats;
 use crate::upstream::Pool;
@@ -17,21 +16,21 @@ use http_body::Frame;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 const LIMIT: Duration = Duration::from_secs(20);
 const FAKE_KEY: &str = "sk-ant-api03-FAKEpipelineFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE-AA";
 
+/// A proxy served by [`app::serve`], the way `record` runs it.
 struct Proxy {
     addr: SocketAddr,
-    stats: Arc<Stats>,
-    shutdown: Shutdown,
-    serving: JoinHandle<()>,
-    writer: ArchiveThread,
+    /// Stops it; the receiver sent is the "hurry" that ends the grace.
+    stop: oneshot::Sender<oneshot::Receiver<()>>,
+    serving: JoinHandle<((), Vec<Closed>)>,
     path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -46,41 +45,53 @@ async fn proxy(door: FrontDoor) -> Proxy {
     };
     let (sink, writer) = output::start(&targets, LogHead::new("test", "0"), stats.clone()).unwrap();
     let pool = matches!(door, FrontDoor::Reverse(_)).then(|| Arc::new(Pool::new(None)));
-    let pipeline = Arc::new(Pipeline::new(pool, sink, true, stats.clone()));
-    let shutdown = Shutdown::new(pipeline.cut_off.clone());
+    let pipeline = Pipeline::new(pool, sink, true, stats.clone());
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
-    let serving = tokio::spawn(front::run(tcp, door, pipeline, shutdown.watcher()));
+    let (stop, stopped) = oneshot::channel::<oneshot::Receiver<()>>();
+    let stop_future = async move {
+        let hurry = stopped.await.unwrap();
+        ((), async move {
+            let _ = hurry.await;
+        })
+    };
+    let serving = Serving {
+        tcp,
+        door,
+        pipeline,
+        writer,
+        stats,
+        live: None,
+    };
     Proxy {
         addr,
-        stats,
-        shutdown,
-        serving,
-        writer,
+        stop,
+        serving: tokio::spawn(app::serve(serving, stop_future)),
         path,
         _dir: dir,
     }
 }
 
 impl Proxy {
-    /// Shuts down (cutting off after `grace`) and reads the archive back.
+    /// Stops it (cutting off after `grace`) and reads the archive back.
     async fn finish(self, grace: Duration) -> Vec<Entry> {
-        self.shutdown.set(Phase::Draining);
-        let mut serving = self.serving;
-        if tokio::time::timeout(grace, &mut serving).await.is_err() {
-            self.shutdown.set(Phase::CutOff);
-            serving.await.unwrap();
-        }
-        while self.stats.in_flight.load(Relaxed) > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let closed = self.writer.finish();
+        let (hurry, hurried) = oneshot::channel();
+        self.stop.send(hurried).unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let _ = hurry.send(());
+        });
+        let ((), closed) = self.serving.await.unwrap();
         assert!(closed.iter().all(|c| c.error.is_none()), "{closed:?}");
-        ArchiveReader::open(&self.path)
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        read_archive(&self.path).0
     }
+}
+
+/// The archive's entries, and whether it was cut off (no tail yet).
+fn read_archive(path: &std::path::Path) -> (Vec<Entry>, bool) {
+    let mut reader = ArchiveReader::open(path).unwrap();
+    let entries = reader.by_ref().map(Result::unwrap).collect();
+    (entries, reader.cut_off().is_some())
 }
 
 async fn client(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<ProxyBody> {
@@ -249,6 +260,46 @@ async fn shutdown_cuts_off_a_stream_that_does_not_end() {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].error.as_deref(), Some("cut off at shutdown"));
         assert_eq!(entries[0].har.response.status, 200);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_then_drains_then_cuts_off_then_closes_the_archive() {
+    tokio::time::timeout(LIMIT, async {
+        let proxy = reverse_proxy_to_stalling_upstream().await;
+        let mut send = client(proxy.addr).await;
+        let _body = first_event(&mut send).await;
+        let (hurry, hurried) = oneshot::channel();
+        proxy.stop.send(hurried).unwrap();
+
+        // 1. Stop accepting: new connections are refused.
+        let refused = async {
+            while TcpStream::connect(proxy.addr).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), refused)
+            .await
+            .expect("the listener closes when the stop comes");
+
+        // 2. Drain: the stream in flight goes on; the archive is still open.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!proxy.serving.is_finished(), "it waits for the stream");
+        let (entries, cut_off) = read_archive(&proxy.path);
+        assert_eq!((entries.len(), cut_off), (0, true), "no entry, no tail yet");
+
+        // 3. Hurry: the stream is cut off, its entry written, then the tail.
+        hurry.send(()).unwrap();
+        let ((), closed) = proxy.serving.await.unwrap();
+        assert_eq!(closed.len(), 1);
+        assert!(closed[0].error.is_none(), "{closed:?}");
+        assert_eq!(closed[0].written, 1);
+        let (entries, cut_off) = read_archive(&proxy.path);
+        assert!(!cut_off, "the archive ends with its tail");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].error.as_deref(), Some("cut off at shutdown"));
     })
     .await
     .unwrap();
