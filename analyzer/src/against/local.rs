@@ -54,7 +54,7 @@ impl LocalLogs {
         }
         let mut logs = LocalLogs::default();
         let mut index: HashMap<(String, String), usize> = HashMap::new();
-        for file in jsonl_files(dir)? {
+        for file in crate::warehouse::dataset::files_under(dir, "jsonl")? {
             logs.files += 1;
             let reader = std::io::BufReader::new(
                 std::fs::File::open(&file)
@@ -127,23 +127,4 @@ pub fn assistant_line(v: &Value, file: &Path, line: usize) -> Option<LocalCall> 
             .and_then(Value::as_str)
             .and_then(crate::prices::date_of),
     })
-}
-
-fn jsonl_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d)
-            .with_context(|| format!("cannot list {}: check permissions", d.display()))?;
-        for entry in entries {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "jsonl") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }

@@ -231,6 +231,12 @@ fn flush(day: &mut Day) -> anyhow::Result<()> {
 
 /// Every `*.parquet` file under `dir`, recursively, sorted.
 pub fn parquet_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    files_under(dir, "parquet")
+}
+
+/// Every file named `*.EXT` under `dir`, recursively, sorted; none when
+/// `dir` does not exist.
+pub fn files_under(dir: &Path, ext: &str) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     if !dir.exists() {
         return Ok(out);
@@ -243,7 +249,7 @@ pub fn parquet_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
+            } else if path.extension().is_some_and(|e| e == ext) {
                 out.push(path);
             }
         }

@@ -9,7 +9,7 @@
 //! exported, [`ids`] skips calls already in the warehouse.
 
 pub mod calls;
-mod dataset;
+pub mod dataset;
 mod ids;
 pub mod manifest;
 pub mod table;
