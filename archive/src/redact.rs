@@ -3,13 +3,38 @@
 //! A secret is replaced by `redacted:<kind>:<fp>`, where `<fp>` is the first
 //! 12 hex digits of its SHA-256: two archives can be seen to share a key
 //! without holding it. Sensitive headers are always redacted, keeping the
-//! auth scheme and cookie names; everywhere else only values matching a
-//! credential pattern ([`patterns`]) are. Redacting twice changes nothing.
+//! auth scheme and cookie names; so are credential-named query parameters
+//! and form fields ([`params`]); everywhere else, values matching a
+//! credential pattern ([`patterns`]) are, in the text a reader recovers
+//! ([`view`]: percent- and JSON-decoded; [`body`]: base64 and compressed
+//! bodies, multipart; [`stream`]: SSE pieces joined), each mapped back to
+//! exactly the stored bytes that spell it ([`scan`]). Redacting twice
+//! changes nothing.
+//!
+//! One scanner serves `record`, `analyze redact` ([`redact_entry`]) and
+//! `analyze leaks` ([`scan_entry`]): what `leaks` finds, `redact` removes.
 use crate::model::Entry;
 use sha2::{Digest, Sha256};
 
+mod body;
 mod entry;
+mod params;
 mod patterns;
+mod scan;
+mod stream;
+mod view;
+
+pub use params::is_credential_name;
+pub use patterns::EXAMPLES;
+pub use scan::{excerpt, Finding};
+
+/// A credential a header rule took whole: its kind, value and, for a
+/// cookie, the cookie's name.
+pub(crate) struct Secret {
+    pub kind: String,
+    pub value: String,
+    pub cookie: Option<String>,
+}
 
 /// One credential found in a text.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +97,10 @@ pub fn is_sensitive_header(name: &str) -> bool {
         "set-cookie",
     ];
     let name = name.trim().as_bytes();
+    // Handshake nonces, not secrets.
+    if name.eq_ignore_ascii_case(b"sec-websocket-key") {
+        return false;
+    }
     let ends_with = |suffix: &str| {
         name.len() >= suffix.len()
             && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
@@ -97,20 +126,33 @@ pub fn find_secrets(text: &str) -> Vec<Found> {
 /// A header value with its secret replaced by a marker, keeping the scheme;
 /// `None` when nothing needed to change.
 pub fn redact_header(name: &str, value: &str) -> Option<String> {
+    let mut secrets = Vec::new();
+    let sensitive = sensitive_value(name, value, &mut secrets);
+    let current = sensitive.as_deref().unwrap_or(value);
+    redact_text(current).or(sensitive)
+}
+
+/// A sensitive header's value with its credentials replaced (each noted in
+/// `secrets`); `None` if the header is not sensitive or holds only markers.
+pub(crate) fn sensitive_value(
+    name: &str,
+    value: &str,
+    secrets: &mut Vec<Secret>,
+) -> Option<String> {
     if !is_sensitive_header(name) {
-        return redact_text(value);
+        return None;
     }
     let name = name.trim().to_ascii_lowercase();
     match name.as_str() {
-        "cookie" => redact_cookie_values(value, usize::MAX),
-        "set-cookie" => redact_cookie_values(value, 1),
-        "authorization" | "proxy-authorization" => redact_credential(value, true),
-        _ => redact_credential(value, false),
+        "cookie" => redact_cookie_values(value, usize::MAX, secrets),
+        "set-cookie" => redact_cookie_values(value, 1, secrets),
+        "authorization" | "proxy-authorization" => redact_credential(value, true, secrets),
+        _ => redact_credential(value, false, secrets),
     }
 }
 
 /// A whole header value as one secret, after its auth scheme if `scheme`.
-fn redact_credential(value: &str, scheme: bool) -> Option<String> {
+fn redact_credential(value: &str, scheme: bool, secrets: &mut Vec<Secret>) -> Option<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() || is_marker(trimmed) {
         return None;
@@ -124,11 +166,30 @@ fn redact_credential(value: &str, scheme: bool) -> Option<String> {
                     "basic" => "basic",
                     _ => "secret",
                 };
-                return Some(format!("{name} {}", credential_marker(cred, fallback)));
+                let m = credential_marker(cred, fallback);
+                secrets.push(Secret::of_marker(&m, cred));
+                return Some(format!("{name} {m}"));
             }
         }
     }
-    Some(credential_marker(trimmed, "secret"))
+    let m = credential_marker(trimmed, "secret");
+    secrets.push(Secret::of_marker(&m, trimmed));
+    Some(m)
+}
+
+impl Secret {
+    /// The secret behind `marker` (whose kind it takes).
+    fn of_marker(marker: &str, value: &str) -> Secret {
+        let kind = marker
+            .strip_prefix("redacted:")
+            .and_then(|r| r.rsplit_once(':'))
+            .map_or("secret", |(k, _)| k);
+        Secret {
+            kind: kind.to_owned(),
+            value: value.to_owned(),
+            cookie: None,
+        }
+    }
 }
 
 /// How many credentials [`credential_marker`] remembers per thread.
@@ -175,7 +236,7 @@ fn whole_kind(value: &str) -> Option<&'static str> {
 /// Redacts the values of the first `limit` `name=value` pairs of a cookie
 /// header (all of them in `cookie`, the first in `set-cookie`, whose other
 /// pairs are attributes), keeping names and attributes.
-fn redact_cookie_values(value: &str, limit: usize) -> Option<String> {
+fn redact_cookie_values(value: &str, limit: usize, secrets: &mut Vec<Secret>) -> Option<String> {
     let mut changed = false;
     let parts: Vec<String> = value
         .split(';')
@@ -194,6 +255,12 @@ fn redact_cookie_values(value: &str, limit: usize) -> Option<String> {
             }
             changed = true;
             let redacted = marker("cookie", secret);
+            // Reported by its family when it has one; the marker says cookie.
+            secrets.push(Secret {
+                kind: whole_kind(secret).unwrap_or("cookie").to_owned(),
+                value: secret.to_owned(),
+                cookie: name.map(|n| n.trim().to_owned()),
+            });
             match name {
                 Some(name) => format!("{name}={redacted}"),
                 None => format!(
@@ -214,53 +281,58 @@ pub fn header_leaks(name: &str, value: &str) -> bool {
     redact_header(name, value).is_some()
 }
 
-/// A text with every credential-pattern match replaced; `None` if unchanged.
+/// A text with every credential it spells replaced (as stored,
+/// percent-decoded, JSON-unescaped); `None` if unchanged.
 pub fn redact_text(text: &str) -> Option<String> {
-    let found = find_secrets(text);
-    if found.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for f in found {
-        out.push_str(&text[last..f.start]);
-        out.push_str(&marker(f.kind, &text[f.start..f.end]));
-        last = f.end;
-    }
-    out.push_str(&text[last..]);
-    Some(out)
+    let mut hits = Vec::new();
+    scan::scan_text(text, &mut hits);
+    scan::Report::default().edits("", &hits).apply(text)
 }
 
 /// Like [`redact_text`] for bytes that may not all be UTF-8 (a binary body):
-/// credentials are ASCII, so each valid UTF-8 run is searched.
+/// credentials are ASCII, so non-ASCII bytes only separate them.
 pub fn redact_bytes(data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut changed = false;
-    let mut last = 0;
-    let mut pos = 0;
-    for chunk in data.utf8_chunks() {
-        let text = chunk.valid();
-        for f in find_secrets(text) {
-            let (start, end) = (pos + f.start, pos + f.end);
-            out.extend_from_slice(&data[last..start]);
-            out.extend_from_slice(marker(f.kind, &text[f.start..f.end]).as_bytes());
-            last = end;
-            changed = true;
-        }
-        pos += text.len() + chunk.invalid().len();
-    }
-    if !changed {
-        return None;
-    }
-    out.extend_from_slice(&data[last..]);
-    Some(out)
+    let text: String = data
+        .iter()
+        .map(|&b| if b.is_ascii() { char::from(b) } else { '\0' })
+        .collect();
+    let mut hits = Vec::new();
+    scan::scan_text(&text, &mut hits);
+    scan::Report::default().edits("", &hits).apply_bytes(data)
 }
 
 /// Redacts a whole entry in place and records each changed place in
 /// `entry.redacted`.
 pub fn redact_entry(entry: &mut Entry) {
-    entry::redact(entry);
+    let mut report = scan::Report::default();
+    entry::redact(entry, &mut report);
+    note(entry, report.places);
+}
+
+/// Redacts a whole entry like [`redact_entry`] and says what it found: one
+/// finding per secret (documented examples too, left in place), never the
+/// secret itself. What `analyze leaks` reports.
+pub fn scan_entry(entry: &mut Entry) -> Vec<Finding> {
+    let mut report = scan::Report {
+        findings: Some(Vec::new()),
+        ..Default::default()
+    };
+    entry::redact(entry, &mut report);
+    note(entry, report.places);
+    report.findings.unwrap_or_default()
+}
+
+/// Adds places to `_redacted`, each once.
+fn note(entry: &mut Entry, places: Vec<String>) {
+    for place in places {
+        if !entry.redacted.contains(&place) {
+            entry.redacted.push(place);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod families;

@@ -186,3 +186,7 @@ async fn keys_in_urls_other_headers_and_responses_are_redacted_too() {
     })
     .await
 }
+
+mod families;
+mod raw_upstream;
+mod recoverable;

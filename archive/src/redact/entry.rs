@@ -1,107 +1,183 @@
-//! Redaction of a whole entry: every place a secret can sit, each change
-//! noted once in `_redacted` under the place's name.
-use super::{is_marker, marker, redact_bytes, redact_header, redact_text};
-use crate::model::{Cookie, Entry, Header};
+//! Redaction of a whole entry: every place a secret can sit (names too),
+//! each change noted once in `_redacted` under the place's name.
+use super::body::{self, Body, Changed};
+use super::scan::{scan_text, Hit, Report};
+use super::{is_marker, marker, params, stream, Secret};
+use crate::model::{Cookie, Entry, Header, Request, Response, SseEvent};
 
-/// The places changed so far, each listed once.
-struct Places<'a>(&'a mut Vec<String>);
-
-impl Places<'_> {
-    fn note(&mut self, place: String) {
-        if !self.0.contains(&place) {
-            self.0.push(place);
-        }
+pub(super) fn redact(entry: &mut Entry, report: &mut Report) {
+    let Entry {
+        har, sse_events, ..
+    } = entry;
+    request(&mut har.request, report);
+    response(&mut har.response, report);
+    if let Some(events) = sse_events {
+        events_in_place(events, report);
+    }
+    if let Some(error) = &mut entry.error {
+        report.text("_error", error);
     }
 }
 
-pub(super) fn redact(entry: &mut Entry) {
-    let Entry {
-        har,
-        sse_events,
-        redacted,
-        ..
-    } = entry;
-    let mut places = Places(redacted);
-    let request = &mut har.request;
-    headers(&mut request.headers, "request.headers", &mut places);
-    if let Some(url) = redact_text(&request.url) {
-        request.url = url;
-        places.note("request.url".into());
-    }
+fn request(request: &mut Request, report: &mut Report) {
+    headers(&mut request.headers, "request.headers", report);
+    url(&mut request.url, "request.url", report);
     for q in &mut request.query_string {
-        if let Some(value) = redact_text(&q.value) {
-            q.value = value;
-            places.note(format!("request.queryString.{}", q.name));
-        }
+        report.text("request.queryString", &mut q.name);
+        let place = format!("request.queryString.{}", q.name);
+        param(&q.name, &mut q.value, &place, report);
     }
-    cookies(&mut request.cookies, "request.cookies", &mut places);
+    cookies(&mut request.cookies, "request.cookies", report);
+    let encoding = crate::model::find_header(&request.headers, "content-encoding");
     if let Some(post) = &mut request.post_data {
-        if let Some(text) = post.text.as_deref().and_then(redact_text) {
-            post.text = Some(text);
-            places.note("request.postData.text".into());
+        if let Some(text) = &mut post.text {
+            let base64 = post.comment.as_deref() == Some("base64");
+            let body = Body {
+                text,
+                base64,
+                mime: &post.mime_type,
+                encoding,
+            };
+            if let Changed::Decoded { base64 } = body::redact(body, "request.postData.text", report)
+            {
+                post.comment = base64.then(|| "base64".to_owned());
+            }
         }
-        for param in post.params.iter_mut().flatten() {
-            if let Some(value) = param.value.as_deref().and_then(redact_text) {
-                param.value = Some(value);
-                places.note(format!("request.postData.params.{}", param.name));
+        for p in post.params.iter_mut().flatten() {
+            report.text("request.postData.params", &mut p.name);
+            let place = format!("request.postData.params.{}", p.name);
+            if let Some(value) = &mut p.value {
+                param(&p.name, value, &place, report);
             }
         }
     }
+}
 
-    let response = &mut har.response;
-    headers(&mut response.headers, "response.headers", &mut places);
-    cookies(&mut response.cookies, "response.cookies", &mut places);
-    if let Some(url) = response.redirect_url.as_deref().and_then(redact_text) {
-        response.redirect_url = Some(url);
-        places.note("response.redirectURL".into());
+fn response(response: &mut Response, report: &mut Report) {
+    report.text("response.statusText", &mut response.status_text);
+    headers(&mut response.headers, "response.headers", report);
+    cookies(&mut response.cookies, "response.cookies", report);
+    if let Some(redirect) = &mut response.redirect_url {
+        url(redirect, "response.redirectURL", report);
     }
+    let encoding = crate::model::find_header(&response.headers, "content-encoding");
     let content = &mut response.content;
-    let base64 = content.encoding.as_deref() == Some("base64");
-    if let Some(text) = content.text.as_deref().and_then(|t| body_text(t, base64)) {
-        content.text = Some(text);
-        places.note("response.content.text".into());
-    }
-
-    let mut sse_changed = false;
-    for event in sse_events.iter_mut().flatten() {
-        if let Some(data) = redact_text(&event.data) {
-            event.data = data;
-            sse_changed = true;
+    if let Some(text) = &mut content.text {
+        let body = Body {
+            text,
+            base64: content.encoding.as_deref() == Some("base64"),
+            mime: content.mime_type.as_deref().unwrap_or(""),
+            encoding,
+        };
+        if let Changed::Decoded { base64 } = body::redact(body, "response.content.text", report) {
+            content.encoding = base64.then(|| "base64".to_owned());
+            content.comment = Some(
+                "decoded (leniently: the stream was cut or corrupt) to redact a credential in it"
+                    .to_owned(),
+            );
         }
-    }
-    if sse_changed {
-        places.note("_sseEvents".into());
     }
 }
 
-/// Sensitive headers through [`redact_header`], the rest by pattern.
-fn headers(headers: &mut [Header], prefix: &str, places: &mut Places) {
+/// A URL: credential-named query parameters, then patterns in every view.
+fn url(url: &mut String, place: &str, report: &mut Report) {
+    let mut hits = Vec::new();
+    if let Some(query) = params::query_range(url) {
+        params::pairs(url, query, &mut hits);
+    }
+    scan_text(url, &mut hits);
+    report.apply(place, url, &hits);
+}
+
+/// A parameter's value: all of it if the name says credential, else by
+/// pattern.
+fn param(name: &str, value: &mut String, place: &str, report: &mut Report) {
+    if params::is_credential_name(name) {
+        if let Some(hit) = params::value_hit(0..value.len(), value.clone()) {
+            report.apply(place, value, &[hit]);
+            return;
+        }
+    }
+    report.text(place, value);
+}
+
+/// Sensitive headers through their rule, then every name and value by
+/// pattern (a key as a cookie's name, in a folded `Set-Cookie`'s
+/// attributes, as a header's name).
+fn headers(headers: &mut [Header], prefix: &str, report: &mut Report) {
     for h in headers {
-        if let Some(value) = redact_header(&h.name, &h.value) {
+        let mut hits = Vec::new();
+        scan_text(&h.name, &mut hits);
+        if !hits.is_empty() {
+            report.apply(&format!("{prefix}.(name)"), &mut h.name, &hits);
+        }
+        let mut secrets = Vec::new();
+        let sensitive = super::sensitive_value(&h.name, &h.value, &mut secrets);
+        let mut hits = Vec::new();
+        scan_text(sensitive.as_deref().unwrap_or(&h.value), &mut hits);
+        if sensitive.is_none() && hits.is_empty() {
+            continue;
+        }
+        let place = format!("{prefix}.{}", h.name.to_ascii_lowercase());
+        for Secret {
+            kind,
+            value,
+            cookie,
+        } in &secrets
+        {
+            match cookie {
+                Some(name) => report.found(&format!("{place}.{name}"), kind, value, false),
+                None => report.found(&place, kind, value, false),
+            }
+        }
+        if let Some(value) = sensitive {
             h.value = value;
-            places.note(format!("{prefix}.{}", h.name.to_ascii_lowercase()));
+            report.changed(&place);
         }
+        report.apply(&place, &mut h.value, &hits);
     }
 }
 
-/// Cookie values are always secrets.
-fn cookies(cookies: &mut [Cookie], prefix: &str, places: &mut Places) {
+/// Cookie values are always secrets; names by pattern.
+fn cookies(cookies: &mut [Cookie], prefix: &str, report: &mut Report) {
     for c in cookies {
+        report.text(prefix, &mut c.name);
         if !c.value.is_empty() && !is_marker(&c.value) {
+            let place = format!("{prefix}.{}", c.name);
+            let kind = super::whole_kind(&c.value).unwrap_or("cookie");
+            report.found(&place, kind, &c.value, false);
             c.value = marker("cookie", &c.value);
-            places.note(format!("{prefix}.{}", c.name));
+            report.changed(&place);
         }
     }
 }
 
-/// A response body, decoding base64 to look inside and re-encoding only if
-/// a secret was there (binary bodies stay byte-exact otherwise).
-fn body_text(text: &str, base64: bool) -> Option<String> {
-    if !base64 {
-        return redact_text(text);
+/// Each event's fields, then secrets split across events' pieces.
+fn events_in_place(events: &mut [SseEvent], report: &mut Report) {
+    let place = "_sseEvents";
+    for ev in events.iter_mut() {
+        report.text(place, &mut ev.event);
+        report.text(place, &mut ev.data);
+        if let Some(id) = &mut ev.id {
+            report.text(place, id);
+        }
     }
-    match crate::base64::decode(text) {
-        Some(bytes) => redact_bytes(&bytes).map(|b| crate::base64::encode(&b)),
-        None => redact_text(text), // says base64 but is not: search it as is
+    let mut hits: Vec<Hit> = Vec::new();
+    stream::assembled_events(events, &mut hits);
+    if hits.is_empty() {
+        return;
+    }
+    let mut per_event: Vec<Vec<Hit>> = (0..events.len()).map(|_| Vec::new()).collect();
+    for hit in hits {
+        for (src, range) in &hit.at {
+            per_event[*src].push(Hit {
+                kind: hit.kind,
+                value: hit.value.clone(),
+                at: vec![(0, range.clone())],
+            });
+        }
+    }
+    for (ev, hits) in events.iter_mut().zip(per_event) {
+        report.apply(place, &mut ev.data, &hits);
     }
 }

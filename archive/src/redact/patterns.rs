@@ -64,11 +64,23 @@ const PATTERNS: &[Pattern] = &[
         label: "",
         secret: r"xox[abprs]-[A-Za-z0-9-]{10,}",
     },
+    // The header only: [`pem_end`] finds where this block ends.
     Pattern {
         kind: "private-key",
         label: "",
-        secret: r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.)*?-----END[A-Z0-9 ]*PRIVATE KEY-----",
+        secret: r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----",
     },
+];
+
+/// The longest PEM block taken: a 4096-bit RSA key is ~3.3 KB, ~3.4 KB
+/// with its newlines JSON-escaped.
+const PEM_MAX: usize = 16 * 1024;
+
+/// Credentials that vendors print in their documentation as examples:
+/// found, never redacted, listed as examples by `analyze leaks`.
+pub const EXAMPLES: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 ];
 
 /// Anthropic key families named in markers; others become `sk-ant`.
@@ -114,12 +126,64 @@ pub(crate) fn scan(text: &str) -> Vec<Hit> {
     if text.len() <= PREFILTER_MAX && !may_hold_secret(text) {
         return hits;
     }
+    let mut covered = 0;
     for m in COMBINED.find_iter(text) {
-        if let Some(hit) = classify(m.as_str(), m.start()) {
+        if m.start() < covered {
+            continue; // inside a PEM block already taken
+        }
+        if let Some(mut hit) = classify(m.as_str(), m.start()) {
+            if hit.kind == "private-key" {
+                hit.end = pem_end(text, m.as_str(), m.end());
+            }
+            covered = hit.end;
             hits.push(hit);
         }
     }
     hits
+}
+
+/// Where the PEM block whose header `begin` ends at `at` ends: after its
+/// own `-----END …-----` within [`PEM_MAX`], else after the lines of
+/// base64 that follow the header (newlines real or JSON-escaped), so an
+/// unclosed block never takes the text after it.
+fn pem_end(text: &str, begin: &str, at: usize) -> usize {
+    let label = &begin["-----BEGIN".len()..];
+    let end_line = format!("-----END{label}");
+    let limit = floor_char(text, (at + PEM_MAX).min(text.len()));
+    if let Some(i) = memchr::memmem::find(&text.as_bytes()[at..limit], end_line.as_bytes()) {
+        return at + i + end_line.len();
+    }
+    let b = &text.as_bytes()[..limit];
+    let mut end = at;
+    loop {
+        let mut i = end;
+        for newline in [&b"\\r"[..], b"\r", b"\\n", b"\n"] {
+            if b[i..].starts_with(newline) {
+                i += newline.len();
+            }
+        }
+        if i == end {
+            return end;
+        }
+        let run = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || b"+/=".contains(c))
+            .count();
+        let after = i + run;
+        let line_ends = after == b.len() || matches!(b[after], b'\\' | b'\r' | b'\n' | b'"');
+        if run == 0 || !line_ends {
+            return end;
+        }
+        end = after;
+    }
+}
+
+/// `at`, moved back to a char boundary.
+fn floor_char(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// The shortest run of token bytes (`[A-Za-z0-9_-]`) a pattern needs: a

@@ -1,0 +1,188 @@
+//! Bodies as a reader recovers them: text through every view, form fields
+//! and multipart parts by name, SSE pieces assembled; base64 bodies decoded
+//! and searched byte for byte; compressed bytes (a corrupt or cut stream
+//! kept as sent) inflated leniently, within a bound.
+use super::scan::{scan_form, scan_text, Hit, Report};
+use super::{params, stream};
+use std::io::Read;
+
+/// A body as stored, for [`redact`].
+pub(crate) struct Body<'a> {
+    pub text: &'a mut String,
+    /// Stored as base64 (non-UTF-8 bytes).
+    pub base64: bool,
+    pub mime: &'a str,
+    /// The `content-encoding` header, if any.
+    pub encoding: Option<&'a str>,
+}
+
+/// What redaction did to a body.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Changed {
+    /// Nothing.
+    No,
+    /// Secrets replaced in the stored form.
+    InPlace,
+    /// Compressed bytes held a secret: the body is now its decoded form,
+    /// redacted; `base64` says how it is stored now.
+    Decoded { base64: bool },
+}
+
+/// Every hit in a text body (source 0).
+fn text_hits(text: &str, mime: &str, hits: &mut Vec<Hit>) {
+    scan_text(text, hits);
+    let m = mime.trim_start().to_ascii_lowercase();
+    if m.starts_with("application/x-www-form-urlencoded") {
+        scan_form(text, hits);
+        params::pairs(text, 0..text.len(), hits);
+    } else if m.starts_with("multipart/") {
+        params::multipart(text, mime, hits);
+    } else if m.starts_with("text/event-stream") {
+        stream::assembled_raw(text, hits);
+    }
+}
+
+/// Bytes as text of the same length: non-ASCII bytes become NUL, so every
+/// offset is a byte offset and credentials (ASCII) stay as they are.
+fn ascii(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| if b.is_ascii() { char::from(b) } else { '\0' })
+        .collect()
+}
+
+/// Every hit in body bytes (offsets are byte offsets).
+fn byte_hits(bytes: &[u8], mime: &str) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    text_hits(&ascii(bytes), mime, &mut hits);
+    hits
+}
+
+/// Redacts a body in place.
+pub(crate) fn redact(body: Body<'_>, place: &str, report: &mut Report) -> Changed {
+    if !body.base64 {
+        let mut hits = Vec::new();
+        text_hits(body.text, body.mime, &mut hits);
+        return if report.apply(place, body.text, &hits) {
+            Changed::InPlace
+        } else {
+            Changed::No
+        };
+    }
+    let Some(bytes) = crate::base64::decode(body.text) else {
+        // Says base64 but is not: search it as text.
+        let mut hits = Vec::new();
+        text_hits(body.text, body.mime, &mut hits);
+        report.apply(place, body.text, &hits);
+        return Changed::No;
+    };
+    if let Some(decoded) = inflate(&bytes, body.encoding) {
+        let hits = byte_hits(&decoded, body.mime);
+        if !hits.is_empty() {
+            let edits = report.edits(place, &hits);
+            if let Some(clean) = edits.apply_bytes(&decoded) {
+                report.changed(place);
+                return match String::from_utf8(clean) {
+                    Ok(text) => {
+                        *body.text = text;
+                        Changed::Decoded { base64: false }
+                    }
+                    Err(e) => {
+                        *body.text = crate::base64::encode(e.as_bytes());
+                        Changed::Decoded { base64: true }
+                    }
+                };
+            }
+        }
+    }
+    let hits = byte_hits(&bytes, body.mime);
+    if hits.is_empty() {
+        return Changed::No;
+    }
+    match report.edits(place, &hits).apply_bytes(&bytes) {
+        Some(clean) => {
+            *body.text = crate::base64::encode(&clean);
+            report.changed(place);
+            Changed::InPlace
+        }
+        None => Changed::No,
+    }
+}
+
+/// Decoded output searched at most: 100× the wire size (FORMAT.md's
+/// bound for bodies), at least 16 MiB, at most 256 MiB.
+fn inflate_limit(wire: usize) -> u64 {
+    (wire as u64).saturating_mul(100).clamp(16 << 20, 256 << 20)
+}
+
+/// Whatever a reader gets out of compressed bytes, also from a stream that
+/// is cut short or followed by junk: by `content-encoding`, else by the
+/// magic bytes of gzip and zstd. `None` when nothing decodes.
+pub(crate) fn inflate(bytes: &[u8], encoding: Option<&str>) -> Option<Vec<u8>> {
+    let coding = encoding
+        .and_then(|e| e.rsplit(',').next())
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty() && c != "identity")
+        .or_else(|| match bytes {
+            [0x1f, 0x8b, ..] => Some("gzip".to_owned()),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd".to_owned()),
+            _ => None,
+        })?;
+    let limit = inflate_limit(bytes.len());
+    let reader: Box<dyn Read + '_> = match coding.as_str() {
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
+        "deflate" if bytes.first().is_some_and(|b| b & 0x0f == 8) => {
+            Box::new(flate2::read::ZlibDecoder::new(bytes))
+        }
+        "deflate" => Box::new(flate2::read::DeflateDecoder::new(bytes)),
+        "br" => Box::new(brotli::Decompressor::new(bytes, 8192)),
+        "zstd" => Box::new(zstd::stream::read::Decoder::new(bytes).ok()?),
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    let mut reader = reader.take(limit);
+    let mut buf = [0u8; 16 * 1024];
+    // Until the end, the first error (junk, a cut) or the bound.
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn cut_and_junk_trailed_streams_give_what_they_hold() {
+        let text = format!("head {} tail", "x".repeat(40_000));
+        let whole = gzip(text.as_bytes());
+        let mut junk = whole.clone();
+        junk.extend_from_slice(b"\x00\xffjunk after the member");
+        let got = inflate(&junk, Some("gzip")).unwrap();
+        assert!(got == text.as_bytes(), "{} of {}", got.len(), text.len());
+        let cut = &whole[..whole.len() * 3 / 4];
+        let got = inflate(cut, None).expect("sniffed gzip");
+        assert!(
+            got.starts_with(b"head xxx") && got.len() < text.len(),
+            "{}",
+            got.len()
+        );
+        assert_eq!(inflate(b"plain", None), None);
+        let bomb = gzip(&vec![0; 20 << 20]);
+        assert_eq!(
+            inflate(&bomb, None).unwrap().len() as u64,
+            inflate_limit(bomb.len())
+        );
+    }
+}
