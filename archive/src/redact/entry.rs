@@ -126,7 +126,11 @@ fn headers(headers: &mut [Header], prefix: &str, report: &mut Report) {
         } in &secrets
         {
             match cookie {
-                Some(name) => report.found(&format!("{place}.{name}"), kind, value, false),
+                Some(name) => {
+                    // The place names the cookie, never a secret in its name.
+                    let name = super::redact_text(name).unwrap_or_else(|| name.clone());
+                    report.found(&format!("{place}.{name}"), kind, value, false)
+                }
                 None => report.found(&place, kind, value, false),
             }
         }
