@@ -76,6 +76,7 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
     }
     crate::report::repeated_warnings(&name);
     input::warn_if_cut_off(&source, &reader, ", written as a complete file");
+    input::warn_not_http(&source, &reader);
     output
         .finish()
         .with_context(|| format!("finishing {}", args.output.display()))?;

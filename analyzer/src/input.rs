@@ -46,6 +46,7 @@ pub fn is_archive_name(name: &str) -> bool {
     name.ends_with(".har")
         || name.ends_with(".har.zst")
         || name.ends_with(".har.gz")
+        || name.ends_with(".zhar")
         || is_flow_name(name)
 }
 
@@ -197,6 +198,7 @@ fn read_all(
         ))
     })?;
     let cut_off = warn_if_cut_off(source, &reader, "");
+    warn_not_http(source, &reader);
     Ok(ReadSummary {
         entries,
         cut_off,
@@ -246,6 +248,24 @@ pub fn warn_if_cut_off(source: &Source, reader: &AnyReader, then: &str) -> bool 
         cut.entries
     ));
     true
+}
+
+/// Names the flows of kinds an archive entry cannot hold (TCP, UDP, DNS),
+/// which were not read: never dropped without a word.
+pub fn warn_not_http(source: &Source, reader: &AnyReader) {
+    let kinds = reader.not_http();
+    if kinds.is_empty() {
+        return;
+    }
+    let list: Vec<String> = kinds
+        .iter()
+        .map(|(kind, n)| format!("{n} {kind} flow{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    crate::report::warn(&format!(
+        "{}: {} not read: cctap reads HTTP exchanges (and their WebSocket messages) only",
+        source.name(),
+        list.join(", ")
+    ));
 }
 
 fn hint(source: &Source) -> String {

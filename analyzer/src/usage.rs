@@ -95,6 +95,9 @@ pub struct Tally {
     pub failed_by_status: BTreeMap<String, u64>,
     pub count_tokens: u64,
     pub other_entries: u64,
+    /// OpenAI-style calls (`…/chat/completions`, `…/responses`): their usage
+    /// has other fields and is not counted, which a warning says.
+    pub openai_style: u64,
     pub unpriced_models: BTreeSet<String>,
     /// Calls answered by `record -m offline` (estimated tokens), kept out
     /// of `total` unless `--include-offline`.
@@ -110,6 +113,10 @@ impl Tally {
         match call.endpoint {
             Endpoint::Other => {
                 self.other_entries += 1;
+                let path = call.path.trim_end_matches('/');
+                if path.ends_with("/chat/completions") || path.ends_with("/responses") {
+                    self.openai_style += 1;
+                }
                 return;
             }
             Endpoint::CountTokens => {
@@ -227,6 +234,13 @@ pub fn run(
     if args.by != GroupBy::Request {
         tally.groups.sort_by(|a, b| a.0.cmp(&b.0));
     }
+    if tally.openai_style > 0 {
+        tally.warnings.push(format!(
+            "{} OpenAI-style calls (chat/completions, responses) were not counted: \
+             these totals are Anthropic Messages API usage only",
+            tally.openai_style
+        ));
+    }
     for w in tally.warnings.iter().filter(|w| !w.contains("was cut off")) {
         report::warn(w);
     }
@@ -262,6 +276,7 @@ pub fn to_json(t: &Tally, by: GroupBy, files: Vec<Value>, prices: &Prices) -> Va
         "failed": {"requests": t.failed, "by_status": t.failed_by_status},
         "count_tokens": {"requests": t.count_tokens},
         "other_entries": t.other_entries,
+        "not_counted": {"openai_style": t.openai_style},
         "files": files,
         "offline_estimated": t.offline.to_json(),
         "prices": prices.to_json(),

@@ -61,6 +61,8 @@ pub enum Compression {
     Plain,
     Zstd,
     Gzip,
+    /// zlib (mitmproxy's `.zhar`).
+    Zlib,
 }
 
 /// Read ahead for the next entry: half as much again as the last one
@@ -156,6 +158,7 @@ impl ArchiveReader {
     /// end of `log` if it has none), filling the head on the way.
     fn read_head(&mut self) -> Result<(), ScanError> {
         self.scan.skip_bom()?;
+        self.scan.skip_jsonp()?;
         self.scan
             .expect(b'{', "at the start (a HAR is a JSON object)")?;
         let mut first = true;
@@ -408,6 +411,13 @@ fn parse_lenient(bytes: &[u8]) -> Result<Entry, String> {
     Ok(tidy(entry))
 }
 
+/// A zlib stream's two header bytes (RFC 1950): deflate, a window of at
+/// most 32 KiB, and a check that makes the pair a multiple of 31. No HAR
+/// starts so (`x` then a byte that passes the check is not JSON).
+fn is_zlib_header(cmf: u8, flg: u8) -> bool {
+    cmf & 0x0F == 8 && cmf >> 4 <= 7 && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+}
+
 /// Looks at the first bytes and puts the matching decoder in front.
 fn sniff(mut source: Box<dyn Read + Send>) -> io::Result<(Compression, Box<dyn Read + Send>)> {
     let mut magic = [0u8; 4];
@@ -431,6 +441,12 @@ fn sniff(mut source: Box<dyn Read + Send>) -> io::Result<(Compression, Box<dyn R
         Ok((
             Compression::Gzip,
             Box::new(flate2::read::MultiGzDecoder::new(whole)),
+        ))
+    } else if got >= 2 && is_zlib_header(magic[0], magic[1]) {
+        // mitmproxy's `.zhar`: a HAR through zlib.
+        Ok((
+            Compression::Zlib,
+            Box::new(flate2::read::ZlibDecoder::new(whole)),
         ))
     } else {
         Ok((Compression::Plain, whole))

@@ -20,6 +20,7 @@ mod forward;
 mod https;
 mod load;
 mod mitmproxy;
+mod peers;
 mod redaction;
 mod roundtrip;
 mod streaming;

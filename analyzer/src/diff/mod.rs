@@ -128,6 +128,19 @@ pub fn load_side(path: &Path, entry: Option<usize>) -> anyhow::Result<Side> {
             ),
         }
     };
+    if call.request.is_none() {
+        // Comparing two empty prompts would say "equal": say what it is.
+        bail!(
+            "{}: entry {} is not a Messages API request ({} {}, status {}): diff compares \
+             Messages requests; `analyze ls {}` shows which entries are",
+            source.name(),
+            call.index,
+            call.method,
+            call.url,
+            call.status,
+            source.name()
+        );
+    }
     let info = SideInfo {
         path: path.display().to_string(),
         file: source.name(),

@@ -10,13 +10,14 @@ use crate::cli::LsArgs;
 use crate::input;
 use crate::prices::Prices;
 use crate::report::{self, Outcome, Style};
+use cctap_archive::Entry;
 use comfy_table::Cell;
 use filter::Filter;
 use serde_json::{json, Value};
 use std::io::Write;
 
 /// One listed entry.
-fn row(file: &str, call: &Call, retry_of: Option<usize>, prices: &Prices) -> Value {
+fn row(file: &str, call: &Call, entry: &Entry, retry_of: Option<usize>, prices: &Prices) -> Value {
     let u = call.reply.usage.as_ref();
     // Offline replies carry estimated tokens: never money.
     let cost = if call.offline() {
@@ -54,6 +55,7 @@ fn row(file: &str, call: &Call, retry_of: Option<usize>, prices: &Prices) -> Val
         "api_error": call.reply.api_error,
         "error": call.error,
         "body_error": call.body_error,
+        "websocket_messages": entry.websocket_messages.as_ref().map(Vec::len),
     })
 }
 
@@ -159,7 +161,7 @@ fn list(
             if !how.filter.keeps(&call) {
                 return Ok(());
             }
-            let r = row(&source.name(), &call, retry_of, how.prices);
+            let r = row(&source.name(), &call, &e, retry_of, how.prices);
             match how.format {
                 Format::Json => {
                     writeln!(out, "{}", if *written == 0 { "[" } else { "," })?;
@@ -245,6 +247,9 @@ fn notes(r: &Value) -> Vec<String> {
             notes.push(s.to_owned());
         }
     }
+    if let Some(n) = r["websocket_messages"].as_u64() {
+        notes.push(format!("websocket, {n} messages"));
+    }
     if r["body_error"].is_string() {
         notes.push("body undecodable, kept as found".into());
     }
@@ -317,7 +322,13 @@ mod tests {
             (10, 20, 30, 40),
             "x",
         );
-        let r = row("a.har", &Call::from_entry(2, &e), None, &Prices::built_in());
+        let r = row(
+            "a.har",
+            &Call::from_entry(2, &e),
+            &e,
+            None,
+            &Prices::built_in(),
+        );
         assert_eq!(r["entry"], 2);
         assert_eq!(r["role"], "main");
         assert_eq!(r["input_tokens"], 10);

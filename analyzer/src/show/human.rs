@@ -5,6 +5,7 @@ use super::Shown;
 use crate::call::{Call, MessagesRequest, Reply};
 use crate::classify;
 use crate::report::{self, Style};
+use cctap_archive::model::WebSocketMessage;
 use cctap_archive::Entry;
 use std::io::{Result, Write};
 
@@ -51,6 +52,44 @@ fn head(out: &mut dyn Write, call: &Call, entry: &Entry, style: Style) -> Result
     }
     if !entry.redacted.is_empty() {
         writeln!(out, "redacted: {}", entry.redacted.join(", "))?;
+    }
+    if let Some(why) = &call.body_error {
+        let line = format!("response body kept undecoded: {why}");
+        writeln!(out, "{}", style.red(&line))?;
+    }
+    if let Some(messages) = &entry.websocket_messages {
+        websocket(out, style, messages, &entry.har.started_date_time)?;
+    }
+    Ok(())
+}
+
+/// One line per WebSocket message: direction, time after the handshake
+/// started, and the text (shortened) or what the binary data is.
+fn websocket(
+    out: &mut dyn Write,
+    style: Style,
+    messages: &[WebSocketMessage],
+    started: &str,
+) -> Result<()> {
+    heading(
+        out,
+        style,
+        &format!("WebSocket messages ({})", messages.len()),
+    )?;
+    let t0 = cctap_archive::model::parse_started(started)
+        .map_or(0.0, |t| t.unix_timestamp_nanos() as f64 / 1e9);
+    for m in messages {
+        let arrow = if m.is_sent() { "->" } else { "<-" };
+        let at = report::millis(Some((m.time - t0) * 1000.0));
+        let body = if m.opcode == 1 {
+            let text: String = m.data.chars().take(120).collect();
+            let more = if text.len() < m.data.len() { "…" } else { "" };
+            format!("{text}{more}")
+        } else {
+            let n = m.data.len();
+            format!("(binary, opcode {}, base64 {n} chars)", m.opcode)
+        };
+        writeln!(out, "{arrow} {at:>9}  {body}")?;
     }
     Ok(())
 }

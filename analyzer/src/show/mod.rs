@@ -181,6 +181,8 @@ fn to_json(s: &Shown) -> Value {
         "duration_ms": call.duration_ms,
         "error": call.error,
         "redacted": entry.redacted,
+        "body_error": call.body_error,
+        "websocket_messages": entry.websocket_messages,
     })
 }
 

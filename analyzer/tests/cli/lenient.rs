@@ -136,3 +136,41 @@ fn ls_json_prints_valid_json_or_nothing() {
     assert_eq!(r.code, 0);
     assert_eq!(r.json(), serde_json::json!([]));
 }
+
+/// `diff --entry N` on an entry that is not a Messages request says what
+/// it is, instead of comparing two empty prompts as "equal".
+#[test]
+fn diff_entry_on_a_non_messages_entry_says_what_it_is() {
+    let b = handmade("browser.har");
+    let r = analyze(&["diff", "--entry", "0", &b, &b]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("entry 0 is not a Messages API request (GET https://"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// OpenAI-style calls in an archive are said not to be counted, in the
+/// JSON and in a warning, rather than silently zero.
+#[test]
+fn openai_style_calls_are_said_not_to_be_counted() {
+    let doc = r#"{"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","time":1,
+        "request":{"method":"POST","url":"https://api.openai.com/v1/chat/completions",
+                   "postData":{"mimeType":"application/json","text":"{\"model\":\"gpt-x\"}"}},
+        "response":{"status":200,"content":{"size":2,"mimeType":"application/json",
+                    "text":"{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7}}"}}}]}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openai.har");
+    std::fs::write(&path, doc).unwrap();
+    let r = analyze(&["usage", path.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["not_counted"]["openai_style"], 1);
+    assert!(
+        r.stderr
+            .contains("1 OpenAI-style calls (chat/completions, responses) were not counted"),
+        "{}",
+        r.stderr
+    );
+}

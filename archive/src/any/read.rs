@@ -66,6 +66,15 @@ impl AnyReader {
         }
     }
 
+    /// Flows of kinds an entry cannot hold (`tcp`, `udp`, `dns`) that were
+    /// skipped, with their counts; a HAR has none.
+    pub fn not_http(&self) -> &[(String, usize)] {
+        match self {
+            AnyReader::Har(_) => &[],
+            AnyReader::Flows(r) => r.not_http(),
+        }
+    }
+
     /// What kind of file this is, for messages: `HAR` or `mitmproxy flows`.
     pub fn kind(&self) -> &'static str {
         match self {

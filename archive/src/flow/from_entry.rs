@@ -84,8 +84,41 @@ pub(crate) fn convert(entry: &Entry, index: usize) -> Result<Value, FlowError> {
                 Value::Null
             },
         ),
-        ("websocket", Value::Null),
+        ("websocket", websocket(entry)),
     ]))
+}
+
+/// HAR's `_webSocketMessages` as mitmproxy 11's `WebSocketData` state:
+/// each message `[opcode, from_client, content, timestamp, dropped,
+/// injected]`; how the connection closed HAR does not say (null).
+fn websocket(entry: &Entry) -> Value {
+    let Some(messages) = &entry.websocket_messages else {
+        return Value::Null;
+    };
+    let messages = messages
+        .iter()
+        .map(|m| {
+            let content = match m.opcode {
+                1 => m.data.as_bytes().to_vec(),
+                _ => crate::base64::decode(&m.data).unwrap_or_else(|| m.data.as_bytes().to_vec()),
+            };
+            Value::List(vec![
+                Value::Int(m.opcode),
+                Value::Bool(m.is_sent()),
+                Value::bytes(content),
+                Value::Float(m.time),
+                Value::Bool(false),
+                Value::Bool(false),
+            ])
+        })
+        .collect();
+    Value::dict(vec![
+        ("messages", Value::List(messages)),
+        ("closed_by_client", Value::Null),
+        ("close_code", Value::Null),
+        ("close_reason", Value::Null),
+        ("timestamp_end", Value::Null),
+    ])
 }
 
 /// mitmproxy names HTTP/2 `HTTP/2.0` in flows, as HAR does; others as is.

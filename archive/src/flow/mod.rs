@@ -5,7 +5,8 @@
 //! `io/io.py`). The state is a dict of the flow (`version`, `type`, `id`,
 //! `error`, `client_conn`, `server_conn`, `request`, `response`, …) as
 //! mitmproxy 11's `get_state` methods write it; flow format version 21.
-//! Versions 18 to 21 (mitmproxy 9 to 12) are read.
+//! Versions 0.11 to 21 (mitmproxy 0.11 to 12) are read, older ones brought
+//! up by `migrate.rs` as mitmproxy's `io/compat.py` does.
 //!
 //! # Layout
 //! - [`tnetstring`]: the framing codec (parse, dump, bounded and
@@ -24,6 +25,7 @@ use crate::model::Entry;
 
 mod body;
 mod from_entry;
+mod migrate;
 mod reader;
 mod state;
 mod timing;
@@ -42,8 +44,9 @@ pub use writer::{FlowWriteError, FlowWriter};
 /// The flow format version written (mitmproxy 11's `FLOW_FORMAT_VERSION`).
 pub const FLOW_FORMAT_VERSION: i64 = 21;
 
-/// The oldest flow format version read (mitmproxy 9).
-pub const OLDEST_FLOW_FORMAT_VERSION: i64 = 18;
+/// The oldest flow format version read: 0.11 (mitmproxy 0.11), the
+/// oldest mitmproxy 11 upgrades.
+pub const OLDEST_FLOW_FORMAT_VERSION: &str = "0.11";
 
 /// Why one flow state could not become an entry, or an entry a flow.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +56,7 @@ pub enum FlowError {
     NotHttp(String),
     #[error(
         "flow format version {0} is not supported (cctap reads versions \
-         {OLDEST_FLOW_FORMAT_VERSION} to {FLOW_FORMAT_VERSION}, as written by mitmproxy 9 to 12)"
+         {OLDEST_FLOW_FORMAT_VERSION} to {FLOW_FORMAT_VERSION}, as written by mitmproxy 0.11 to 12)"
     )]
     Version(String),
     /// A field is missing or of the wrong type.

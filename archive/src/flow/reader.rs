@@ -6,7 +6,9 @@
 //! without losing the ones after it. A file that ends inside a flow (a
 //! killed `mitmdump -w` or `record -w`) ends iteration cleanly, with
 //! [`FlowReader::cut_off`] saying where, as [`crate::ArchiveReader`] does.
-//! TCP, UDP and DNS flows are skipped and counted.
+//! TCP, UDP and DNS flows are skipped and counted by kind
+//! ([`FlowReader::not_http`]), for the caller to name in a warning.
+use super::migrate::{self, Handshakes};
 use super::tnetstring;
 use super::{to_entry, FlowError};
 use crate::model::Entry;
@@ -45,7 +47,11 @@ pub struct FlowReader {
     index: usize,
     /// Server connection ids already seen: a later flow on one is a reuse.
     servers: HashSet<String>,
+    /// Handshakes of version 7–11 WebSocket flows (see `migrate.rs`).
+    handshakes: Handshakes,
     skipped: usize,
+    /// The kinds of those flows and how many of each, in order first seen.
+    not_http: Vec<(String, usize)>,
     cut: Option<CutOff>,
     done: bool,
     entries: usize,
@@ -81,7 +87,9 @@ impl FlowReader {
             offset: 0,
             index: 0,
             servers: HashSet::new(),
+            handshakes: Handshakes::default(),
             skipped: 0,
+            not_http: Vec::new(),
             cut: None,
             done: false,
             entries: 0,
@@ -114,6 +122,13 @@ impl FlowReader {
     /// Non-HTTP flows (TCP, UDP, DNS) skipped so far.
     pub fn skipped(&self) -> usize {
         self.skipped
+    }
+
+    /// The kinds of flow skipped so far (`tcp`, `udp`, `dns`) and how many
+    /// of each: an archive entry is an HTTP exchange, so these cannot be
+    /// represented, and must be named rather than lost without a word.
+    pub fn not_http(&self) -> &[(String, usize)] {
+        &self.not_http
     }
 
     fn io(&self, source: io::Error) -> FlowReadError {
@@ -180,7 +195,7 @@ impl FlowReader {
             Ok((value, _)) => Ok(value),
             Err(e) => Err(e.to_string()),
         };
-        let value = match parsed {
+        let mut value = match parsed {
             Ok(value) => value,
             // The first value decides whether this is a flow file at all.
             Err(why) if self.index == 0 => {
@@ -192,6 +207,9 @@ impl FlowReader {
             }
             Err(why) => return Err(self.bad(why)),
         };
+        if let Err(e) = migrate::migrate(&mut value, &mut self.handshakes) {
+            return Err(self.bad(e.to_string()));
+        }
         let server = value
             .get("server_conn")
             .and_then(|s| s.get("id"))
@@ -203,8 +221,12 @@ impl FlowReader {
                 self.servers.extend(server);
                 Ok(Some(entry))
             }
-            Err(FlowError::NotHttp(_)) => {
+            Err(FlowError::NotHttp(kind)) => {
                 self.skipped += 1;
+                match self.not_http.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, n)) => *n += 1,
+                    None => self.not_http.push((kind, 1)),
+                }
                 Ok(None)
             }
             Err(e) => Err(self.bad(e.to_string())),

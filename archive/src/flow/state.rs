@@ -92,6 +92,12 @@ impl<'a> Obj<'a> {
         }
     }
 
+    pub fn list(&self, key: &str) -> Result<&'a [Value], FlowError> {
+        self.field(key)?
+            .as_list()
+            .ok_or_else(|| bad(&self.join(key), "expected a list"))
+    }
+
     /// A `[host, port]` address, or `None`.
     pub fn opt_address(&self, key: &str) -> Result<Option<(String, i64)>, FlowError> {
         let list = match self.value.get(key) {

@@ -9,9 +9,9 @@
 use super::state::Obj;
 use super::timing::{self, FlowTimes};
 use super::tnetstring::Value;
-use super::{url, FlowError, FLOW_FORMAT_VERSION, OLDEST_FLOW_FORMAT_VERSION};
+use super::{url, FlowError, FLOW_FORMAT_VERSION};
 use crate::fields::no_response;
-use crate::model::{Entry, Header, Request, Response};
+use crate::model::{Entry, Header, Request, Response, WebSocketMessage};
 use crate::wire;
 
 /// The entry for `flow`; `reused` says its server connection was already
@@ -61,7 +61,47 @@ pub(crate) fn convert(flow: &Value, reused: bool) -> Result<Entry, FlowError> {
     har.connection = server.opt_text("id")?;
     har.comment = root.opt_text("comment")?.filter(|c| !c.is_empty());
     entry.error = error.map(|e| e.text("msg")).transpose()?;
+    entry.websocket_messages = websocket_messages(&root)?;
     Ok(entry)
+}
+
+/// `websocket.messages` (`[opcode, from_client, content, timestamp, …]`)
+/// as HAR's `_webSocketMessages`, as mitmproxy's HAR export writes them.
+fn websocket_messages(root: &Obj) -> Result<Option<Vec<WebSocketMessage>>, FlowError> {
+    let Some(ws) = root.opt_obj("websocket", "flow.websocket")? else {
+        return Ok(None);
+    };
+    let bad = |i: usize| FlowError::Field {
+        path: format!("flow.websocket.messages[{i}]"),
+        why: "expected [opcode, from_client, content, timestamp, …]".into(),
+    };
+    let list = ws.list("messages")?;
+    let mut messages = Vec::with_capacity(list.len());
+    for (i, m) in list.iter().enumerate() {
+        let Some([opcode, from_client, content, time, ..]) = m.as_list() else {
+            return Err(bad(i));
+        };
+        let (Some(opcode), Some(content), Some(time)) =
+            (opcode.as_i64(), content.as_bytes(), time.as_f64())
+        else {
+            return Err(bad(i));
+        };
+        let text = (opcode == 1)
+            .then(|| std::str::from_utf8(content).ok())
+            .flatten();
+        messages.push(WebSocketMessage {
+            kind: if matches!(from_client, Value::Bool(true)) {
+                "send"
+            } else {
+                "receive"
+            }
+            .into(),
+            time,
+            opcode,
+            data: text.map_or_else(|| crate::base64::encode(content), str::to_owned),
+        });
+    }
+    Ok(Some(messages))
 }
 
 /// An HTTP flow of a version this reads.
@@ -70,11 +110,10 @@ fn check_kind(root: &Obj) -> Result<(), FlowError> {
     if kind != "http" {
         return Err(FlowError::NotHttp(kind));
     }
+    // Older versions were brought up by `migrate.rs` (tuples included).
     match root.int("version") {
-        Ok(v) if (OLDEST_FLOW_FORMAT_VERSION..=FLOW_FORMAT_VERSION).contains(&v) => Ok(()),
-        Ok(v) => Err(FlowError::Version(v.to_string())),
-        // Before 3.0 the version was a tuple such as (0, 11).
-        Err(_) => Err(FlowError::Version("older than 18 (a tuple)".to_owned())),
+        Ok(v) if v > FLOW_FORMAT_VERSION => Err(FlowError::Version(v.to_string())),
+        _ => Ok(()),
     }
 }
 

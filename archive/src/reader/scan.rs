@@ -117,6 +117,33 @@ impl Scanner {
         Ok(())
     }
 
+    /// Skips a JSONP wrapper's opening (`onInputData(`, as harviewer's
+    /// `.harp` files have): an identifier, then `(`. The closing `)` lies
+    /// after the document, where nothing is read.
+    pub(super) fn skip_jsonp(&mut self) -> Result<(), ScanError> {
+        if !self.peek()?.is_ascii_alphabetic() {
+            return Ok(());
+        }
+        while self.deferred.is_none() && self.end - self.pos < 256 {
+            match self.refill() {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => self.deferred = Some(e),
+            }
+        }
+        let buf = &self.buf[self.pos..self.end];
+        let name = buf
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || b"_$.".contains(b))
+            .count();
+        let rest = &buf[name..];
+        let gap = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        if rest.get(gap) == Some(&b'(') {
+            self.consume(name + gap + 1);
+        }
+        Ok(())
+    }
+
     /// Skips whitespace and returns the next byte without consuming it.
     pub(super) fn peek(&mut self) -> Result<u8, ScanError> {
         loop {

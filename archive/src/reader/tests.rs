@@ -286,3 +286,20 @@ fn http_version_spellings_are_read_as_one() {
         assert_eq!(got[0].har.response.http_version, want, "{spelled}");
     }
 }
+
+#[test]
+fn jsonp_and_zlib_wrapped_hars_read() {
+    let good = serde_json::to_string(&sample_entry(1)).unwrap();
+    let doc = format!(r#"{{"log":{{"version":"1.1","entries":[{good}]}}}}"#);
+    let jsonp = format!("onInputData({doc});\n");
+    assert_eq!(
+        reader(jsonp.as_bytes()).unwrap().count(),
+        1,
+        "harviewer's .harp"
+    );
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, doc.as_bytes()).unwrap();
+    let r = reader(&z.finish().unwrap()).unwrap();
+    assert_eq!(r.compression(), Compression::Zlib, "mitmproxy's .zhar");
+    assert_eq!(r.count(), 1);
+}

@@ -69,6 +69,11 @@ fn other_flow_types_are_skipped_and_bad_flows_reported() {
     );
     assert!(results[1].is_ok());
     assert_eq!(r.skipped(), 1);
+    assert_eq!(
+        r.not_http(),
+        &[("tcp".to_owned(), 1)],
+        "named, not lost silently"
+    );
 }
 
 #[test]
