@@ -23,6 +23,7 @@ mod cli;
 mod diff;
 mod export;
 mod input;
+mod layout;
 mod leaks;
 mod ls;
 mod mask;

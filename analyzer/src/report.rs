@@ -4,6 +4,7 @@
 //! Data goes to stdout, diagnostics to stderr. Colour only on a terminal,
 //! never with `NO_COLOR` or `TERM=dumb`.
 
+use crate::layout::{self, Column};
 use comfy_table::{presets, ContentArrangement, Table};
 use std::io::{IsTerminal, Write};
 
@@ -21,6 +22,8 @@ pub enum Outcome {
 pub struct Style {
     pub tty: bool,
     pub color: bool,
+    /// The terminal's columns (`None` in a pipe): tables are laid out to it.
+    pub width: Option<usize>,
 }
 
 impl Style {
@@ -29,10 +32,41 @@ impl Style {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
             || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        // A pseudo-terminal that reports no size (0 columns) is treated
+        // as a pipe: nothing to fit to.
+        let width = tty
+            .then(|| Table::new().width())
+            .flatten()
+            .map(usize::from)
+            .filter(|w| *w >= 20);
         Style {
             tty,
             color: tty && !no_color,
+            width,
         }
+    }
+
+    /// A table laid out for the terminal ([`layout`]): columns left out
+    /// or text shortened with `…` to fit its width, never wrapped; in a
+    /// pipe every value in full. `cell` makes each cell (to colour it) from
+    /// its column's name and text.
+    pub fn fitted_table(
+        &self,
+        columns: &[Column],
+        rows: &[Vec<String>],
+        cell: &dyn Fn(&str, String) -> comfy_table::Cell,
+    ) -> Table {
+        let plan = layout::plan(columns, rows, self.width);
+        let mut t = self.table(plan.iter().map(|(i, _)| columns[*i].name));
+        t.set_content_arrangement(ContentArrangement::Disabled);
+        for row in rows {
+            t.add_row(plan.iter().map(|&(i, w)| {
+                let text = row.get(i).map_or("", String::as_str);
+                cell(columns[i].name, layout::shorten(text, w, columns[i].kind))
+            }));
+        }
+        align_numbers_right(&mut t);
+        t
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -118,6 +152,25 @@ pub fn write_table(out: &mut dyn Write, table: &Table) -> std::io::Result<()> {
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// A dim note under a table, wrapped at spaces to the terminal's width
+/// (a URL is never split).
+pub fn write_note(out: &mut dyn Write, style: Style, text: &str) -> std::io::Result<()> {
+    let width = style.width.unwrap_or(usize::MAX);
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            writeln!(out, "{}", style.dim(&line))?;
+            line = format!("  {word}");
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    writeln!(out, "{}", style.dim(&line))
 }
 
 /// Pretty JSON and a newline.
@@ -328,11 +381,13 @@ mod tests {
         let s = Style {
             tty: false,
             color: false,
+            width: None,
         };
         assert_eq!(s.red("x"), "x");
         let c = Style {
             tty: true,
             color: true,
+            width: None,
         };
         assert_eq!(c.red("x"), "\x1b[31mx\x1b[0m");
     }

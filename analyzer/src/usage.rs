@@ -8,6 +8,7 @@
 use crate::call::{Call, Endpoint, Usage};
 use crate::cli::{GroupBy, UsageArgs};
 use crate::input::{self, Source};
+use crate::layout::{Column, Kind};
 use crate::prices::{self, Prices};
 use crate::report::{self, Outcome, Style};
 use serde_json::{json, Value};
@@ -312,41 +313,53 @@ fn write_csv(out: &mut dyn Write, t: &Tally) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `usage`'s columns: the group key shrinks (model, session, file names
+/// keep their start); numbers never do.
+const USAGE_COLUMNS: [Column; 7] = [
+    Column::text("group", Kind::Model, 18, 0),
+    Column::fixed("requests", 1),
+    Column::fixed("input", 0),
+    Column::fixed("output", 0),
+    Column::fixed("cache write", 0),
+    Column::fixed("cache read", 0),
+    Column::fixed("cost", 0),
+];
+
 fn write_table(
     out: &mut dyn Write,
     t: &Tally,
     style: Style,
     prices: &Prices,
 ) -> std::io::Result<()> {
-    let mut table = style.table([
-        "group",
-        "requests",
-        "input",
-        "output",
-        "cache write",
-        "cache read",
-        "cost",
-    ]);
-    let rows = t
+    let rows: Vec<Vec<String>> = t
         .groups
         .iter()
-        .map(|(k, g)| (comfy_table::Cell::new(k), g))
-        .chain([(style.bold_cell("total"), &t.total)]);
-    for (key, g) in rows {
-        let u = &g.usage;
-        let mut cells = vec![key, comfy_table::Cell::new(g.requests)];
-        cells.extend(
-            [
-                u.input_tokens,
-                u.output_tokens,
-                u.cache_creation_input_tokens,
-                u.cache_read_input_tokens,
-            ]
-            .map(|n| comfy_table::Cell::new(report::thousands(n))),
-        );
-        cells.push(comfy_table::Cell::new(g.cost_text()));
-        table.add_row(cells);
-    }
+        .map(|(k, g)| (k.as_str(), g))
+        .chain([("total", &t.total)])
+        .map(|(key, g)| {
+            let u = &g.usage;
+            let mut cells = vec![key.to_owned(), report::thousands(g.requests)];
+            cells.extend(
+                [
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.cache_creation_input_tokens,
+                    u.cache_read_input_tokens,
+                ]
+                .map(report::thousands),
+            );
+            cells.push(g.cost_text());
+            cells
+        })
+        .collect();
+    let last = rows.len() - 1;
+    let table = style.fitted_table(&USAGE_COLUMNS, &rows, &|name, text| {
+        if name == "group" && text == "total" && rows[last][0] == "total" {
+            style.bold_cell(&text)
+        } else {
+            comfy_table::Cell::new(text)
+        }
+    });
     report::write_table(out, &table)?;
     if t.failed > 0 {
         let detail: Vec<String> = t
@@ -382,7 +395,7 @@ fn write_table(
             report::thousands(t.offline.usage.input_tokens)
         )?;
     }
-    writeln!(out, "{}", style.dim(&prices.footer()))
+    report::write_note(out, style, &prices.footer())
 }
 
 #[cfg(test)]

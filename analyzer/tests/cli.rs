@@ -23,6 +23,8 @@ mod misc;
 mod mitmproxy;
 #[path = "cli/real.rs"]
 mod real;
+#[path = "cli/terminal.rs"]
+mod terminal;
 #[path = "cli/usage.rs"]
 mod usage;
 #[path = "cli/warehouse.rs"]

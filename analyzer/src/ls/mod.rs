@@ -8,6 +8,7 @@ use crate::call::{Call, ReplySource};
 use crate::classify::{self, Retries};
 use crate::cli::LsArgs;
 use crate::input;
+use crate::layout::{Column, Kind};
 use crate::prices::Prices;
 use crate::report::{self, Outcome, Style};
 use cctap_archive::Entry;
@@ -68,21 +69,23 @@ fn clock(started: &str) -> String {
 /// cost of column widths that may change from one page to the next.
 const PAGE: usize = 5000;
 
-const HEADER: [&str; 14] = [
-    "#",
-    "start",
-    "method",
-    "status",
-    "url",
-    "role",
-    "model",
-    "in",
-    "out",
-    "cache w/r",
-    "cost",
-    "time",
-    "ttft",
-    "note",
+/// The table's columns; the least needed leave first on a narrow terminal.
+const COLUMNS: [Column; 15] = [
+    Column::text("file", Kind::TextMiddle, 10, 3),
+    Column::fixed("#", 0),
+    Column::fixed("start", 6),
+    Column::fixed("method", 9),
+    Column::fixed("status", 0),
+    Column::text("url", Kind::TextMiddle, 16, 5),
+    Column::text("role", Kind::TextEnd, 4, 4),
+    Column::text("model", Kind::Model, 18, 0),
+    Column::fixed("in", 0),
+    Column::fixed("out", 0),
+    Column::fixed("cache w/r", 7),
+    Column::fixed("cost", 0),
+    Column::fixed("time", 8),
+    Column::fixed("ttft", 2),
+    Column::text("note", Kind::TextEnd, 8, 1),
 ];
 
 /// How rows are written.
@@ -146,7 +149,7 @@ fn list(
     sources: &[input::Source],
     how: &How,
     out: &mut dyn Write,
-    page: &mut Vec<Vec<Cell>>,
+    page: &mut Vec<Vec<String>>,
     written: &mut usize,
 ) -> anyhow::Result<()> {
     let many = sources.len() > 1;
@@ -169,7 +172,7 @@ fn list(
                 }
                 Format::Csv => writeln!(out, "{}", csv_line(&r))?,
                 Format::Table => {
-                    page.push(cells(&r, many, style));
+                    page.push(cells(&r));
                     if page.len() == PAGE {
                         print_page(out, style, many, std::mem::take(page))?;
                     }
@@ -186,17 +189,23 @@ fn print_page(
     out: &mut dyn Write,
     style: Style,
     many: bool,
-    rows: Vec<Vec<Cell>>,
+    rows: Vec<Vec<String>>,
 ) -> std::io::Result<()> {
-    let mut header = HEADER.to_vec();
-    if many {
-        header.insert(0, "file");
-    }
-    let mut t = style.table(header);
-    for r in rows {
-        t.add_row(r);
-    }
-    report::align_numbers_right(&mut t);
+    // Without a file column the plan sees an empty one and leaves it out
+    // of a pipe too: drop it before planning.
+    let (columns, rows): (&[Column], Vec<Vec<String>>) = if many {
+        (&COLUMNS, rows)
+    } else {
+        let rows = rows.into_iter().map(|r| r[1..].to_vec()).collect();
+        (&COLUMNS[1..], rows)
+    };
+    let t = style.fitted_table(columns, &rows, &|name, text| {
+        if name == "status" && !text.starts_with('2') {
+            style.red_cell(&text)
+        } else {
+            Cell::new(text)
+        }
+    });
     report::write_table(out, &t)
 }
 
@@ -259,8 +268,8 @@ fn notes(r: &Value) -> Vec<String> {
     notes
 }
 
-/// One table row from a listed entry.
-fn cells(r: &Value, many: bool, style: Style) -> Vec<Cell> {
+/// One table row from a listed entry, every column (file first).
+fn cells(r: &Value) -> Vec<String> {
     let num = |k: &str| {
         r[k].as_u64()
             .map(report::thousands)
@@ -281,7 +290,8 @@ fn cells(r: &Value, many: bool, style: Style) -> Vec<Cell> {
         _ => "-".into(),
     };
     let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
-    let mut cells: Vec<Cell> = [
+    vec![
+        text("file"),
         r["entry"].to_string(),
         clock(&text("started")),
         text("method"),
@@ -297,16 +307,6 @@ fn cells(r: &Value, many: bool, style: Style) -> Vec<Cell> {
         report::millis(r["first_token_ms"].as_f64()),
         notes(r).join("; "),
     ]
-    .into_iter()
-    .map(Cell::new)
-    .collect();
-    if !(200..300).contains(&status) {
-        cells[3] = style.red_cell(&status.to_string());
-    }
-    if many {
-        cells.insert(0, Cell::new(text("file")));
-    }
-    cells
 }
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ fn usage(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
     t.add_row(cells);
     report::align_numbers_right(&mut t);
     report::write_table(out, &t)?;
-    writeln!(out, "{}", style.dim(&s.prices.footer()))
+    report::write_note(out, style, &s.prices.footer())
 }
 
 fn timeline(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
