@@ -21,8 +21,10 @@ pub enum Role {
     Warmup,
     /// The git-history side call (2.0.x, in a git repository).
     GitHistory,
-    /// Topic or title detection.
+    /// Title generation for the session.
     Title,
+    /// The topic check: is this message a new topic (`isNewTopic`)?
+    Topic,
     /// A quota check (user text `quota`).
     Quota,
     /// Any other Messages call without tools.
@@ -39,6 +41,7 @@ impl Role {
             Role::Warmup => "warmup",
             Role::GitHistory => "git-history",
             Role::Title => "title",
+            Role::Topic => "topic",
             Role::Quota => "quota",
             Role::Side => "side",
             Role::CountTokens => "count_tokens",
@@ -49,7 +52,7 @@ impl Role {
     pub fn is_side(self) -> bool {
         matches!(
             self,
-            Role::Warmup | Role::GitHistory | Role::Title | Role::Quota | Role::Side
+            Role::Warmup | Role::GitHistory | Role::Title | Role::Topic | Role::Quota | Role::Side
         )
     }
 }
@@ -81,8 +84,13 @@ pub fn role(call: &Call) -> Role {
         || prompt.contains("recent commits")
     {
         Role::GitHistory
-    } else if prompt.contains("title") || prompt.contains("topic") {
+    } else if prompt.contains("isnewtopic") || prompt.contains("new conversation topic") {
+        // 2.0.x's topic check also asks for a title: it is told apart first.
+        Role::Topic
+    } else if prompt.contains("title") {
         Role::Title
+    } else if prompt.contains("topic") {
+        Role::Topic
     } else {
         Role::Side
     }
@@ -135,6 +143,27 @@ mod tests {
         assert_eq!(role(&call(0, &main)), Role::Main);
         assert_eq!(role(&call(1, &warm)), Role::Warmup);
         assert_eq!(role(&call(2, &git)), Role::GitHistory);
+        let side = |system: &str, user: &str| {
+            let mut b = warmup_body("h");
+            b["system"][0]["text"] = json!(system);
+            b["messages"][0]["content"][0]["text"] = json!(user);
+            role(&call(5, &streamed(UA_2_0, &b, (1, 1, 0, 0), "x")))
+        };
+        let topic = "Analyze if this message indicates a new conversation topic. If it does, \
+                     extract a 2-3 word title. Reply as JSON with 'isNewTopic' and 'title'.";
+        assert_eq!(
+            side(topic, "fix the login bug"),
+            Role::Topic,
+            "asks for a title too"
+        );
+        let title =
+            "Generate a concise, sentence-case title (3-7 words) that captures the main topic";
+        assert_eq!(
+            side(title, "fix the login bug"),
+            Role::Title,
+            "mentions a topic too"
+        );
+        assert_eq!(side("x", "quota"), Role::Quota);
         let mut count = main.clone();
         count.har.request.url =
             "https://api.anthropic.com/v1/messages/count_tokens?beta=true".into();

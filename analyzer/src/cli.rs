@@ -107,14 +107,59 @@ pub enum DiffFormat {
     Json,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// The sections of a diff, named as its headings name them (`== tools ==`,
+/// `<summary>tools</summary>`, `--stat` rows), in the order printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
 pub enum DiffSection {
-    /// System blocks and message blocks (incl. 2.1.x `role: "system"` messages).
-    System,
-    /// The tool set, descriptions and input schemas.
+    /// The main loop's system blocks and message blocks (incl. 2.1.x `role: "system"` messages).
+    #[value(alias = "system")]
+    Prompt,
+    /// The main loop's tools: added, removed, renamed (Task → Agent), descriptions, input schemas.
     Tools,
-    /// Model, request parameters, betas, API and client versions, side calls.
+    /// The main loop's model, request parameters, betas, API and client versions.
     Params,
+    /// Which side calls each side makes (role and model).
+    SideCalls,
+    /// The Warmup subagent call (2.0.x): its prompt, tools and parameters.
+    Warmup,
+    /// The git-history side call (2.0.x in a git repository).
+    GitHistory,
+    /// The title-generation side call.
+    Title,
+    /// The topic check (is this message a new topic?).
+    Topic,
+    /// The quota probe (user text `quota`).
+    Quota,
+    /// The first call of a subagent started by the Task (2.0.x) or Agent (2.1.x) tool.
+    Subagent,
+}
+
+impl DiffSection {
+    /// The name headings, `--only` and `--stat` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            DiffSection::Prompt => "prompt",
+            DiffSection::Tools => "tools",
+            DiffSection::Params => "params",
+            DiffSection::SideCalls => "side-calls",
+            DiffSection::Warmup => "warmup",
+            DiffSection::GitHistory => "git-history",
+            DiffSection::Title => "title",
+            DiffSection::Topic => "topic",
+            DiffSection::Quota => "quota",
+            DiffSection::Subagent => "subagent",
+        }
+    }
+
+    /// The sections that compare one side call each, in order.
+    pub const SIDE_CALLS: [DiffSection; 6] = [
+        DiffSection::Warmup,
+        DiffSection::GitHistory,
+        DiffSection::Title,
+        DiffSection::Topic,
+        DiffSection::Quota,
+        DiffSection::Subagent,
+    ];
 }
 
 #[derive(Debug, Args)]
@@ -125,15 +170,24 @@ pub struct DiffArgs {
     /// The new side: an archive or a directory of archives.
     #[arg(value_name = "NEW")]
     pub new: PathBuf,
-    /// Output format.
+    /// Output format: `text` (coloured words on a terminal), `markdown` (a
+    /// summary, then one collapsed `<details>` per section, cut to
+    /// --max-chars for a pull-request comment), `json`.
     #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
     pub format: DiffFormat,
-    /// Print a summary (changed lines and items per section) instead of the diff.
+    /// Print only the summary (what changed per section), in any --format.
     #[arg(long)]
     pub stat: bool,
-    /// Compare only these sections (repeatable).
-    #[arg(long, value_enum, value_name = "SECTION")]
+    /// Compare only these sections (repeatable, or comma-separated); the
+    /// names are the output's headings.
+    #[arg(long, value_enum, value_name = "SECTION", value_delimiter = ',')]
     pub only: Vec<DiffSection>,
+    /// With --format markdown: at most this many characters (GitHub's
+    /// comment limit is 65,536; the default leaves room for a line of your
+    /// own). The longest sections are cut first, and the output says what
+    /// was cut and the command that prints it whole. 0: no limit.
+    #[arg(long, default_value_t = 65_000, value_name = "N")]
+    pub max_chars: usize,
     /// Compare entry N (as numbered by `ls`) instead of the first main-loop
     /// request; `N:M` picks N on the old side and M on the new.
     #[arg(long, value_name = "N[:M]")]

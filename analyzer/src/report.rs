@@ -69,7 +69,8 @@ impl Style {
         t
     }
 
-    fn paint(&self, code: &str, s: &str) -> String {
+    /// `s` in the SGR attributes `code` (`31`, `7;32`) on a colour terminal.
+    pub fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {

@@ -11,6 +11,10 @@ use std::process::{Command, Output, Stdio};
 
 #[path = "cli/diff.rs"]
 mod diff;
+#[path = "cli/diff_pr.rs"]
+mod diff_pr;
+#[path = "cli/diff_side.rs"]
+mod diff_side;
 #[path = "cli/golden.rs"]
 mod golden;
 #[path = "cli/leaks.rs"]

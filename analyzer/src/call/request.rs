@@ -235,6 +235,20 @@ impl MessagesRequest {
             .map_or(0, |v| v.len())
     }
 
+    /// The tools' names, in order, without parsing the rest of them.
+    pub fn tool_names(&self) -> Vec<String> {
+        #[derive(Deserialize)]
+        struct Named {
+            #[serde(default)]
+            name: String,
+        }
+        self.tools
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<Vec<Named>>(raw.get()).ok())
+            .map(|v| v.into_iter().map(|t| t.name).collect())
+            .unwrap_or_default()
+    }
+
     /// The conversation as sent, for recognising a request sent again.
     pub fn messages_json(&self) -> &str {
         self.messages.as_deref().map_or("", RawValue::get)

@@ -1,10 +1,13 @@
 //! Comparing two [`Shape`]s section by section: the prompt as a unified
-//! text diff, tools as added/removed/changed (description text diff and
-//! input_schema structural diff), parameters structurally, side calls as
-//! sets.
+//! text diff, tools ([`super::tools`]), parameters structurally, side calls
+//! as sets, and one call of each side-call kind as a whole.
 
 use super::shape::Shape;
 use super::structural::{self, Change};
+use super::tools::{self, ToolsChange};
+use crate::call::Call;
+use crate::cli::DiffSection;
+use crate::mask::Masks;
 use serde::Serialize;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
@@ -63,86 +66,6 @@ fn with_newline(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ToolChange {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<TextChange>,
-    pub input_schema: Vec<Change>,
-    /// Changes to the tool's other fields (`defer_loading`, …).
-    pub other: Vec<Change>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ToolsChange {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    pub changed: Vec<ToolChange>,
-    /// Whether the same tools are sent in a different order.
-    pub reordered: bool,
-    /// Removed and added tools that take the same input: likely one tool
-    /// renamed (2.1.x's `Agent` for `Task`).
-    pub replaced: Vec<Replaced>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Replaced {
-    pub old: String,
-    pub new: String,
-    pub shared_fields: Vec<String>,
-    /// How the new tool's input schema differs from the old one's.
-    pub input_schema: Vec<Change>,
-}
-
-/// The names under an input schema's `properties`.
-fn fields(schema: &Value) -> BTreeSet<String> {
-    schema["properties"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// Pairs each added tool with the removed tool whose input fields it
-/// shares most: at least two, and three quarters of the smaller set
-/// (Claude Code 2.1.x's `Agent` keeps 4 of `Task`'s 5 fields).
-fn replacements(old: &Shape, new: &Shape, added: &[String], removed: &[String]) -> Vec<Replaced> {
-    let mut out: Vec<Replaced> = Vec::new();
-    for a in added {
-        let fa = fields(&new.tools[a].input_schema);
-        let best = removed
-            .iter()
-            .filter(|r| !out.iter().any(|x| &x.old == *r))
-            .map(|r| {
-                let fr = fields(&old.tools[r].input_schema);
-                let shared: Vec<String> = fa.intersection(&fr).cloned().collect();
-                let smaller = fa.len().min(fr.len()).max(1);
-                (r, shared.len() as f64 / smaller as f64, shared)
-            })
-            .filter(|(_, score, shared)| shared.len() >= 2 && *score >= 0.75)
-            .max_by(|x, y| x.1.total_cmp(&y.1));
-        if let Some((r, _, shared)) = best {
-            let input_schema =
-                structural::diff(&old.tools[r].input_schema, &new.tools[a].input_schema);
-            out.push(Replaced {
-                old: r.clone(),
-                new: a.clone(),
-                shared_fields: shared,
-                input_schema,
-            });
-        }
-    }
-    out
-}
-
-impl ToolsChange {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty()
-            && self.removed.is_empty()
-            && self.changed.is_empty()
-            && !self.reordered
-    }
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SetChange {
     pub added: Vec<String>,
@@ -162,6 +85,65 @@ impl SetChange {
     }
 }
 
+/// One side call compared: the same kind of call on each side (or on one
+/// side only, when that is all there is).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CallChange {
+    #[serde(skip)]
+    pub section: DiffSection,
+    /// `entry N (model)` of the call compared on each side.
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub prompt: TextChange,
+    pub tools: ToolsChange,
+    pub params: Vec<Change>,
+}
+
+impl CallChange {
+    pub fn of(
+        section: DiffSection,
+        old: Option<&Call>,
+        new: Option<&Call>,
+        masks: &Masks,
+        context: usize,
+    ) -> CallChange {
+        let label = |c: &Call| format!("entry {} ({})", c.index, c.model());
+        let mut change = CallChange {
+            section,
+            old: old.map(label),
+            new: new.map(label),
+            prompt: TextChange::default(),
+            tools: ToolsChange::default(),
+            params: Vec::new(),
+        };
+        if let (Some(a), Some(b)) = (old, new) {
+            let (a, b) = (Shape::of(a, masks), Shape::of(b, masks));
+            let name = section.name();
+            change.prompt = TextChange::of(
+                &a.prompt,
+                &b.prompt,
+                context,
+                (&format!("old/{name}/prompt"), &format!("new/{name}/prompt")),
+            );
+            change.tools = tools::tools(&a, &b, context);
+            change.params = params(&a, &b);
+        }
+        change
+    }
+
+    /// Present on one side only.
+    pub fn one_sided(&self) -> bool {
+        self.old.is_none() != self.new.is_none()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.one_sided()
+            && self.prompt.is_empty()
+            && self.tools.is_empty()
+            && self.params.is_empty()
+    }
+}
+
 /// Each selected section's changes; `None` for sections not compared.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Sections {
@@ -173,6 +155,9 @@ pub struct Sections {
     pub params: Option<Vec<Change>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub side_calls: Option<SetChange>,
+    /// The side-call sections compared, in [`DiffSection::SIDE_CALLS`] order.
+    #[serde(skip)]
+    pub calls: Vec<CallChange>,
 }
 
 impl Sections {
@@ -181,6 +166,7 @@ impl Sections {
             && self.tools.as_ref().is_none_or(ToolsChange::is_empty)
             && self.params.as_ref().is_none_or(Vec::is_empty)
             && self.side_calls.as_ref().is_none_or(SetChange::is_empty)
+            && self.calls.iter().all(CallChange::is_empty)
     }
 }
 
@@ -193,112 +179,35 @@ pub fn prompt(old: &Shape, new: &Shape, context: usize) -> TextChange {
     )
 }
 
-pub fn tools(old: &Shape, new: &Shape, context: usize) -> ToolsChange {
-    let added: Vec<String> = new
-        .tool_order
-        .iter()
-        .filter(|n| !old.tools.contains_key(*n))
-        .cloned()
-        .collect();
-    let removed: Vec<String> = old
-        .tool_order
-        .iter()
-        .filter(|n| !new.tools.contains_key(*n))
-        .cloned()
-        .collect();
-    let mut changed = Vec::new();
-    for name in old.tool_order.iter().filter(|n| new.tools.contains_key(*n)) {
-        let (a, b) = (&old.tools[name], &new.tools[name]);
-        let description = (a.description != b.description).then(|| {
-            let names = (
-                format!("old/{name}.description"),
-                format!("new/{name}.description"),
-            );
-            TextChange::of(
-                &a.description,
-                &b.description,
-                context,
-                (&names.0, &names.1),
-            )
-        });
-        let input_schema = structural::diff(&a.input_schema, &b.input_schema);
-        let other = structural::diff(&a.other, &b.other);
-        if description.is_some() || !input_schema.is_empty() || !other.is_empty() {
-            changed.push(ToolChange {
-                name: name.clone(),
-                description,
-                input_schema,
-                other,
-            });
-        }
-    }
-    let common = |s: &Shape, o: &Shape| -> Vec<String> {
-        s.tool_order
-            .iter()
-            .filter(|n| o.tools.contains_key(*n))
-            .cloned()
-            .collect()
-    };
-    let reordered = common(old, new) != common(new, old);
-    let replaced = replacements(old, new, &added, &removed);
-    ToolsChange {
-        added,
-        removed,
-        changed,
-        reordered,
-        replaced,
-    }
-}
-
 pub fn params(old: &Shape, new: &Shape) -> Vec<Change> {
     structural::diff(&old.params, &new.params)
 }
 
-/// A JSON object of the sections, for `--format json`.
+/// A JSON object of the sections, for `--format json`: side-call
+/// sections under their names (`title`, `git-history`, …).
 pub fn to_json(s: &Sections) -> Value {
-    serde_json::to_value(s).unwrap_or(Value::Null)
+    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        for c in &s.calls {
+            m.insert(
+                c.section.name().to_owned(),
+                serde_json::to_value(c).unwrap_or(Value::Null),
+            );
+        }
+    }
+    v
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::call::testkit::*;
-    use crate::call::Call;
-    use crate::mask::Masks;
 
     fn shape(body: serde_json::Value, ua: &str) -> Shape {
         Shape::of(
             &Call::from_entry(0, &streamed(ua, &body, (1, 1, 0, 0), "x")),
             &Masks::claude_code(),
         )
-    }
-
-    #[test]
-    fn an_added_tool_and_a_changed_schema() {
-        let old = main_body("claude-sonnet-4-5-20250929", &["Task", "Bash"], "p");
-        let mut new = main_body(
-            "claude-sonnet-4-5-20250929",
-            &["Task", "Bash", "Skill"],
-            "p",
-        );
-        new["tools"][0]["input_schema"]["properties"]["x"]["type"] = serde_json::json!("number");
-        new["tools"][0]["description"] = serde_json::json!("The Task tool.\nNow with agents.");
-        let t = tools(&shape(old, UA_2_0), &shape(new, UA_2_0), 3);
-        assert_eq!(t.added, ["Skill"]);
-        assert!(t.removed.is_empty());
-        assert_eq!(t.changed.len(), 1);
-        assert_eq!(t.changed[0].name, "Task");
-        assert_eq!(
-            t.changed[0].input_schema[0].line(),
-            r#"~ properties.x.type: "string" → "number""#
-        );
-        let d = t.changed[0].description.as_ref().unwrap();
-        assert_eq!(
-            (d.added_lines, d.removed_lines),
-            (1, 0),
-            "an appended line only"
-        );
-        assert!(d.unified.contains("+Now with agents."), "{}", d.unified);
     }
 
     #[test]
@@ -322,9 +231,10 @@ mod tests {
         let a = shape(main_body("m", &["Bash"], "p"), UA_2_0);
         let s = Sections {
             prompt: Some(prompt(&a, &a, 3)),
-            tools: Some(tools(&a, &a, 3)),
+            tools: Some(tools::tools(&a, &a, 3)),
             params: Some(params(&a, &a)),
             side_calls: Some(SetChange::default()),
+            calls: vec![],
         };
         assert!(s.is_empty());
     }

@@ -93,13 +93,14 @@ fn version_2_0_50_to_2_1_332_as_json() {
             .map(|n| n.as_str().unwrap().to_owned())
             .collect()
     };
-    assert!(names("added").contains(&"Agent".to_owned()));
-    assert!(names("removed").contains(&"Task".to_owned()));
-    assert_eq!(names("added").len(), 7);
-    assert_eq!(s["tools"]["replaced"][0]["old"], "Task");
-    assert_eq!(s["tools"]["replaced"][0]["new"], "Agent");
-    assert_eq!(s["tools"]["replaced"].as_array().map(Vec::len), Some(1));
-    assert_eq!(names("removed").len(), 11);
+    // Task → Agent is one rename, in neither added nor removed (issue 15).
+    assert!(!names("added").contains(&"Agent".to_owned()));
+    assert!(!names("removed").contains(&"Task".to_owned()));
+    assert_eq!(names("added").len(), 6);
+    assert_eq!(s["tools"]["renamed"][0]["old"], "Task");
+    assert_eq!(s["tools"]["renamed"][0]["new"], "Agent");
+    assert_eq!(s["tools"]["renamed"].as_array().map(Vec::len), Some(1));
+    assert_eq!(names("removed").len(), 10);
     let params: Vec<String> = s["params"]
         .as_array()
         .unwrap()
@@ -135,14 +136,24 @@ fn stat_markdown_and_only() {
     let stat = analyze(&["diff", "--stat", &old, &new]);
     assert_eq!(stat.code, 1);
     assert!(
-        stat.stdout.contains("+1 -0 ~2 (Task, Bash)"),
+        stat.stdout
+            .contains("1 added (Skill), 2 changed (Task, Bash)"),
         "{}",
         stat.stdout
     );
     let md = analyze(&["diff", "--format", "markdown", &old, &new]);
     assert_eq!(md.code, 1);
-    assert!(md.stdout.contains("- **added** `Skill`"), "{}", md.stdout);
-    assert!(md.stdout.contains("```diff\n"), "{}", md.stdout);
+    assert!(
+        md.stdout
+            .contains("- **tools**: 1 added (`Skill`), 2 changed (`Task`, `Bash`)"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains("```diff\n+ Skill (added)\n"),
+        "{}",
+        md.stdout
+    );
     let only = analyze_json(&["diff", "--only", "tools", &old, &new], 1);
     let keys: Vec<&String> = only["sections"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["tools"]);

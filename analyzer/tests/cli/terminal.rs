@@ -10,6 +10,14 @@ use std::process::Command;
 /// Runs `analyze ARGS…` on a pseudo-terminal `cols` wide; its output with
 /// colour codes removed.
 fn on_terminal(cols: u16, args: &[&str]) -> Option<String> {
+    let text = on_terminal_raw(cols, args)?;
+    let ansi = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+    Some(ansi.replace_all(&text, "").into_owned())
+}
+
+/// Runs `analyze ARGS…` on a pseudo-terminal `cols` wide; its output as
+/// the terminal got it (colour codes and all, `\n` line ends).
+pub fn on_terminal_raw(cols: u16, args: &[&str]) -> Option<String> {
     const PTY: &str = r#"
 import fcntl, os, pty, struct, sys, termios
 cols = int(sys.argv[1])
@@ -41,9 +49,7 @@ sys.stdout.buffer.write(out)
             return None;
         }
     };
-    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    let ansi = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
-    Some(ansi.replace_all(&text, "").into_owned())
+    Some(String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"))
 }
 
 fn check_width(cols: u16, text: &str, rows: usize) {
