@@ -203,12 +203,7 @@ mod tests {
     use super::*;
     use crate::call::testkit::*;
 
-    fn shape(body: serde_json::Value, ua: &str) -> Shape {
-        Shape::of(
-            &Call::from_entry(0, &streamed(ua, &body, (1, 1, 0, 0), "x")),
-            &Masks::claude_code(),
-        )
-    }
+    use crate::diff::shape::of_body as shape;
 
     #[test]
     fn params_show_new_fields_and_betas_as_sets() {

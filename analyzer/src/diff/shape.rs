@@ -129,6 +129,14 @@ fn params_of(call: &Call) -> Value {
     Value::Object(m)
 }
 
+/// The shape of a streamed call with this body and user agent, with
+/// Claude Code's masks (for tests).
+#[cfg(test)]
+pub fn of_body(body: serde_json::Value, ua: &str) -> Shape {
+    let e = crate::call::testkit::streamed(ua, &body, (1, 1, 0, 0), "x");
+    Shape::of(&Call::from_entry(0, &e), &Masks::claude_code())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,15 +168,8 @@ pub fn tools(old: &Shape, new: &Shape, context: usize) -> ToolsChange {
 mod tests {
     use super::*;
     use crate::call::testkit::*;
-    use crate::call::Call;
-    use crate::mask::Masks;
 
-    fn shape(body: serde_json::Value, ua: &str) -> Shape {
-        Shape::of(
-            &Call::from_entry(0, &streamed(ua, &body, (1, 1, 0, 0), "x")),
-            &Masks::claude_code(),
-        )
-    }
+    use crate::diff::shape::of_body as shape;
 
     #[test]
     fn an_added_tool_and_a_changed_schema() {

@@ -363,3 +363,107 @@ fn only_takes_the_names_the_headings_use() {
         bad.stderr
     );
 }
+
+/// The markdown as GitHub renders it: `cmark-gfm` (GitHub's fork of cmark,
+/// Debian package `cmark-gfm`, installed by tests/run) with raw HTML kept,
+/// as GitHub keeps `<details>`. `None` (skipped) when it is not installed.
+fn gfm(md: &str) -> Option<String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("cmark-gfm")
+        .args([
+            "--unsafe",
+            "-e",
+            "strikethrough",
+            "-e",
+            "table",
+            "-e",
+            "autolink",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(
+            std::env::var_os("CCTAP_REQUIRE_PEERS").is_none(),
+            "cmark-gfm is required (CCTAP_REQUIRE_PEERS): apt-get install cmark-gfm"
+        );
+        eprintln!("skipped: cmark-gfm (GitHub's markdown renderer) is not installed");
+        return None;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(md.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// What GitHub shows must have the markdown's structure: the summary one
+/// tight list before the sections, each section a real `<details>`, each
+/// ```diff fence one code block (none left open to swallow what follows).
+fn check_rendered(md: &str, html: &str) {
+    let fences = md
+        .lines()
+        .filter(|l| l.starts_with("```") && l.trim_start_matches('`') == "diff")
+        .count();
+    assert_eq!(
+        html.matches("<pre><code class=\"language-diff\">").count(),
+        fences,
+        "every ```diff fence is one code block"
+    );
+    assert_eq!(
+        html.matches("<details>").count(),
+        md.matches("<details>").count()
+    );
+    assert_eq!(
+        html.matches("<summary><b>").count(),
+        md.matches("<details>").count()
+    );
+    assert!(
+        !html.contains("&lt;details") && !html.contains("&lt;/details"),
+        "a <details> ended up in a code block"
+    );
+    let summary = &html[..html.find("<details>").unwrap()];
+    let list = &summary[summary.rfind("<ul>").expect("the summary is a list")..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    assert!(!list.contains("<p>"), "a tight list:\n{list}");
+    assert!(list.contains("<li><strong>prompt</strong>: +"), "{list}");
+}
+
+#[test]
+fn github_renders_the_markdown_as_intended() {
+    let (old, new) = (real("2.0.50-reverse.har"), real("2.1.332-reverse.har"));
+    let md = analyze(&["diff", "--format", "markdown", &old, &new]).stdout;
+    let Some(html) = gfm(&md) else { return };
+    check_rendered(&md, &html);
+    assert!(
+        html.starts_with("<h2>Claude Code request diff: 2.0.50 → 2.1.332</h2>\n<p>old: <code>"),
+        "{}",
+        &html[..300]
+    );
+    assert!(
+        html.contains("renamed <code>Task</code> → <code>Agent</code>"),
+        "names in code"
+    );
+    // The words that changed, struck out and bold.
+    assert!(
+        html.contains(
+            "<li>Performs exact string <del>replacements</del> <strong>replacement</strong> in "
+        ),
+        "word changes under the Edit description's hunk"
+    );
+    // A cut diff renders as well: the note a quote, the cut block closed.
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = oversized(dir.path());
+    let md = analyze(&["diff", "--format", "markdown", &old, &new]).stdout;
+    let html = gfm(&md).unwrap();
+    check_rendered(&md, &html);
+    assert!(
+        html.contains("<blockquote>\n<p>✂ Cut to stay under 65000 characters"),
+        "the note"
+    );
+}

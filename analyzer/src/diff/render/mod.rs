@@ -2,8 +2,10 @@
 //! for a pull-request comment, JSON; each with `--stat`, the summary alone.
 //!
 //! - [`summary`]: one line per section, shared by all three.
-//! - [`text`], [`markdown`]: the two readable formats.
+//! - [`text`], [`markdown`]: the two readable formats; [`details`]: the
+//!   markdown's collapsed sections, cut to fit a comment.
 
+pub mod details;
 pub mod markdown;
 pub mod summary;
 pub mod text;
