@@ -45,7 +45,7 @@ pub const COLUMNS: &[Column] = &[
     col("method", Kind::Str, false, "HTTP method"),
     col("client_name", Kind::Str, true, "from `User-Agent` (`claude-cli`)"),
     col("client_version", Kind::Str, true, "from `User-Agent` (`2.1.332`)"),
-    col("kind", Kind::Str, false, "`main`, `warmup`, `git-history`, `title`, `quota`, `side`, `count_tokens` (side-call kinds as `analyze ls` names them)"),
+    col("kind", Kind::Str, false, "`main`, `warmup`, `git-history`, `title`, `topic`, `quota`, `side`, `count_tokens` (side-call kinds as `analyze ls` names them)"),
     col("retry_of_entry", Kind::I64, true, "for a retry: the `entry_index` of the failed attempt it repeats"),
     col("model", Kind::Str, true, "the requested model (else the reply's)"),
     col("stream", Kind::Bool, true, "the request's `stream` flag"),
