@@ -15,7 +15,7 @@ use std::path::Path;
 /// `log` head; a flow file as input has none, so the head names `analyze`.
 fn create(path: &Path, head: Option<&LogHead>) -> anyhow::Result<AnyWriter> {
     let own = LogHead::new("cctap analyze", env!("CARGO_PKG_VERSION"));
-    AnyWriter::create(path, head.unwrap_or(&own)).with_context(|| {
+    AnyWriter::create_atomic(path, head.unwrap_or(&own)).with_context(|| {
         format!(
             "cannot create {}: check the directory exists and is writable",
             path.display()
@@ -120,8 +120,8 @@ pub fn summary(
         n => format!("; skipped {n} that cannot be flows"),
     };
     eprintln!(
-        "analyze: wrote {} entries to {}{extra}{skipped}",
-        copied.written,
+        "analyze: wrote {} to {}{extra}{skipped}",
+        crate::report::count(copied.written, "entry", "entries"),
         args.output.display()
     );
     Ok(())

@@ -189,6 +189,89 @@ fn export_round_trips_every_entry() {
     assert_eq!(a["reply"], b["reply"]);
 }
 
+/// A HAR of `n` entries, each with a 64 KiB request body.
+fn big_har(path: &std::path::Path, n: usize) {
+    let body = "x".repeat(64 * 1024);
+    let entry = serde_json::json!({
+        "startedDateTime": "2026-12-04T08:00:00.000Z",
+        "time": 1,
+        "request": {
+            "method": "POST", "url": "https://api.example.test/v1/messages",
+            "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [],
+            "headersSize": -1, "bodySize": body.len(),
+            "postData": {"mimeType": "text/plain", "text": body}
+        },
+        "response": {
+            "status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1",
+            "headers": [], "cookies": [], "redirectURL": "", "headersSize": -1, "bodySize": 0,
+            "content": {"size": 0, "mimeType": "text/plain", "text": ""}
+        },
+        "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}
+    });
+    let har = serde_json::json!({"log": {
+        "version": "1.2", "creator": {"name": "test", "version": "0"},
+        "entries": vec![entry; n]
+    }});
+    std::fs::write(path, serde_json::to_vec(&har).unwrap()).unwrap();
+}
+
+#[test]
+fn a_failed_export_or_redact_leaves_no_partial_file() {
+    // The file size limit (ulimit -f, in KiB for bash) makes the write fail
+    // after 256 KiB, as a full disk would; SIGXFSZ is ignored so the write
+    // returns EFBIG instead of killing the process.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big.har");
+    big_har(&src, 8);
+    for cmd in ["export", "redact"] {
+        let new = dir.path().join(format!("{cmd}-new.har"));
+        let old = dir.path().join(format!("{cmd}-old.har"));
+        std::fs::write(&old, b"the previous output").unwrap();
+        for out in [&new, &old] {
+            let r = std::process::Command::new("bash")
+                .stdin(Stdio::null())
+                .args(["-c", "trap '' XFSZ; ulimit -f 256; exec \"$0\" \"$@\""])
+                .arg(env!("CARGO_BIN_EXE_analyze"))
+                .args([cmd, src.to_str().unwrap(), "-o", out.to_str().unwrap()])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&r.stderr);
+            assert_ne!(
+                r.status.code(),
+                Some(0),
+                "{cmd} wrote past the limit: {stderr}"
+            );
+            assert!(
+                stderr.contains(out.file_name().unwrap().to_str().unwrap()),
+                "{stderr}"
+            );
+        }
+        assert!(!new.exists(), "{cmd}: a partial {} was left", new.display());
+        assert_eq!(std::fs::read(&old).unwrap(), b"the previous output");
+    }
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["big.har", "export-old.har", "redact-old.har"],
+        "temporary files left"
+    );
+    // Without the limit the same export works.
+    let out = dir.path().join("whole.har");
+    let r = analyze(&["export", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        analyze_json(&["ls", out.to_str().unwrap()], 0)
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+}
+
 #[test]
 fn unreadable_input_exits_2_with_one_line() {
     let r = analyze(&["usage", "/nonexistent/x.har"]);

@@ -8,7 +8,9 @@
 //! - [`Placement::Atomic`]: a temporary file beside the target, renamed into
 //!   place by [`AnyWriter::finish`] only; dropped unfinished (an error, a
 //!   panic, Ctrl-C unwinding), it is removed and the target is untouched.
-//!   What `analyze` writes (FORMAT.md, "Reading anyone's archive").
+//!   What `analyze` writes (FORMAT.md, "Reading anyone's archive"). A
+//!   symlinked target is replaced where the link points; a target that is
+//!   no regular file (`/dev/stdout`, a FIFO) is written in place.
 //!
 //! `-` is standard output in every placement (nothing to rename there).
 use crate::flow::{FlowWriteError, FlowWriter};
@@ -171,17 +173,23 @@ impl AnyWriter {
                     let file = File::create(path).map_err(place_error("create"))?;
                     (Box::new(file), None)
                 }
-                Placement::Atomic => {
-                    let (file, temp) =
-                        temp_beside(path).map_err(place_error("create a temporary file for"))?;
-                    let sync = file.try_clone().map_err(place_error("create"))?;
-                    let pending = Pending {
-                        temp,
-                        file: sync,
-                        target: path.to_owned(),
-                    };
-                    (Box::new(file), Some(pending))
-                }
+                Placement::Atomic => match atomic_target(path) {
+                    Some(target) => {
+                        let (file, temp) = temp_beside(&target)
+                            .map_err(place_error("create a temporary file for"))?;
+                        let sync = file.try_clone().map_err(place_error("create"))?;
+                        let pending = Pending {
+                            temp,
+                            file: sync,
+                            target,
+                        };
+                        (Box::new(file), Some(pending))
+                    }
+                    None => {
+                        let file = File::create(path).map_err(place_error("create"))?;
+                        (Box::new(file), None)
+                    }
+                },
             }
         };
         let mut writer = AnyWriter::from_sink(&name, sink, kind, head)?;
@@ -256,6 +264,18 @@ impl AnyWriter {
             .persist(&pending.target)
             .map_err(|e| e.error)
             .map_err(place_error("rename the finished output into"))
+    }
+}
+
+/// Where an atomic output is renamed to: the file a symlink points at (the
+/// link stays a link), or `None` when the target exists but is no regular
+/// file (`/dev/stdout`, a FIFO, a device), which is written in place since
+/// nothing can be renamed over it.
+fn atomic_target(path: &Path) -> Option<PathBuf> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => None,
+        Ok(_) => Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())),
+        Err(_) => Some(path.to_owned()),
     }
 }
 

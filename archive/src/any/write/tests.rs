@@ -91,6 +91,39 @@ fn atomic_output_dropped_unfinished_leaves_the_target_as_it_was() {
 
 #[cfg(unix)]
 #[test]
+fn atomic_output_through_a_symlink_replaces_the_file_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.har");
+    std::fs::write(&real, b"old").unwrap();
+    let link = dir.path().join("link.har");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut w = AnyWriter::create_atomic(&link, &head()).unwrap();
+    w.append(&sample_entry(0)).unwrap();
+    w.finish().unwrap();
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(read_back(&real).len(), 1);
+    assert_eq!(names(dir.path()), ["link.har", "real.har"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn atomic_output_to_a_device_writes_in_place() {
+    // Nothing can be renamed over /dev/null; it is written like a pipe.
+    let mut w = AnyWriter::create_atomic(Path::new("/dev/null"), &head()).unwrap();
+    w.append(&sample_entry(0)).unwrap();
+    w.finish().unwrap();
+    // /dev/full: the head (written and flushed on open) or the entry fails,
+    // and the error names the target.
+    let failed = AnyWriter::create_atomic(Path::new("/dev/full"), &head()).and_then(|mut w| {
+        w.append(&sample_entry(0))?;
+        w.finish()
+    });
+    let err = failed.expect_err("/dev/full accepted a whole archive");
+    assert!(err.to_string().contains("/dev/full"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
 fn atomic_output_gets_the_mode_a_created_file_would() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
