@@ -21,6 +21,7 @@ use anyhow::Context;
 use cctap_archive::model::LogHead;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -34,6 +35,9 @@ const GRACE: Duration = Duration::from_secs(3);
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
     let wraps = !config.command.is_empty();
+    if wraps {
+        wrap::locate(&config.command)?;
+    }
     let stats = Arc::new(Stats::default());
 
     let front = Front::open(&config, &stats)?;
@@ -112,8 +116,18 @@ async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
     TcpListener::bind((config.listen_host.as_str(), config.listen_port))
         .await
         .map_err(|e| {
+            let fix = match e.kind() {
+                std::io::ErrorKind::AddrInUse | std::io::ErrorKind::PermissionDenied => {
+                    "pick another port with -p (-p 0 picks a free one)"
+                }
+                _ => {
+                    "--listen-host takes an address of this machine or a name that resolves \
+                     to one, without scheme or port: 127.0.0.1 (the default), ::1, 0.0.0.0 \
+                     (every interface), localhost; the port goes in -p"
+                }
+            };
             anyhow::anyhow!(
-                "cannot listen on {}:{}: {e}; pick another port with -p (-p 0 picks a free one)",
+                "cannot listen on {}:{}: {e}; {fix}",
                 config.listen_host,
                 config.listen_port
             )
@@ -175,14 +189,14 @@ struct Front {
     pool: Option<Arc<Pool>>,
     /// Forward mode: the CA certificate file to name, and the child's trust
     /// files in a directory removed when `Front` drops (at exit).
-    forward: Option<(String, ChildTrust, tempfile::TempDir)>,
+    forward: Option<ForwardTrust>,
 }
 
 impl Front {
     fn open(config: &Config, stats: &Stats) -> anyhow::Result<Front> {
         let tls_config = || {
             crate::upstream::tls::client_config(config.upstream_ca.as_deref(), config.ssl_insecure)
-                .map_err(|e| UsageError(e.to_string()))
+                .map_err(UsageError::UpstreamTrust)
         };
         let (door, pool, forward) = match &config.mode {
             Mode::Offline => (FrontDoor::Offline, None, None),
@@ -218,12 +232,16 @@ impl Front {
     }
 }
 
+/// The CA certificate file to name, and the child's trust files (in a
+/// directory removed when this drops, for a wrapped command).
+type ForwardTrust = (String, ChildTrust, Option<tempfile::TempDir>);
+
 /// Opens (or creates) the CA, and writes the child's trust files.
 fn open_forward(
     config: &Config,
     via: Option<crate::route::Origin>,
     stats: &Stats,
-) -> anyhow::Result<(Forward, (String, ChildTrust, tempfile::TempDir))> {
+) -> anyhow::Result<(Forward, ForwardTrust)> {
     let source = CaSource::from_options(config.confdir.clone(), config.ca_file.clone())?;
     let (ca, created) = tls::open(&source)?;
     let ca_file = match &source {
@@ -237,18 +255,38 @@ fn open_forward(
         ));
     }
     let minter = LeafMinter::new(Arc::new(ca))?;
-    let dir = tempfile::Builder::new()
-        .prefix("cctap-trust-")
-        .tempdir()
-        .context("cannot create a temporary directory for the CA trust files")?;
+    let (dir, temp) = trust_dir(config, &source)?;
     let existing = std::env::var_os("NODE_EXTRA_CA_CERTS");
-    let trust = ChildTrust::write(minter.ca(), dir.path(), existing.as_deref())?;
+    let trust = ChildTrust::write(minter.ca(), &dir, existing.as_deref())?;
     let fwd = Forward {
         minter: Arc::new(minter),
         hosts: config.hosts.clone(),
         via,
     };
-    Ok((fwd, (ca_file.display().to_string(), trust, dir)))
+    Ok((fwd, (ca_file.display().to_string(), trust, temp)))
+}
+
+/// Where the trust files go: a wrapped command gets a directory removed at
+/// exit; lines pasted into another shell must outlive this run, so they
+/// name files beside the CA (the confdir, `~/.cctap` by default).
+fn trust_dir(
+    config: &Config,
+    source: &CaSource,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    if config.command.is_empty() {
+        let stable = match source {
+            CaSource::Confdir(dir) => Some(dir.clone()),
+            CaSource::File(_) => tls::default_confdir().ok(),
+        };
+        if let Some(dir) = stable {
+            return Ok((dir, None));
+        }
+    }
+    let temp = tempfile::Builder::new()
+        .prefix("cctap-trust-")
+        .tempdir()
+        .context("cannot create a temporary directory for the CA trust files")?;
+    Ok((temp.path().to_owned(), Some(temp)))
 }
 
 /// An upstream that is this very proxy would loop forever.
@@ -259,10 +297,7 @@ fn refuse_loop(base: &BaseUrl, addr: SocketAddr) -> Result<(), UsageError> {
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_loopback() || ip == addr.ip());
     if local && base.origin.port == addr.port() && !base.origin.tls {
-        return Err(UsageError(format!(
-            "the upstream {base} is record itself (does ANTHROPIC_BASE_URL already point at the proxy?); \
-             give the real API with -m reverse:URL"
-        )));
+        return Err(UsageError::UpstreamIsSelf(base.clone()));
     }
     Ok(())
 }
@@ -306,9 +341,10 @@ fn announce(config: &Config, addr: SocketAddr, front: &Front, env: &[Var], stats
         let shown: Vec<Var> = if config.mode.is_forward() {
             env.to_vec()
         } else {
-            // The user's own NO_PROXY fix-ups are for a wrapped command only.
+            // The user's own NO_PROXY fix-ups are for a wrapped command only;
+            // offline mode's fake key and quiet flag go to the paste line.
             env.iter()
-                .filter(|(k, _)| k == "ANTHROPIC_BASE_URL")
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("NO_PROXY"))
                 .cloned()
                 .collect()
         };

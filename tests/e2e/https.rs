@@ -60,6 +60,15 @@ async fn untrusted_https_upstream_gives_502_and_error_entry() {
             502,
             "an unverifiable upstream must be refused"
         );
+        // A second refusal: the hint that names the fix comes once.
+        assert_eq!(stream_through(&session).await.status(), 502);
+        let stderr = session.recorder.stderr();
+        assert_eq!(
+            stderr.matches("--upstream-ca").count(),
+            1,
+            "one hint naming the flags:\n{stderr}"
+        );
+        assert!(stderr.contains("--ssl-insecure"), "{stderr}");
         assert!(
             session.upstream.requests().is_empty(),
             "no request may reach an unverified upstream"
@@ -153,4 +162,123 @@ async fn https_upstream_stream_is_not_buffered() {
         assert_eq!(sse_text(&entries[0]), DEFAULT_REPLY);
     })
     .await
+}
+
+/// `openssl req -x509 …` as people run it for a test server: self-signed,
+/// marked CA:TRUE, served as the server's own certificate. `curl --cacert`
+/// accepts it, and so must `--upstream-ca` (WebPKI alone says
+/// CaUsedAsEndEntity); for a name it does not carry it is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openssl_self_signed_certificate_is_trusted_as_curl_trusts_it() {
+    bounded("test", LIMIT, async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let Some(good) = openssl_self_signed(dir.path(), "good", "DNS:localhost,IP:127.0.0.1")
+        else {
+            return;
+        };
+        let bad = openssl_self_signed(dir.path(), "bad", "DNS:elsewhere.test").expect("openssl");
+        for ((cert, key), trusted) in [(good, true), (bad, false)] {
+            let pem = std::fs::read_to_string(&cert).expect("cert");
+            let text = command_output("openssl", &["x509", "-noout", "-text", "-in", &cert]);
+            assert!(
+                text.contains("CA:TRUE"),
+                "the premise: openssl marks it a CA\n{text}"
+            );
+            let own = cctap_tests::upstream::TestCa::self_signed(
+                &pem,
+                &std::fs::read_to_string(&key).expect("key"),
+            )
+            .expect("server config");
+            let upstream = FakeUpstream::builder()
+                .tls_with(own)
+                .start()
+                .await
+                .expect("upstream");
+            // The reference: curl --cacert with the same file.
+            let curl = std::process::Command::new("curl")
+                .args([
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--cacert",
+                    &cert,
+                ])
+                .arg(format!("{}/v1/models", upstream.url()))
+                .output()
+                .expect("curl runs");
+            let curl_code = String::from_utf8_lossy(&curl.stdout).into_owned();
+            assert_eq!(curl_code != "000", trusted, "curl --cacert: {curl_code}");
+            let archive = dir.path().join(format!("self-signed-{trusted}.har"));
+            let recorder = cctap_tests::Recorder::reverse(
+                &upstream.url(),
+                &archive,
+                &["--upstream-ca", &cert],
+            )
+            .expect("record");
+            let session = Session {
+                dir: tempfile::tempdir().expect("temp dir"),
+                upstream,
+                recorder,
+                archive,
+            };
+            let response = stream_through(&session).await;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            if trusted {
+                assert_eq!(status, 200, "{body}");
+            } else {
+                assert_eq!(status, 502, "{body}");
+                assert!(body.to_lowercase().contains("certificate"), "{body}");
+            }
+            let (entries, _, _dir) = session.finish().await;
+            assert_eq!(
+                entries[0].error.is_none(),
+                trusted,
+                "{:?}",
+                entries[0].error
+            );
+        }
+    })
+    .await
+}
+
+/// A certificate and key as `openssl req -x509` makes them (its default
+/// config marks the certificate CA:TRUE); `None` when openssl is missing.
+fn openssl_self_signed(dir: &std::path::Path, name: &str, alt: &str) -> Option<(String, String)> {
+    let cert = dir.join(format!("{name}.pem")).display().to_string();
+    let key = dir.join(format!("{name}.key")).display().to_string();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", &format!("subjectAltName={alt}")])
+        .args(["-keyout", &key, "-out", &cert])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => Some((cert, key)),
+        Ok(out) => panic!(
+            "openssl req failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => {
+            eprintln!("openssl not found ({e}): self-signed certificate test skipped");
+            None
+        }
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .expect("runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

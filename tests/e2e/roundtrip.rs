@@ -337,6 +337,16 @@ async fn offline_mode_answers_stream_json_and_count_tokens() {
             .expect("count");
         let count = json_of(count).await;
         assert!(count["input_tokens"].is_u64(), "{count}");
+        // Claude Code's connectivity probe gets a 200 and no body; another
+        // HEAD a 404 head: both recorded as complete exchanges.
+        for (path, status) in [("/api/hello", 200), ("/v1/nothing", 404)] {
+            let head = http
+                .head(format!("{}{path}", recorder.url()))
+                .send()
+                .await
+                .expect("head");
+            assert_eq!(head.status(), status, "HEAD {path}");
+        }
         recorder.stop().await.expect("stop");
         let doc = cctap_tests::archive::document(&archive).expect("document");
         assert_eq!(
@@ -344,7 +354,16 @@ async fn offline_mode_answers_stream_json_and_count_tokens() {
             Vec::<String>::new()
         );
         let (entries, _) = cctap_tests::archive::read_entries(&archive).expect("read");
-        assert_eq!(entries.len(), 3);
+        assert_eq!(entries.len(), 5);
+        for e in &entries {
+            // Chrome's field: DevTools lists the call under Fetch/XHR.
+            assert_eq!(e.extra.get("_resourceType"), Some(&"fetch".into()));
+        }
+        for e in &entries[3..] {
+            assert_eq!(e.har.request.method, "HEAD");
+            assert_eq!(e.error, None, "a HEAD answer is a complete exchange");
+        }
+        assert_eq!(entries[3].har.response.status, 200);
         let stream_entry = entries
             .iter()
             .find(|e| e.sse_events.is_some())

@@ -118,15 +118,26 @@ async fn without_a_command_it_prints_the_line_to_paste() {
         let dir = tempfile::tempdir().expect("temp dir");
         let recorder =
             cctap_tests::Recorder::offline(&dir.path().join("x.har"), &[]).expect("record");
+        // Everything a client with no account needs: the base URL and a
+        // fake key (unless the environment has one), on one line to paste.
         let want = format!("export ANTHROPIC_BASE_URL={}", recorder.url());
         let deadline = tokio::time::Instant::now() + STEP;
         while !recorder.stderr().contains(&want) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        let stderr = recorder.stderr();
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&want))
+            .unwrap_or_else(|| panic!("stderr lacks {want:?}:\n{stderr}"));
+        if std::env::var_os("ANTHROPIC_API_KEY").is_none()
+            && std::env::var_os("ANTHROPIC_AUTH_TOKEN").is_none()
+        {
+            assert!(line.contains("ANTHROPIC_API_KEY=sk-ant-api03-"), "{line}");
+        }
         assert!(
-            recorder.stderr().contains(&want),
-            "stderr lacks {want:?}:\n{}",
-            recorder.stderr()
+            line.contains("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"),
+            "{line}"
         );
         recorder.stop().await.expect("stop");
     })
@@ -185,6 +196,70 @@ async fn wrapped_command_keeps_the_default_file_size_signal() {
             0,
             "SIGXFSZ ignored in the child: {line}"
         );
+    })
+    .await
+}
+
+/// Mistakes of the first five minutes: each is one clear error that says
+/// what to do, and none leaves an empty archive behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_mistakes_get_errors_that_say_what_to_do() {
+    bounded("test", LIMIT, async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let archive = dir.path().join("never.har");
+        let run = |args: Vec<String>| {
+            tokio::process::Command::new(binaries::record().expect("record binary"))
+                .kill_on_drop(true)
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+        };
+        let o = archive.display().to_string();
+        let cases: [(Vec<&str>, i32, &[&str]); 4] = [
+            (
+                vec!["-m", "offline", "-o", &o, "--", "/no/such/cmd", "-p", "hi"],
+                1,
+                &["command not found: '/no/such/cmd'", "PATH"],
+            ),
+            (
+                vec!["-m", "offline", "-o", &o, "--", "cctap-no-such-program"],
+                1,
+                &["command not found: 'cctap-no-such-program'"],
+            ),
+            (
+                vec![
+                    "-m",
+                    "offline",
+                    "-o",
+                    &o,
+                    "--listen-host",
+                    "http://127.0.0.1",
+                    "-p",
+                    "0",
+                ],
+                1,
+                &["--listen-host takes an address", "-p"],
+            ),
+            (vec!["ca", "bogus"], 2, &["bogus", "init", "path", "export"]),
+        ];
+        for (args, code, says) in cases {
+            let out = run(args.iter().map(|a| a.to_string()).collect())
+                .await
+                .expect("record runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+            for s in says {
+                assert!(
+                    stderr.contains(s),
+                    "{args:?}: stderr lacks {s:?}:\n{stderr}"
+                );
+            }
+            assert!(
+                stderr.lines().count() <= 6,
+                "{args:?}: a short error:\n{stderr}"
+            );
+            assert!(!archive.exists(), "{args:?} left {}", archive.display());
+        }
     })
     .await
 }

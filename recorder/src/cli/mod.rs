@@ -8,9 +8,10 @@
 
 mod mode;
 
-use crate::front::forward::HostFilter;
+use crate::front::forward::{HostFilter, PatternError};
 use crate::output::{FlowTarget, Targets};
-use crate::route::{BaseUrl, Origin};
+use crate::route::{BaseUrl, BaseUrlError, Origin};
+use crate::upstream::tls::TrustError;
 use clap::Parser;
 use mode::parse_mode;
 pub use mode::ModeArg;
@@ -274,10 +275,27 @@ impl Mode {
     }
 }
 
-/// A usage error found after parsing (exit 2).
+/// A usage error found after parsing (exit 2): each says what to change.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub enum UsageError {
+    #[error("ANTHROPIC_BASE_URL: {0}; fix it or pass the upstream with -m reverse:URL")]
+    BaseUrlEnv(#[source] BaseUrlError),
+    #[error(transparent)]
+    HostPattern(#[from] PatternError),
+    #[error("-o - and -w - would both write to standard output; send one of them to a file")]
+    BothOnStdout,
+    #[error("-o and -w name the same file; give each its own")]
+    SameFile,
+    #[error("-w +: name the flow file to append to (-w +FILE)")]
+    AppendWithoutName,
+    #[error(transparent)]
+    UpstreamTrust(#[from] TrustError),
+    #[error(
+        "the upstream {0} is record itself (does ANTHROPIC_BASE_URL already point at the proxy?); \
+         give the real API with -m reverse:URL"
+    )]
+    UpstreamIsSelf(BaseUrl),
+}
 
 impl Cli {
     /// Resolves defaults: the upstream from `ANTHROPIC_BASE_URL`, the port,
@@ -295,8 +313,7 @@ impl Cli {
             ModeArg::Reverse(None) => Mode::Reverse(default_upstream(env_base_url)?),
         };
         let wraps = !self.command.is_empty();
-        let hosts = HostFilter::new(&self.ignore_hosts, &self.allow_hosts)
-            .map_err(|e| UsageError(e.to_string()))?;
+        let hosts = HostFilter::new(&self.ignore_hosts, &self.allow_hosts)?;
         Ok(Config {
             mode,
             targets: targets(self.output, self.save_stream_file, now)?,
@@ -315,9 +332,14 @@ impl Cli {
     }
 }
 
+/// A `--upstream-timeout` that is not a duration.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("'{0}' is not a number of seconds: give e.g. 600 or 0.5 (0: no limit)")]
+pub struct SecondsError(String);
+
 /// `--upstream-timeout`: seconds, fractions allowed (`600`, `0.5`).
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let bad = || format!("'{text}' is not a number of seconds: give e.g. 600 or 0.5 (0: no limit)");
+fn parse_seconds(text: &str) -> Result<Duration, SecondsError> {
+    let bad = || SecondsError(text.to_owned());
     let secs: f64 = text.trim().parse().map_err(|_| bad())?;
     if !secs.is_finite() || secs < 0.0 {
         return Err(bad());
@@ -329,11 +351,7 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 fn default_upstream(env_base_url: Option<String>) -> Result<BaseUrl, UsageError> {
     match env_base_url.filter(|s| !s.trim().is_empty()) {
         None => Ok(BaseUrl::anthropic()),
-        Some(s) => s.trim().parse().map_err(|e| {
-            UsageError(format!(
-                "ANTHROPIC_BASE_URL: {e}; fix it or pass the upstream with -m reverse:URL"
-            ))
-        }),
+        Some(s) => s.trim().parse().map_err(UsageError::BaseUrlEnv),
     }
 }
 
@@ -351,12 +369,11 @@ fn targets(
     };
     if let (Some(har), Some(flows)) = (&har, &flows) {
         if *har == flows.path {
-            let why = if har.as_os_str() == "-" {
-                "-o - and -w - would both write to standard output; send one of them to a file"
+            return Err(if har.as_os_str() == "-" {
+                UsageError::BothOnStdout
             } else {
-                "-o and -w name the same file; give each its own"
-            };
-            return Err(UsageError(why.to_owned()));
+                UsageError::SameFile
+            });
         }
     }
     Ok(Targets { har, flows })
@@ -366,9 +383,7 @@ fn targets(
 fn flow_target(path: PathBuf) -> Result<FlowTarget, UsageError> {
     let text = path.to_string_lossy();
     match text.strip_prefix('+') {
-        Some("") => Err(UsageError(
-            "-w +: name the flow file to append to (-w +FILE)".into(),
-        )),
+        Some("") => Err(UsageError::AppendWithoutName),
         Some(rest) => Ok(FlowTarget {
             path: PathBuf::from(rest),
             append: true,

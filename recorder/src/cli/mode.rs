@@ -5,7 +5,7 @@
 //! `reverse[:URL]` makes the proxy the client's base URL; `offline` answers
 //! locally.
 
-use crate::route::{BaseUrl, Origin};
+use crate::route::{BaseUrl, BaseUrlError, Origin};
 
 /// The `--mode` flag as given.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,8 +19,25 @@ pub enum ModeArg {
     Offline,
 }
 
+/// Why a `--mode` value cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ModeError {
+    #[error("'{0}' is not a mode; use regular, upstream:URL, reverse:URL, reverse or offline")]
+    Unknown(String),
+    #[error(transparent)]
+    Reverse(BaseUrlError),
+    #[error("upstream proxy: {0}")]
+    ProxyUrl(BaseUrlError),
+    #[error(
+        "upstream proxy '{0}': only http:// proxies are supported (the tunnel inside is still TLS)"
+    )]
+    ProxyTls(String),
+    #[error("upstream proxy '{0}' has a path; give only http://HOST:PORT")]
+    ProxyPath(String),
+}
+
 /// Parses `regular`, `upstream:URL`, `reverse[:URL]`, `offline`.
-pub fn parse_mode(s: &str) -> Result<ModeArg, String> {
+pub fn parse_mode(s: &str) -> Result<ModeArg, ModeError> {
     match s.split_once(':') {
         None if s == "regular" => Ok(ModeArg::Regular),
         None if s == "reverse" => Ok(ModeArg::Reverse(None)),
@@ -28,26 +45,20 @@ pub fn parse_mode(s: &str) -> Result<ModeArg, String> {
         Some(("reverse", url)) => url
             .parse()
             .map(|u| ModeArg::Reverse(Some(u)))
-            .map_err(|e| format!("{e}")),
+            .map_err(ModeError::Reverse),
         Some(("upstream", url)) => parse_proxy(url).map(ModeArg::Upstream),
-        _ => Err(format!(
-            "'{s}' is not a mode; use regular, upstream:URL, reverse:URL, reverse or offline"
-        )),
+        _ => Err(ModeError::Unknown(s.to_owned())),
     }
 }
 
 /// `http://host:port` of an upstream HTTP proxy.
-fn parse_proxy(url: &str) -> Result<Origin, String> {
-    let base: BaseUrl = url.parse().map_err(|e| format!("upstream proxy: {e}"))?;
+fn parse_proxy(url: &str) -> Result<Origin, ModeError> {
+    let base: BaseUrl = url.parse().map_err(ModeError::ProxyUrl)?;
     if base.origin.tls {
-        return Err(format!(
-            "upstream proxy '{url}': only http:// proxies are supported (the tunnel inside is still TLS)"
-        ));
+        return Err(ModeError::ProxyTls(url.to_owned()));
     }
     if !base.prefix.is_empty() {
-        return Err(format!(
-            "upstream proxy '{url}' has a path; give only http://HOST:PORT"
-        ));
+        return Err(ModeError::ProxyPath(url.to_owned()));
     }
     Ok(base.origin)
 }
@@ -75,7 +86,8 @@ mod tests {
             "socks5",
             "reverse:ftp://x",
         ] {
-            assert!(parse_mode(bad).is_err(), "{bad}");
+            let err = parse_mode(bad).unwrap_err();
+            assert!(!err.to_string().is_empty(), "{bad}");
         }
     }
 }

@@ -90,12 +90,12 @@ fn bad_flags_exit_2() {
         .unwrap()
         .into_config(Some("not a url".into()), now)
         .unwrap_err();
-    assert!(err.0.contains("ANTHROPIC_BASE_URL"), "{err}");
+    assert!(err.to_string().contains("ANTHROPIC_BASE_URL"), "{err}");
     let err = parse(&["--ignore-hosts", "("])
         .unwrap()
         .into_config(None, now)
         .unwrap_err();
-    assert!(err.0.contains("--ignore-hosts"), "{err}");
+    assert!(err.to_string().contains("--ignore-hosts"), "{err}");
 }
 
 #[test]
@@ -129,7 +129,7 @@ fn w_and_o_may_not_share_a_file() {
         (&["-w", "+"], "-w +FILE"),
     ] {
         let err = parse(args).unwrap().into_config(None, now).unwrap_err();
-        assert!(err.0.contains(says), "{args:?}: {err}");
+        assert!(err.to_string().contains(says), "{args:?}: {err}");
     }
 }
 

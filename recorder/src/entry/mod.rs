@@ -141,6 +141,10 @@ pub fn build(mut rec: Recorded) -> Entry {
     har.response = response;
     entry.sse_events = sse;
     entry.error = rec.error;
+    // What Chrome writes for fetch(): DevTools lists the call under Fetch/XHR.
+    entry
+        .extra
+        .insert("_resourceType".to_owned(), "fetch".into());
     entry
 }
 

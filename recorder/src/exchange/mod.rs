@@ -138,7 +138,10 @@ impl Pipeline {
         let mut request = upstream_request(parts, boxed(body), &target);
         let mut checkout = match pool.checkout(&target.origin).await {
             Ok(c) => c,
-            Err(e) => return fail_unsent(&ex, request, e.to_string()).await,
+            Err(e) => {
+                hint_trust_once(&ex, &e);
+                return fail_unsent(&ex, request, e.to_string()).await;
+            }
         };
         let response = loop {
             ex.note_connection(&checkout.conn, checkout.fresh);
@@ -229,6 +232,21 @@ async fn fail_unsent(
 ) -> Response<ProxyBody> {
     let _ = tokio::time::timeout(UNSENT_BODY_WAIT, request.into_body().collect()).await;
     fail(ex, reason)
+}
+
+/// The first refused upstream certificate says which flag would fix it;
+/// every failure is still reported on its own line.
+fn hint_trust_once(ex: &Exchange, e: &crate::upstream::UpstreamError) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    if e.is_untrusted_certificate() {
+        SAID.call_once(|| {
+            ex.stats.say(
+                "record: hint: the upstream's certificate is not trusted here; give the CA \
+                 (or the server's own certificate) with --upstream-ca FILE.pem, or skip the \
+                 check with --ssl-insecure (only for servers you trust)",
+            );
+        });
+    }
 }
 
 /// How long a failed exchange waits for the rest of the client's body.

@@ -20,7 +20,20 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Answers one request whose body has been read whole.
 pub fn respond(method: &Method, path: &str, body: &[u8]) -> Response<Chunks> {
-    let path = path.split('?').next().unwrap_or("");
+    let mut response = answer(method, path.split('?').next().unwrap_or(""), body);
+    if method == Method::HEAD {
+        // A head only: hyper drops a HEAD answer's body unpolled, and a
+        // body not at its end would make the exchange look cut off.
+        *response.body_mut() = Chunks::empty();
+    }
+    response
+}
+
+fn answer(method: &Method, path: &str, body: &[u8]) -> Response<Chunks> {
+    if path.ends_with("/api/hello") && (method == Method::HEAD || method == Method::GET) {
+        // Claude Code's connectivity probe (with nonessential traffic on).
+        return json_response(&json!({}));
+    }
     if method != Method::POST {
         return error(
             StatusCode::NOT_FOUND,
@@ -255,7 +268,16 @@ mod tests {
             json!({"input_tokens": 10})
         );
 
-        let (status, body) = body_of(respond(&Method::GET, "/api/hello", b"")).await;
+        // Claude Code's probe is answered; a HEAD gets the head alone.
+        for method in [Method::GET, Method::HEAD] {
+            let (status, body) = body_of(respond(&method, "/api/hello", b"")).await;
+            assert_eq!(status, StatusCode::OK, "{method}");
+            assert_eq!(body.concat().is_empty(), method == Method::HEAD);
+        }
+        let (status, body) = body_of(respond(&Method::HEAD, "/api/other", b"")).await;
+        assert_eq!((status, body.concat().len()), (StatusCode::NOT_FOUND, 0));
+
+        let (status, body) = body_of(respond(&Method::GET, "/api/other", b"")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(
             serde_json::from_slice::<Value>(&body.concat()).unwrap()["type"],

@@ -53,6 +53,14 @@ impl Chunks {
         }
     }
 
+    /// No body at all (`content-length: 0`), ended from the start.
+    pub fn empty() -> Chunks {
+        Chunks {
+            chunks: VecDeque::new(),
+            sized: true,
+        }
+    }
+
     /// One frame, sent with its `content-length`.
     pub fn whole(bytes: impl Into<Bytes>) -> Chunks {
         Chunks {

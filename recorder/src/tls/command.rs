@@ -4,7 +4,7 @@
 //! which clap cannot mix with subcommands), when the first argument is `ca`.
 
 use crate::tls::{self, CaSource};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +41,15 @@ pub enum CaAction {
     Export,
 }
 
+/// `record ca bogus` or `record ca`: clap's error, then the choices.
+fn is_bad_subcommand(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::InvalidSubcommand | ErrorKind::MissingSubcommand
+    )
+}
+
 /// True when `args` (without the program name) ask for `record ca`.
 pub fn wanted(args: &[OsString]) -> bool {
     args.first().is_some_and(|a| a == "ca")
@@ -48,7 +57,22 @@ pub fn wanted(args: &[OsString]) -> bool {
 
 /// Runs `record ca …`; `args` starts with `ca`.
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    let cli = CaCli::parse_from(args);
+    let parsed = CaCli::command()
+        .bin_name("record ca")
+        .try_get_matches_from(args)
+        .and_then(|m| CaCli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) if is_bad_subcommand(&e) => {
+            let _ = e.print();
+            eprintln!(
+                "record ca takes one of: init (create the CA), path (print its file name), \
+                 export (print the certificate)"
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     match act(&cli) {
         Ok(text) => {
             print!("{text}");

@@ -10,6 +10,7 @@
 //! ([`crate::upstream::proxy`]). How long an upstream may then stay silent
 //! is [`timeout`]'s business (`--upstream-timeout`).
 
+mod pinned;
 pub mod proxy;
 pub mod timeout;
 pub mod tls;
@@ -65,6 +66,20 @@ pub enum UpstreamError {
         origin: String,
         source: hyper::Error,
     },
+}
+
+impl UpstreamError {
+    /// The upstream's certificate was refused (unknown issuer, wrong name,
+    /// expired): something `--upstream-ca` or `--ssl-insecure` would change.
+    pub fn is_untrusted_certificate(&self) -> bool {
+        let UpstreamError::Tls { source, .. } = self else {
+            return false;
+        };
+        source
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+            .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
+    }
 }
 
 /// One HTTP/1.1 connection to an upstream server.

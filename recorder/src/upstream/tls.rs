@@ -2,10 +2,13 @@
 //!
 //! The system's roots (rustls-native-certs, falling back to the bundled
 //! webpki roots when the system has none), plus `--upstream-ca`; or nothing
-//! at all with `--ssl-insecure`. ALPN offers only `http/1.1`, as Claude Code
+//! at all with `--ssl-insecure`. A server certificate given itself in
+//! `--upstream-ca` is believed as curl would ([`super::pinned`]). ALPN offers only `http/1.1`, as Claude Code
 //! does, so the upstream connection speaks what the archive records.
 
+use super::pinned::PinnedOrWebPki;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -22,6 +25,8 @@ pub enum TrustError {
     NoCert(PathBuf),
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] rustls::Error),
+    #[error("cannot set up certificate verification: {0}")]
+    Verifier(String),
 }
 
 /// The rustls client configuration for upstream connections.
@@ -38,15 +43,28 @@ pub fn client_config(
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
             .with_no_client_auth()
     } else {
-        builder
-            .with_root_certificates(roots(extra_ca)?)
-            .with_no_client_auth()
+        let (roots, pinned) = roots(extra_ca)?;
+        if pinned.is_empty() {
+            builder.with_root_certificates(roots).with_no_client_auth()
+        } else {
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| TrustError::Verifier(e.to_string()))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki { webpki, pinned }))
+                .with_no_client_auth()
+        }
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
-fn roots(extra_ca: Option<&Path>) -> Result<RootCertStore, TrustError> {
+/// The system's roots plus `--upstream-ca`'s certificates, and those
+/// certificates again: a server may present one of them as its own.
+fn roots(
+    extra_ca: Option<&Path>,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), TrustError> {
     let mut roots = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for err in &native.errors {
@@ -66,12 +84,13 @@ fn roots(extra_ca: Option<&Path>) -> Result<RootCertStore, TrustError> {
             .map_err(|e| ca_err(e.to_string()))?
             .collect::<Result<_, _>>()
             .map_err(|e| ca_err(e.to_string()))?;
-        let (added, _) = roots.add_parsable_certificates(certs);
+        let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
         if added == 0 {
             return Err(TrustError::NoCert(path.to_owned()));
         }
+        return Ok((roots, certs));
     }
-    Ok(roots)
+    Ok((roots, Vec::new()))
 }
 
 /// `--ssl-insecure`: accepts any certificate, still checks handshake

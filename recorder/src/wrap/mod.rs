@@ -22,6 +22,8 @@ pub enum WrapError {
         program: String,
         source: std::io::Error,
     },
+    #[error("command not found: '{0}' (is it installed and on PATH?); nothing was recorded")]
+    NotFound(String),
     #[error("lost track of '{program}': {source}")]
     Wait {
         program: String,
@@ -50,6 +52,27 @@ impl Signals {
             _ = self.int.recv() => libc::SIGINT,
             _ = self.term.recv() => libc::SIGTERM,
         }
+    }
+}
+
+/// Finds the command's program as `execvp` would (on `PATH` unless the name
+/// has a `/`), so a typo is reported before any archive is created.
+pub fn locate(command: &[OsString]) -> Result<(), WrapError> {
+    use std::os::unix::fs::PermissionsExt;
+    let program = command.first().cloned().unwrap_or_default();
+    let runnable = |path: &std::path::Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let path = std::path::Path::new(&program);
+    let found = if program.as_encoded_bytes().contains(&b'/') {
+        runnable(path)
+    } else {
+        let dirs = std::env::var_os("PATH").unwrap_or_default();
+        !program.is_empty() && std::env::split_paths(&dirs).any(|dir| runnable(&dir.join(path)))
+    };
+    match found {
+        true => Ok(()),
+        false => Err(WrapError::NotFound(program.to_string_lossy().into_owned())),
     }
 }
 
@@ -158,6 +181,23 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(exit_code(killed), 128 + 9);
+    }
+
+    #[test]
+    fn programs_are_found_as_execvp_finds_them() {
+        assert!(locate(&["sh".into()]).is_ok());
+        assert!(locate(&["/bin/sh".into(), "-c".into()]).is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let not_runnable = dir.path().join("script.sh");
+        std::fs::write(&not_runnable, "echo hi").unwrap();
+        let not_runnable = not_runnable.display().to_string();
+        for missing in ["cctap-no-such-program", "/no/such/cmd", &not_runnable, ""] {
+            let err = locate(&[missing.into()]).unwrap_err();
+            assert!(
+                err.to_string().contains("command not found"),
+                "{missing}: {err}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -165,7 +165,29 @@ async fn without_a_command_it_prints_the_exports() {
             said.contains("CURL_CA_BUNDLE=/") && said.contains("REQUESTS_CA_BUNDLE=/"),
             "{said}"
         );
-        fwd.finish().await;
+        // The pasted lines go on working after this run: they name files in
+        // the confdir, beside the CA, not in a directory removed at exit.
+        let named: Vec<std::path::PathBuf> = said
+            .split_whitespace()
+            .filter_map(|w| w.split_once('='))
+            .filter(|(k, _)| {
+                k.ends_with("CA_CERTS") || k.ends_with("CA_BUNDLE") || *k == "SSL_CERT_FILE"
+            })
+            .map(|(_, v)| std::path::PathBuf::from(v.trim_matches('\'')))
+            .collect();
+        assert_eq!(named.len(), 4, "{said}");
+        let confdir = fwd.confdir.clone();
+        let (_, _, _dir) = fwd.finish().await;
+        for path in named {
+            assert!(
+                path.starts_with(&confdir),
+                "{} is not in {}",
+                path.display(),
+                confdir.display()
+            );
+            let pem = std::fs::read_to_string(&path).expect("trust file still there after exit");
+            assert!(pem.contains("BEGIN CERTIFICATE"), "{}", path.display());
+        }
     })
     .await
 }

@@ -126,6 +126,8 @@ impl Shared {
 #[derive(Default)]
 pub struct Builder {
     tls: bool,
+    /// A certificate of the test's own (e.g. `openssl req -x509`).
+    own_cert: Option<TestCa>,
     port: u16,
     reply: Option<String>,
     behaviour: Behaviour,
@@ -136,6 +138,13 @@ impl Builder {
     /// Serve HTTPS with a fresh test CA.
     pub fn tls(mut self) -> Self {
         self.tls = true;
+        self
+    }
+
+    /// Serve HTTPS with a certificate the test made (see
+    /// [`TestCa::self_signed`]).
+    pub fn tls_with(mut self, cert: TestCa) -> Self {
+        self.own_cert = Some(cert);
         self
     }
 
@@ -177,10 +186,10 @@ impl Builder {
                 port: self.port,
                 source,
             })?;
-        let ca = if self.tls {
-            Some(TestCa::generate()?)
-        } else {
-            None
+        let ca = match (self.own_cert, self.tls) {
+            (Some(own), _) => Some(own),
+            (None, true) => Some(TestCa::generate()?),
+            (None, false) => None,
         };
         let acceptor = ca
             .as_ref()

@@ -66,6 +66,24 @@ impl TestCa {
         })
     }
 
+    /// A server's own self-signed certificate and key (PEM), as
+    /// `openssl req -x509` makes them: clients trust the certificate itself.
+    pub fn self_signed(cert_pem: &str, key_pem: &str) -> Result<TestCa, TlsError> {
+        let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TestCa {
+            ca_pem: cert_pem.to_owned(),
+            ca_der: cert,
+            server_config: Arc::new(config),
+        })
+    }
+
     /// A rustls client config that trusts only this CA (ALPN `http/1.1`).
     pub fn client_config(&self) -> Result<rustls::ClientConfig, TlsError> {
         let mut roots = rustls::RootCertStore::empty();

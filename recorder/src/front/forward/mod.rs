@@ -22,7 +22,7 @@ mod passthrough;
 mod proxy_head;
 mod sniff;
 
-pub use hosts::HostFilter;
+pub use hosts::{HostFilter, PatternError};
 pub use proxy_head::split_authority as split_host_port;
 
 use crate::exchange::Pipeline;
