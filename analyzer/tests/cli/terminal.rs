@@ -138,3 +138,32 @@ fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// The README shows `usage` at 80 columns as text: it must be what the tool
+/// prints (regenerate the block when prices or fixtures change).
+#[test]
+fn the_readme_capture_of_usage_at_80_columns_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files = [
+        "fixtures/claude-code/2.1.332-reverse.har",
+        "fixtures/claude-code/2.0.50-reverse.har",
+        "fixtures/handmade/cc-2.1.332.har",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| root.join(f).display().to_string())
+        .collect();
+    let mut args = vec!["usage"];
+    args.extend(paths.iter().map(String::as_str));
+    let Some(printed) = on_terminal(80, &args) else {
+        return;
+    };
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = format!("$ analyze usage {}\n", files.join(" "));
+    let start = readme.find(&command).expect("README has the usage capture") + command.len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert_eq!(
+        block, printed,
+        "README.md's usage capture is stale; paste:\n{printed}"
+    );
+}
