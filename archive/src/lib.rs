@@ -19,6 +19,9 @@
 //!   `redacted:<kind>:<fp>` marker, header and cookie rules, and redaction
 //!   of a whole entry (`redact/entry.rs`).
 //! - [`decode`]: undoing `content-encoding` (gzip, deflate, br, zstd).
+//!   [`spill`] keeps a body too big for memory in an anonymous file; the
+//!   writer streams it into the archive (`writer/stream.rs`).
+//! - [`private_file`]: outputs are created `0600`, never through a symlink.
 //! - [`base64`]: the codec for HAR's base64 bodies.
 //! - [`flow`]: mitmproxy's native flow files (`mitmdump -w`): the
 //!   tnetstring codec, [`FlowReader`] and [`FlowWriter`], the mapping
@@ -33,8 +36,10 @@ pub mod decode;
 pub mod fields;
 pub mod flow;
 pub mod model;
+pub mod private_file;
 pub mod reader;
 pub mod redact;
+pub mod spill;
 pub mod sse;
 pub mod wire;
 pub mod writer;

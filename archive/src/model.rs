@@ -46,6 +46,14 @@ pub struct Entry {
     /// kept as found so that HAR → HAR loses nothing.
     #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
     pub extra: Map<String, Value>,
+    /// How `request.postData` is written beyond HAR's fields: a body
+    /// streamed from a spill file, `_undecoded`, `_truncated`
+    /// (`writer/stream.rs`; never read back into this field).
+    #[serde(skip)]
+    pub request_note: Option<crate::spill::BodyNote>,
+    /// The same for `response.content`.
+    #[serde(skip)]
+    pub response_note: Option<crate::spill::BodyNote>,
     /// What the reader had to change to read this entry (never written).
     #[serde(skip)]
     pub warnings: Vec<crate::reader::FieldWarning>,

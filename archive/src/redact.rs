@@ -7,7 +7,8 @@
 //! and form fields ([`params`]); everywhere else, values matching a
 //! credential pattern ([`patterns`]) are, in the text a reader recovers
 //! ([`view`]: percent- and JSON-decoded; [`body`]: base64 and compressed
-//! bodies, multipart; [`stream`]: SSE pieces joined), each mapped back to
+//! bodies, multipart; [`stream`]: SSE pieces joined, and bodies redacted
+//! piece by piece as they are written), each mapped back to
 //! exactly the stored bytes that spell it ([`scan`]). Redacting twice
 //! changes nothing.
 //!
@@ -27,6 +28,7 @@ mod view;
 pub use params::is_credential_name;
 pub use patterns::EXAMPLES;
 pub use scan::{excerpt, Finding};
+pub use stream::StreamRedactor;
 
 /// A credential a header rule took whole: its kind, value and, for a
 /// cookie, the cookie's name.

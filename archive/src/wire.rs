@@ -38,16 +38,21 @@ pub struct ResponseHead {
 
 /// The HAR request for a head and its wire body.
 pub fn request(head: RequestHead, wire: Vec<u8>) -> Request {
-    let wire_size = wire.len();
-    let post_data = (!wire.is_empty()).then(|| {
-        let body = Body::decode(find_header(&head.headers, "content-encoding"), wire);
-        PostData {
-            mime_type: header_or_empty(&head.headers, "content-type"),
-            // HAR 1.2 postData has no `encoding`; the comment says base64.
-            comment: body.base64.then(|| "base64".to_owned()).or(body.problem),
-            text: Some(body.text),
-            params: None,
-        }
+    let wire_size = wire.len() as u64;
+    let body = (!wire.is_empty())
+        .then(|| Body::decode(find_header(&head.headers, "content-encoding"), wire));
+    request_with(head, wire_size, body)
+}
+
+/// The HAR request for a head and a body already made ready for the
+/// archive (`record` decodes big bodies its own way); `None`: no body.
+pub fn request_with(head: RequestHead, wire_size: u64, body: Option<Body>) -> Request {
+    let post_data = body.map(|body| PostData {
+        mime_type: header_or_empty(&head.headers, "content-type"),
+        // HAR 1.2 postData has no `encoding`; the comment says base64.
+        comment: body.base64.then(|| "base64".to_owned()).or(body.problem),
+        text: Some(body.text),
+        params: None,
     });
     Request {
         cookies: cookies(pairs(&head.headers), false),
@@ -65,9 +70,15 @@ pub fn request(head: RequestHead, wire: Vec<u8>) -> Request {
 
 /// The HAR response for a head and its wire body.
 pub fn response(head: ResponseHead, wire: Vec<u8>) -> Response {
-    let wire_size = wire.len();
+    let wire_size = wire.len() as u64;
+    let body = Body::decode(find_header(&head.headers, "content-encoding"), wire);
+    response_with(head, wire_size, body)
+}
+
+/// The HAR response for a head and a body already made ready for the
+/// archive (see [`request_with`]).
+pub fn response_with(head: ResponseHead, wire_size: u64, body: Body) -> Response {
     let encoding = find_header(&head.headers, "content-encoding");
-    let body = Body::decode(encoding, wire);
     let compression = (body.decoded_len > wire_size && encoding.is_some())
         .then(|| (body.decoded_len - wire_size) as i64);
     Response {
@@ -117,8 +128,9 @@ pub fn is_identity(encoding: Option<&str>) -> bool {
 pub struct Body {
     pub text: String,
     pub base64: bool,
-    pub decoded_len: usize,
-    /// Why the body is kept as sent (it could not be decoded).
+    pub decoded_len: u64,
+    /// Why the body is kept as sent (it could not be decoded), for
+    /// `comment`; `record` says it in `_undecoded` instead.
     pub problem: Option<String>,
 }
 
@@ -133,7 +145,7 @@ impl Body {
                 Err(e) => (wire, Some(format!("{e}; body kept as sent"))),
             },
         };
-        let decoded_len = bytes.len();
+        let decoded_len = bytes.len() as u64;
         match String::from_utf8(bytes) {
             Ok(text) => Body {
                 text,

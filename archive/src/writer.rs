@@ -10,12 +10,13 @@
 //! escaping of `writer/escape.rs`, 8 bytes at a time) into one buffer kept
 //! across entries, then handed to the compressor in one write.
 use crate::model::{Entry, LogHead};
-use std::fs::File;
+use crate::private_file::{open_private, Open};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 mod escape;
 pub mod json;
+pub mod stream;
 
 /// zstd window: 64 MiB. Long enough to reach back over the previous request
 /// (each Claude Code request repeats the conversation), small enough that a
@@ -198,6 +199,16 @@ impl Stream {
         self.buffered.flush().map_err(Failed::Io)
     }
 
+    /// Like [`Stream::write_json`] for an entry with noted bodies
+    /// ([`stream`]): written piece by piece, bodies streamed.
+    fn write_noted(&mut self, prefix: &[u8], entry: &Entry) -> Result<(), Failed> {
+        stream::write_noted(&mut self.buffered, &mut self.json, prefix, entry)?;
+        if self.json.capacity() > KEEP_JSON_BUFFER {
+            self.json = Vec::new();
+        }
+        self.buffered.flush().map_err(Failed::Io)
+    }
+
     /// Writes the bytes and pushes them all the way to the sink.
     fn write_flushed(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.buffered.write_all(bytes)?;
@@ -246,14 +257,21 @@ impl ArchiveWriter {
     /// Creates (truncates) the file, or standard output for `-`; the format
     /// comes from the name. Writes and flushes the head.
     pub fn create(path: &Path, head: &LogHead) -> Result<ArchiveWriter, WriteError> {
+        ArchiveWriter::create_as(path, head, Open::Truncate)
+    }
+
+    /// Like [`ArchiveWriter::create`], opening the file as `how` says
+    /// (`0600`, never through a symlink: [`open_private`]).
+    pub fn create_as(path: &Path, head: &LogHead, how: Open) -> Result<ArchiveWriter, WriteError> {
         let name = path.display().to_string();
         let sink: Box<dyn Write + Send> = if path == Path::new("-") {
             Box::new(io::stdout())
         } else {
-            Box::new(File::create(path).map_err(|source| WriteError::Io {
+            let file = open_private(path, how).map_err(|source| WriteError::Io {
                 path: name.clone(),
                 source,
-            })?)
+            })?;
+            Box::new(file)
         };
         ArchiveWriter::named(&name, sink, Format::from_path(path), head)
     }
@@ -308,7 +326,12 @@ impl ArchiveWriter {
     /// recover the entries before it), and nothing more should be appended.
     pub fn append(&mut self, entry: &Entry) -> Result<(), WriteError> {
         let separator: &[u8] = if self.entries == 0 { b"\n" } else { b",\n" };
-        match self.stream.write_json(separator, entry) {
+        let written = if stream::has_notes(entry) {
+            self.stream.write_noted(separator, entry)
+        } else {
+            self.stream.write_json(separator, entry)
+        };
+        match written {
             Ok(()) => {}
             Err(Failed::Io(source)) => return Err(self.io_error(source)),
             Err(Failed::Json(e)) => return Err(WriteError::Json(e)),
@@ -352,7 +375,7 @@ impl ArchiveWriter {
 
 /// Why a write to the stream failed: the sink, or (not expected for an
 /// [`Entry`]) serialisation.
-enum Failed {
+pub(crate) enum Failed {
     Io(io::Error),
     Json(serde_json::Error),
 }

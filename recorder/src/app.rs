@@ -31,6 +31,30 @@ use tokio::net::TcpListener;
 /// How long in-flight exchanges may finish after a stop was asked for.
 const GRACE: Duration = Duration::from_secs(3);
 
+/// The soft open-file limit record started with, when it raised it; the
+/// wrapped command gets it back (`wrap.rs`), as if record were not there.
+pub static STARTING_FD_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Raises the soft limit on open files to the hard one: a desktop's
+/// default 1024 is a few hundred idle clients for a proxy (issue 19).
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let soft = lim.rlim_cur;
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                STARTING_FD_LIMIT.store(soft, std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(from = soft, to = lim.rlim_max, "raised the open-file limit");
+            }
+        }
+    }
+}
+
 /// Runs until the wrapped command exits or a signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
@@ -39,6 +63,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         wrap::locate(&config.command)?;
     }
     let stats = Arc::new(Stats::default());
+    raise_fd_limit();
 
     let front = Front::open(&config, &stats)?;
     let tcp = bind(&config).await?;
@@ -61,7 +86,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         ));
     }
     let pipeline = Pipeline::new(front.pool.clone(), sink, config.redact, stats.clone())
-        .upstream_timeout(config.upstream_timeout);
+        .upstream_timeout(config.upstream_timeout)
+        .max_body_size(config.max_body_size);
 
     let proxy_url = format!("http://{}", client_authority(addr));
     let env = front.child_env(&config, &proxy_url);
@@ -179,6 +205,8 @@ where
     tracing::debug!("shutdown: closing the archive");
     let closed = s.writer.finish();
     tracing::debug!("shutdown: archive closed");
+    // Spill files are anonymous and gone already; their directory too now.
+    cctap_archive::spill::remove_private_dir();
     (value, closed)
 }
 

@@ -10,6 +10,7 @@ mod common;
 mod analyze;
 mod archive_format;
 mod bodies;
+mod bounded;
 mod concurrency;
 mod crash;
 mod failures;

@@ -3,6 +3,8 @@
 //!
 //! - [`Placement::Live`]: the file itself is written as entries come, each
 //!   flushed, so a cut-off run keeps what it wrote (`record`).
+//! - [`Placement::New`]: the same, for a file that must not exist yet
+//!   (`O_EXCL`: `record`'s default name, which can be guessed).
 //! - [`Placement::Append`]: the same, appending to an existing flow file
 //!   (`record -w +FILE`, as in mitmdump; a flow file has no head or tail).
 //! - [`Placement::Atomic`]: a temporary file beside the target, renamed into
@@ -13,10 +15,14 @@
 //!   no regular file (`/dev/stdout`, a FIFO) is written in place.
 //!
 //! `-` is standard output in every placement (nothing to rename there).
+//! Live, new and appended files are `record`'s: created `0600`, never
+//! through a symbolic link ([`crate::private_file`]).
 use crate::flow::{FlowWriteError, FlowWriter};
 use crate::model::{Entry, LogHead};
+use crate::private_file::{open_private, Open};
+use crate::writer::stream::{has_notes, inline_spilled};
 use crate::writer::{ArchiveWriter, Format, WriteError};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -65,6 +71,8 @@ impl Kind {
 pub enum Placement {
     /// Create (truncate) the file and write it as entries come.
     Live,
+    /// Like `Live`, but only if nothing is at the path yet (`O_EXCL`).
+    New,
     /// Append to the file (flow files only; a HAR is created as `Live`).
     Append,
     /// Write a temporary file beside it, rename it into place at the end.
@@ -166,11 +174,15 @@ impl AnyWriter {
         } else {
             match placement {
                 Placement::Append if kind == Kind::Flows => {
-                    let file = OpenOptions::new().create(true).append(true).open(path);
+                    let file = open_private(path, Open::Append);
                     (Box::new(file.map_err(place_error("open"))?), None)
                 }
-                Placement::Live | Placement::Append => {
-                    let file = File::create(path).map_err(place_error("create"))?;
+                Placement::Live | Placement::Append | Placement::New => {
+                    let how = match placement {
+                        Placement::New => Open::New,
+                        _ => Open::Truncate,
+                    };
+                    let file = open_private(path, how).map_err(place_error("create"))?;
                     (Box::new(file), None)
                 }
                 Placement::Atomic => match atomic_target(path) {
@@ -222,6 +234,8 @@ impl AnyWriter {
     pub fn append(&mut self, entry: &Entry) -> Result<(), AnyWriteError> {
         match &mut self.inner {
             Inner::Har(w) => w.append(entry)?,
+            // A flow holds its bodies whole: a spilled one is read back.
+            Inner::Flows(w) if has_notes(entry) => w.append(&inline_spilled(entry))?,
             Inner::Flows(w) => w.append(entry)?,
         }
         self.written += 1;

@@ -7,7 +7,7 @@
 //! (and [`super::FlowReader`]) load it.
 use super::{from_entry, FlowError};
 use crate::model::Entry;
-use std::fs::File;
+use crate::private_file::{open_private, Open};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -37,10 +37,12 @@ impl FlowWriter {
         let sink: Box<dyn Write + Send> = if path == Path::new("-") {
             Box::new(io::stdout())
         } else {
-            Box::new(File::create(path).map_err(|source| FlowWriteError::Io {
-                path: name.clone(),
-                source,
-            })?)
+            Box::new(
+                open_private(path, Open::Truncate).map_err(|source| FlowWriteError::Io {
+                    path: name.clone(),
+                    source,
+                })?,
+            )
         };
         Ok(FlowWriter::new(&name, sink))
     }

@@ -76,7 +76,9 @@ pub(crate) fn redact(body: Body<'_>, place: &str, report: &mut Report) -> Change
         report.apply(place, body.text, &hits);
         return Changed::No;
     };
-    if let Some(decoded) = inflate(&bytes, body.encoding) {
+    // Held decoded only when it holds something to redact.
+    let holds_hit = inflate_reader(&bytes, body.encoding).is_some_and(|r| any_hit(r, body.mime));
+    if let Some(decoded) = holds_hit.then(|| inflate(&bytes, body.encoding)).flatten() {
         let hits = byte_hits(&decoded, body.mime);
         if !hits.is_empty() {
             let edits = report.edits(place, &hits);
@@ -119,6 +121,21 @@ fn inflate_limit(wire: usize) -> u64 {
 /// is cut short or followed by junk: by `content-encoding`, else by the
 /// magic bytes of gzip and zstd. `None` when nothing decodes.
 pub(crate) fn inflate(bytes: &[u8], encoding: Option<&str>) -> Option<Vec<u8>> {
+    let mut reader = inflate_reader(bytes, encoding)?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    // Until the end, the first error (junk, a cut) or the bound.
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The decoding stream behind [`inflate`], bounded by [`inflate_limit`].
+fn inflate_reader<'a>(bytes: &'a [u8], encoding: Option<&str>) -> Option<Box<dyn Read + 'a>> {
     let coding = encoding
         .and_then(|e| e.rsplit(',').next())
         .map(|c| c.trim().to_ascii_lowercase())
@@ -129,7 +146,7 @@ pub(crate) fn inflate(bytes: &[u8], encoding: Option<&str>) -> Option<Vec<u8>> {
             _ => None,
         })?;
     let limit = inflate_limit(bytes.len());
-    let reader: Box<dyn Read + '_> = match coding.as_str() {
+    let reader: Box<dyn Read + 'a> = match coding.as_str() {
         "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
         "deflate" if bytes.first().is_some_and(|b| b & 0x0f == 8) => {
             Box::new(flate2::read::ZlibDecoder::new(bytes))
@@ -139,17 +156,30 @@ pub(crate) fn inflate(bytes: &[u8], encoding: Option<&str>) -> Option<Vec<u8>> {
         "zstd" => Box::new(zstd::stream::read::Decoder::new(bytes).ok()?),
         _ => return None,
     };
-    let mut out = Vec::new();
-    let mut reader = reader.take(limit);
+    Some(Box::new(reader.take(limit)))
+}
+
+/// Whether a decoding stream holds any hit, searched a window at a time
+/// (windows overlapping by [`stream::CARRY`], longer than any secret): a
+/// decompression bomb is never held whole just to be searched.
+fn any_hit(mut reader: Box<dyn Read + '_>, mime: &str) -> bool {
+    let mut window = Vec::new();
     let mut buf = [0u8; 16 * 1024];
-    // Until the end, the first error (junk, a cut) or the bound.
-    while let Ok(n) = reader.read(&mut buf) {
-        if n == 0 {
-            break;
+    loop {
+        // A read error (junk, a cut) ends the stream, as in `inflate`.
+        let n = reader.read(&mut buf).unwrap_or(0);
+        window.extend_from_slice(&buf[..n]);
+        let end = n == 0;
+        if end || window.len() >= stream::WINDOW + stream::CARRY {
+            if !byte_hits(&window, mime).is_empty() {
+                return true;
+            }
+            if end {
+                return false;
+            }
+            window.drain(..window.len() - stream::CARRY);
         }
-        out.extend_from_slice(&buf[..n]);
     }
-    (!out.is_empty()).then_some(out)
 }
 
 #[cfg(test)]
@@ -184,5 +214,24 @@ mod tests {
             inflate(&bomb, None).unwrap().len() as u64,
             inflate_limit(bomb.len())
         );
+    }
+
+    #[test]
+    fn a_compressed_secret_is_found_a_window_at_a_time() {
+        let key = "sk-ant-api03-FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE-FAKEAA";
+        // Past the first window, and across the boundary of the second.
+        for at in [3 << 20, stream::WINDOW + stream::CARRY - 20] {
+            let mut text = vec![b'.'; at];
+            text.extend_from_slice(key.as_bytes());
+            text.resize(text.len() + (1 << 20), b'.');
+            let gz = gzip(&text);
+            let reader = inflate_reader(&gz, Some("gzip")).unwrap();
+            assert!(any_hit(reader, "text/plain"), "key at {at}");
+        }
+        let clean = gzip(&vec![b'.'; 5 << 20]);
+        assert!(!any_hit(
+            inflate_reader(&clean, None).unwrap(),
+            "text/plain"
+        ));
     }
 }

@@ -12,9 +12,16 @@
 
 /// Appends `s` as a JSON string, quotes included.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
+    write_inner(out, s.as_bytes());
+    out.push(b'"');
+}
+
+/// Appends the inside of a JSON string (no quotes) for UTF-8 `bytes`,
+/// which may be any piece of a longer text: only ASCII bytes are escaped,
+/// so a character cut between two pieces passes through intact.
+pub(crate) fn write_inner(out: &mut Vec<u8>, bytes: &[u8]) {
     // Start of the clean run not yet copied.
     let mut run = 0;
     while let Some(at) = find_escape(bytes, run) {
@@ -23,7 +30,6 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
         run = at + 1;
     }
     out.extend_from_slice(&bytes[run..]);
-    out.push(b'"');
 }
 
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);

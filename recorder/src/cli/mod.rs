@@ -16,7 +16,7 @@ use clap::Parser;
 use mode::parse_mode;
 pub use mode::ModeArg;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const EXAMPLES: &str = "\
@@ -173,6 +173,15 @@ default matches the Anthropic SDKs' request timeout (X-Stainless-Timeout: 600)."
     )]
     pub upstream_timeout: Duration,
 
+    /// Keep at most SIZE bytes of each body in the archive (e.g. 1m, 512k).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        value_parser = parse_size,
+        long_help = "Keep at most SIZE bytes of each request and response body in the archive (suffixes k, m, g: 512k, 16m). The client still gets every byte; the archived body is cut and marked \"_truncated\": true (a compressed body cut short is kept as sent, with _undecoded saying so). Like mitmproxy's stream_large_bodies, for downloads you do not need to keep. Without it nothing is dropped: bodies past 4 MiB go through a spill file, not memory."
+    )]
+    pub max_body_size: Option<u64>,
+
     /// Where the CA lives (forward mode) [default: ~/.cctap].
     #[arg(
         long,
@@ -249,6 +258,8 @@ pub struct Config {
     /// `--upstream-timeout`: how long an upstream may stay silent; `None`
     /// for ever.
     pub upstream_timeout: Option<Duration>,
+    /// `--max-body-size`: bytes of each body kept for the archive.
+    pub max_body_size: Option<u64>,
     /// `--confdir`, `--ca`: where forward mode's CA comes from.
     pub confdir: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
@@ -322,6 +333,7 @@ impl Cli {
             upstream_ca: self.upstream_ca,
             ssl_insecure: self.ssl_insecure,
             upstream_timeout: (!self.upstream_timeout.is_zero()).then_some(self.upstream_timeout),
+            max_body_size: self.max_body_size,
             confdir: self.confdir,
             ca_file: self.ca,
             hosts,
@@ -336,6 +348,29 @@ impl Cli {
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("'{0}' is not a number of seconds: give e.g. 600 or 0.5 (0: no limit)")]
 pub struct SecondsError(String);
+
+/// A `--max-body-size` that is not a size.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("'{0}' is not a size: give e.g. 1048576, 512k, 16m or 1g")]
+pub struct SizeError(String);
+
+/// `--max-body-size`: bytes, with an optional k/m/g suffix (binary).
+fn parse_size(text: &str) -> Result<u64, SizeError> {
+    let bad = || SizeError(text.to_owned());
+    let t = text.trim().to_ascii_lowercase();
+    let t = t
+        .strip_suffix("ib")
+        .or_else(|| t.strip_suffix('b'))
+        .unwrap_or(&t);
+    let (digits, shift) = match t.as_bytes().last() {
+        Some(b'k') => (&t[..t.len() - 1], 10),
+        Some(b'm') => (&t[..t.len() - 1], 20),
+        Some(b'g') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
+}
 
 /// `--upstream-timeout`: seconds, fractions allowed (`600`, `0.5`).
 fn parse_seconds(text: &str) -> Result<Duration, SecondsError> {
@@ -393,6 +428,22 @@ fn flow_target(path: PathBuf) -> Result<FlowTarget, UsageError> {
             append: false,
         }),
     }
+}
+
+/// Whether `path` is a name [`default_output`] makes.
+pub fn is_default_output(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    let Some(stamp) = name
+        .strip_prefix("cctap-")
+        .and_then(|n| n.strip_suffix("Z.har.zst"))
+    else {
+        return false;
+    };
+    stamp.len() == 15
+        && stamp.bytes().enumerate().all(|(i, b)| match i {
+            8 => b == b'T',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 /// `cctap-20261125T124500Z.har.zst`.

@@ -8,17 +8,21 @@
 //! decoded, base64 for non-UTF-8), parses the SSE stream with each event's
 //! arrival time, and computes HAR timings.
 
-use bytes::Bytes;
-use cctap_archive::model::{format_started, Content, Request, Response, Timings};
+use cctap_archive::model::{find_header, format_started, Request, Response, Timings};
+use cctap_archive::spill::BodyNote;
 use cctap_archive::sse::{parse_all, SseParser};
 use cctap_archive::{Entry, SseEvent};
 use std::net::IpAddr;
 use std::time::Instant;
 
+mod capture;
 mod tokens;
 
+pub use capture::Captured;
+use capture::{archive_body, ArchivedBody};
 use cctap_archive::fields::no_response;
 use cctap_archive::wire;
+use cctap_archive::writer::stream::Which;
 pub use tokens::count as count_tokens;
 
 /// How HAR names an HTTP version (`HTTP/1.1`, `HTTP/2.0`).
@@ -46,7 +50,7 @@ pub struct Recorded {
     pub request_headers: Vec<(String, String)>,
     /// Wire size of the request head, when known.
     pub request_head_size: Option<usize>,
-    pub request_body: Vec<Bytes>,
+    pub request_body: Captured,
     pub request_done: Option<Instant>,
     pub connection: Option<ConnRecord>,
     /// When the upstream connection was ready to send on.
@@ -54,10 +58,12 @@ pub struct Recorded {
     pub response: Option<ResponseHead>,
     pub response_at: Option<Instant>,
     /// Response body chunks and when each arrived.
-    pub response_body: Vec<(Instant, Bytes)>,
+    pub response_body: Captured,
     /// When the response body ended cleanly.
     pub response_done: Option<Instant>,
     pub error: Option<String>,
+    /// Whether bodies written from spill files are redacted on the way.
+    pub redact: bool,
 }
 
 /// The upstream connection an exchange used.
@@ -95,15 +101,16 @@ impl Recorded {
             url,
             request_headers,
             request_head_size: head_size,
-            request_body: Vec::new(),
+            request_body: Captured::default(),
             request_done: None,
             connection: None,
             conn_ready: None,
             response: None,
             response_at: None,
-            response_body: Vec::new(),
+            response_body: Captured::default(),
             response_done: None,
             error: None,
+            redact: false,
         }
     }
 
@@ -115,7 +122,7 @@ impl Recorded {
     fn end(&self) -> Instant {
         let response_end = self
             .response_done
-            .or_else(|| self.response_body.last().map(|(t, _)| *t))
+            .or_else(|| self.response_body.last_at())
             .or(self.response_at)
             .unwrap_or_else(Instant::now);
         self.request_done
@@ -132,14 +139,17 @@ pub fn build(mut rec: Recorded) -> Entry {
     har.started_date_time = format_started(rec.started_wall);
     har.time = rec.ms(end);
     har.timings = timings(&rec, end);
-    har.request = request(&mut rec);
+    let (request, request_note) = request(&mut rec);
+    har.request = request;
+    entry.request_note = request_note;
     if let Some(conn) = &rec.connection {
         har.server_ip_address = Some(conn.server_ip.to_string());
         har.connection = Some(conn.id.to_string());
     }
-    let (response, sse) = response(&mut rec, end);
-    har.response = response;
+    let (response, sse, response_note) = response(&mut rec, end);
+    entry.har.response = response;
     entry.sse_events = sse;
+    entry.response_note = response_note;
     entry.error = rec.error;
     // What Chrome writes for fetch(): DevTools lists the call under Fetch/XHR.
     entry
@@ -178,7 +188,9 @@ fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn request(rec: &mut Recorded) -> Request {
+fn request(rec: &mut Recorded) -> (Request, Option<BodyNote>) {
+    let captured = std::mem::take(&mut rec.request_body);
+    let wire_size = captured.seen();
     let head = wire::RequestHead {
         method: std::mem::take(&mut rec.method),
         url: std::mem::take(&mut rec.url),
@@ -186,20 +198,30 @@ fn request(rec: &mut Recorded) -> Request {
         headers: wire::headers(std::mem::take(&mut rec.request_headers)),
         size: rec.request_head_size,
     };
-    wire::request(head, rec.request_body.concat())
+    if captured.is_empty() {
+        return (wire::request_with(head, wire_size, None), None);
+    }
+    let encoding = find_header(&head.headers, "content-encoding");
+    let (body, note) = archive_body(captured, encoding, Which::Request, rec.redact).split();
+    (wire::request_with(head, wire_size, Some(body)), note)
 }
 
-fn response(rec: &mut Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>>) {
+fn response(
+    rec: &mut Recorded,
+    end: Instant,
+) -> (Response, Option<Vec<SseEvent>>, Option<BodyNote>) {
     let Some(head) = rec.response.take() else {
-        return (no_response(), None);
+        return (no_response(), None, None);
     };
-    let mut body = Vec::with_capacity(rec.response_body.iter().map(|(_, b)| b.len()).sum());
-    for (_, chunk) in &rec.response_body {
-        body.extend_from_slice(chunk);
-    }
+    let encoding = header(&head.headers, "content-encoding");
     let is_sse = header(&head.headers, "content-type")
         .is_some_and(|m| m.to_ascii_lowercase().starts_with("text/event-stream"));
-    let identity = wire::is_identity(header(&head.headers, "content-encoding"));
+    let sse = is_sse.then(|| sse_events(rec, end, encoding));
+    let captured = std::mem::take(&mut rec.response_body);
+    let wire_size = captured.seen();
+    let archived = archive_body(captured, encoding, Which::Response, rec.redact);
+    let sse = sse.map(|events| events.unwrap_or_else(|| sse_from_text(&archived, rec.ms(end))));
+    let (body, note) = archived.split();
     let head = wire::ResponseHead {
         status: i64::from(head.status),
         reason: head.reason,
@@ -207,27 +229,36 @@ fn response(rec: &mut Recorded, end: Instant) -> (Response, Option<Vec<SseEvent>
         headers: wire::headers(head.headers),
         size: head.head_size,
     };
-    let response = wire::response(head, body);
-    let sse = is_sse.then(|| sse_events(rec, end, identity, &response.content));
-    (response, sse)
+    (wire::response_with(head, wire_size, body), sse, note)
 }
 
-/// The stream's events. An unencoded stream is parsed chunk by chunk with
-/// each chunk's arrival time; an encoded one (rare) only as a whole.
-fn sse_events(rec: &Recorded, end: Instant, identity: bool, body: &Content) -> Vec<SseEvent> {
+/// The stream's events: an unencoded stream held in memory is parsed chunk
+/// by chunk with each chunk's arrival time; `None` leaves it to
+/// [`sse_from_text`].
+fn sse_events(rec: &Recorded, end: Instant, encoding: Option<&str>) -> Option<Vec<SseEvent>> {
+    let chunks = rec.response_body.timed_chunks()?;
+    if !wire::is_identity(encoding) {
+        return None;
+    }
     let mut out = Vec::new();
-    if identity {
-        let mut parser = SseParser::new();
-        for (t, chunk) in &rec.response_body {
-            parser.feed(chunk, rec.ms(*t), &mut out);
-        }
-        parser.finish(rec.ms(end), &mut out);
-    } else if let (None, Some(text)) = (&body.encoding, &body.text) {
-        let end = rec.ms(end);
-        out = parse_all(text);
-        for ev in &mut out {
-            ev.time = end;
-        }
+    let mut parser = SseParser::new();
+    for (t, chunk) in chunks {
+        parser.feed(chunk, rec.ms(*t), &mut out);
+    }
+    parser.finish(rec.ms(end), &mut out);
+    Some(out)
+}
+
+/// An encoded stream's events (rare), parsed from the decoded text as a
+/// whole, all stamped with the end. A stream written from a spill file
+/// (past [`capture::SPILL_AT`]) has none: its text is not in memory.
+fn sse_from_text(body: &ArchivedBody, end_ms: f64) -> Vec<SseEvent> {
+    if body.base64 || body.note.spilled.is_some() {
+        return Vec::new();
+    }
+    let mut out = parse_all(&body.text);
+    for ev in &mut out {
+        ev.time = end_ms;
     }
     out
 }
@@ -235,6 +266,7 @@ fn sse_events(rec: &Recorded, end: Instant, identity: bool, body: &Content) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use std::time::Duration;
 
     fn recorded() -> Recorded {
@@ -253,8 +285,10 @@ mod tests {
     #[test]
     fn an_exchange_without_response_has_status_0_and_its_error() {
         let mut rec = recorded();
-        rec.request_body.push(Bytes::from_static(b"{\"model\":"));
-        rec.request_body.push(Bytes::from_static(b"\"m\"}"));
+        rec.request_body
+            .push(rec.started, &Bytes::from_static(b"{\"model\":"));
+        rec.request_body
+            .push(rec.started, &Bytes::from_static(b"\"m\"}"));
         rec.error = Some("cannot connect to http://127.0.0.1:9: refused".into());
         let e = build(rec);
         assert_eq!(e.har.response.status, 0);
@@ -292,10 +326,10 @@ mod tests {
             headers: vec![("Content-Type".into(), "application/octet-stream".into())],
             head_size: Some(50),
         });
-        rec.response_body.push((
+        rec.response_body.push(
             t + Duration::from_millis(12),
-            Bytes::from_static(&[0xff, 0xfe]),
-        ));
+            &Bytes::from_static(&[0xff, 0xfe]),
+        );
         rec.response_done = Some(t + Duration::from_millis(20));
         let e = build(rec);
         let c = &e.har.response.content;
@@ -350,14 +384,14 @@ mod tests {
             )],
             head_size: None,
         });
-        rec.response_body.push((
+        rec.response_body.push(
             t + Duration::from_micros(1500),
-            Bytes::from_static(b"event: ping\ndata: {}\n\nevent: message_delta\n"),
-        ));
-        rec.response_body.push((
+            &Bytes::from_static(b"event: ping\ndata: {}\n\nevent: message_delta\n"),
+        );
+        rec.response_body.push(
             t + Duration::from_micros(2250),
-            Bytes::from_static(b"data: {\"usage\":{\"output_tokens\":9}}\n\n"),
-        ));
+            &Bytes::from_static(b"data: {\"usage\":{\"output_tokens\":9}}\n\n"),
+        );
         rec.response_done = Some(t + Duration::from_millis(3));
         let e = build(rec);
         let ev = e.sse_events.as_ref().unwrap();

@@ -21,7 +21,7 @@ pub mod offline;
 #[cfg(test)]
 mod pipeline_tests;
 
-use crate::entry::{self, ConnRecord, Recorded, ResponseHead};
+use crate::entry::{self, Captured, ConnRecord, Recorded, ResponseHead};
 use crate::exchange::headers::{header_list, rewrite_host, strip_hop_by_hop, upstream_request};
 use crate::io::body::{boxed, full, ProxyBody};
 use crate::io::headtap::WireHead;
@@ -55,6 +55,8 @@ pub struct Pipeline {
     /// How long an upstream may stay silent (`--upstream-timeout`); `None`
     /// waits for ever.
     upstream_timeout: Option<Duration>,
+    /// `--max-body-size`: bytes of each body kept for the archive.
+    max_body_size: Option<u64>,
     next_id: AtomicU64,
 }
 
@@ -72,6 +74,7 @@ impl Pipeline {
             stats,
             cut_off: Arc::new(AtomicBool::new(false)),
             upstream_timeout: None,
+            max_body_size: None,
             next_id: AtomicU64::new(1),
         }
     }
@@ -80,6 +83,13 @@ impl Pipeline {
     /// two frames of its body. `None` (the default here) never gives up.
     pub fn upstream_timeout(mut self, limit: Option<Duration>) -> Pipeline {
         self.upstream_timeout = limit;
+        self
+    }
+
+    /// Keeps at most `limit` bytes of each body for the archive
+    /// (`--max-body-size`; the rest is forwarded, not kept: `_truncated`).
+    pub fn max_body_size(mut self, limit: Option<u64>) -> Pipeline {
+        self.max_body_size = limit;
         self
     }
 
@@ -108,7 +118,10 @@ impl Pipeline {
                 rewrite_host(&mut headers, &t.origin.authority());
             }
             let version = entry::version_name(parts.version);
-            let rec = Recorded::new(parts.method.to_string(), version, url, headers, head_size);
+            let mut rec = Recorded::new(parts.method.to_string(), version, url, headers, head_size);
+            rec.redact = self.redact;
+            rec.request_body = Captured::new(self.max_body_size);
+            rec.response_body = Captured::new(self.max_body_size);
             let ex = Exchange::start(rec, &self);
             let body = TeeBody::new(body, RequestSink(ex.clone()));
             match dest {
@@ -350,8 +363,8 @@ impl Exchange {
         if rec.error.is_none() && rec.response_done.is_none() {
             rec.error = Some(self.unfinished_reason(&rec).to_owned());
         }
-        let up: usize = rec.request_body.iter().map(Bytes::len).sum();
-        let down: usize = rec.response_body.iter().map(|(_, b)| b.len()).sum();
+        let up = rec.request_body.seen();
+        let down = rec.response_body.seen();
         let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let mut entry = entry::build(rec);
             if self.redact {
@@ -362,8 +375,8 @@ impl Exchange {
         let stats = &self.stats;
         stats.in_flight.fetch_sub(1, Relaxed);
         stats.exchanges.fetch_add(1, Relaxed);
-        stats.bytes_up.fetch_add(up as u64, Relaxed);
-        stats.bytes_down.fetch_add(down as u64, Relaxed);
+        stats.bytes_up.fetch_add(up, Relaxed);
+        stats.bytes_down.fetch_add(down, Relaxed);
         let Ok(entry) = built else {
             tracing::error!(
                 "building the archive entry failed (a bug); the exchange is not archived"
@@ -412,8 +425,8 @@ pub struct RequestSink(Arc<Exchange>);
 
 impl TeeSink for RequestSink {
     fn data(&mut self, chunk: &Bytes) {
-        let chunk = chunk.clone();
-        self.0.with(|r| r.request_body.push(chunk));
+        let now = Instant::now();
+        self.0.with(|r| r.request_body.push(now, chunk));
     }
 
     fn end(&mut self) {
@@ -441,8 +454,8 @@ struct ResponseSink {
 
 impl TeeSink for ResponseSink {
     fn data(&mut self, chunk: &Bytes) {
-        let item = (Instant::now(), chunk.clone());
-        self.ex.with(|r| r.response_body.push(item));
+        let now = Instant::now();
+        self.ex.with(|r| r.response_body.push(now, chunk));
     }
 
     fn end(&mut self) {

@@ -26,6 +26,7 @@ pub async fn run(
     // Each connection task holds a sender; when all are gone, all are done.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut next_id = 0u64;
+    let mut accept_errors = AcceptErrors::default();
     loop {
         let accepted = tokio::select! {
             accepted = tcp.accept() => accepted,
@@ -47,7 +48,7 @@ pub async fn run(
             }
             Err(err) => {
                 // Out of file descriptors, typically: back off, keep serving.
-                tracing::warn!(%err, "accept failed");
+                accept_errors.note(&err, &pipeline.stats);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -55,6 +56,39 @@ pub async fn run(
     drop(tcp);
     drop(done_tx);
     let _ = done_rx.recv().await;
+}
+
+/// Failed `accept`s (out of file descriptors, typically): said once, then
+/// counted, with the count said again at most once a minute.
+#[derive(Default)]
+struct AcceptErrors {
+    count: u64,
+    said_at: Option<std::time::Instant>,
+    said_count: u64,
+}
+
+impl AcceptErrors {
+    fn note(&mut self, err: &std::io::Error, stats: &crate::status::Stats) {
+        self.count += 1;
+        let due = self
+            .said_at
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if !due {
+            return;
+        }
+        let hint = if err.raw_os_error() == Some(libc::EMFILE) {
+            " (out of file descriptors: raise `ulimit -n`)"
+        } else {
+            ""
+        };
+        stats.say(&format!(
+            "record: warning: cannot accept connections: {err}{hint}; {} failed so far ({} since the last warning); retrying",
+            self.count,
+            self.count - self.said_count
+        ));
+        self.said_at = Some(std::time::Instant::now());
+        self.said_count = self.count;
+    }
 }
 
 /// Serves one accepted TCP connection.

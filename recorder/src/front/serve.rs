@@ -16,7 +16,13 @@ use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
+
+/// How long a client may take to send a request head (slowloris): the
+/// connection is closed after that. Also bounds how long an idle
+/// keep-alive connection is held before its next request.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves HTTP/1 on any byte stream until it closes or shutdown cuts it
 /// off. Generic so that forward mode can serve what arrives inside a
@@ -47,6 +53,8 @@ pub async fn serve_http1<IO>(
     let conn = http1::Builder::new()
         .preserve_header_case(true)
         .title_case_headers(false)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .serve_connection(io, service);
     tokio::pin!(conn);
     let result = tokio::select! {

@@ -112,7 +112,7 @@ impl Outputs {
         }
         if let Some(har) = &targets.har {
             let kind = Kind::Har(Format::from_path(har));
-            let writer = AnyWriter::open(har, kind, Placement::Live, head);
+            let writer = AnyWriter::open(har, kind, har_placement(har), head);
             outputs = outputs.with("-o", har, writer)?;
         }
         Ok(outputs)
@@ -209,5 +209,15 @@ impl Output {
             written: self.written,
             error,
         }
+    }
+}
+
+/// The default archive name (`cctap-<UTC timestamp>.har.zst`) is
+/// guessable, so it is only ever a new file (`O_EXCL`): nothing planted
+/// there beforehand gets the session. A name the user gave is emptied.
+fn har_placement(path: &Path) -> Placement {
+    match crate::cli::is_default_output(path) {
+        true => Placement::New,
+        false => Placement::Live,
     }
 }

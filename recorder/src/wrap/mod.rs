@@ -93,10 +93,21 @@ pub async fn run(
     cmd.args(command.iter().skip(1)).kill_on_drop(true);
     // record ignores SIGXFSZ (see main.rs); an ignored signal survives exec,
     // so give the command the default back.
-    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    // Nor does it keep record's raised open-file limit (app.rs).
+    let fd_limit = crate::app::STARTING_FD_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: signal(2), getrlimit(2) and setrlimit(2) are async-signal-safe,
+    // as pre_exec requires.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if fd_limit > 0 && libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                lim.rlim_cur = fd_limit;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            }
             Ok(())
         });
     }

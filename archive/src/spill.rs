@@ -1,0 +1,151 @@
+//! Bodies too big for memory (FORMAT.md, "Bodies": recording a body never
+//! needs memory in proportion to its size).
+//!
+//! A [`Spill`] is an anonymous file (`O_TMPFILE`, or created and unlinked at
+//! once) in a private directory: no other user can open it, and it is gone
+//! when the last handle closes: when its entry has been written, or when
+//! the process ends, however it ends. A [`BodyNote`] travels with an entry
+//! and tells the writer where such a body is and how to write it
+//! (`writer/stream.rs` decodes, redacts and escapes it on the fly), and
+//! which of `_undecoded` / `_truncated` the body's object carries.
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// A directory only this user can enter, for spill files; made once per
+/// process under the system's temporary directory (`$TMPDIR`).
+pub fn private_dir() -> io::Result<&'static Path> {
+    static DIR: OnceLock<Result<tempfile::TempDir, String>> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        // tempfile makes the directory 0700.
+        tempfile::Builder::new()
+            .prefix("cctap-spill-")
+            .tempdir()
+            .map_err(|e| e.to_string())
+    });
+    match dir {
+        Ok(d) => Ok(d.path()),
+        Err(e) => Err(io::Error::other(format!(
+            "cannot create a private temporary directory (set TMPDIR to a writable place): {e}"
+        ))),
+    }
+}
+
+/// Removes the private directory's path, if it was made (its files are
+/// anonymous already). For the end of the process: statics are not dropped.
+pub fn remove_private_dir() {
+    if let Ok(dir) = private_dir() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// An anonymous file holding one body's bytes, appended in order.
+#[derive(Debug)]
+pub struct Spill {
+    file: File,
+    len: u64,
+}
+
+impl Spill {
+    /// A new, empty spill file in [`private_dir`].
+    pub fn create() -> io::Result<Spill> {
+        Spill::create_in(private_dir()?)
+    }
+
+    /// A new, empty spill file in `dir`.
+    pub fn create_in(dir: &Path) -> io::Result<Spill> {
+        Ok(Spill {
+            file: tempfile::tempfile_in(dir)?,
+            len: 0,
+        })
+    }
+
+    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads the bytes from the start (positioned reads: any number of
+    /// readers at once, none disturbing the appends).
+    pub fn reader(&self) -> SpillReader<'_> {
+        SpillReader {
+            spill: self,
+            pos: 0,
+        }
+    }
+}
+
+/// See [`Spill::reader`].
+pub struct SpillReader<'a> {
+    spill: &'a Spill,
+    pos: u64,
+}
+
+impl Read for SpillReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.spill.len - self.pos;
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.spill.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Where a body's `text` comes from when it is not in the entry.
+#[derive(Clone, Debug)]
+pub struct SpilledBody {
+    /// The wire bytes.
+    pub wire: Arc<Spill>,
+    /// The `content-encoding` to undo while writing (`None`: write as is).
+    pub decode: Option<String>,
+    /// Base64 the (decoded) bytes rather than escape them as text.
+    pub base64: bool,
+    /// Write at most this many (decoded) bytes (`--max-body-size`).
+    pub keep: Option<u64>,
+    /// Redact credentials on the way (`record`'s default).
+    pub redact: bool,
+}
+
+/// What a body's object (`request.postData`, `response.content`) carries
+/// beyond HAR's fields; see the module doc.
+#[derive(Clone, Debug, Default)]
+pub struct BodyNote {
+    /// The body is written from here; the entry's `text` is a placeholder.
+    pub spilled: Option<SpilledBody>,
+    /// `_undecoded`: why the body is kept as wire bytes.
+    pub undecoded: Option<String>,
+    /// `_truncated`: the body was cut at a limit the user set.
+    pub truncated: bool,
+}
+
+impl BodyNote {
+    /// Whether the note changes anything in the written entry.
+    pub fn is_empty(&self) -> bool {
+        self.spilled.is_none() && self.undecoded.is_none() && !self.truncated
+    }
+}
+
+impl PartialEq for BodyNote {
+    fn eq(&self, other: &BodyNote) -> bool {
+        let same_file = match (&self.spilled, &other.spilled) {
+            (Some(a), Some(b)) => Arc::ptr_eq(&a.wire, &b.wire),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        same_file && self.undecoded == other.undecoded && self.truncated == other.truncated
+    }
+}
