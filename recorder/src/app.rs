@@ -9,6 +9,7 @@ use crate::cli::{Config, Mode, UsageError};
 use crate::exchange::Pipeline;
 use crate::front;
 use crate::front::forward::Forward;
+use crate::front::limits::{self, FrontLimits};
 use crate::front::shutdown::{Phase, Shutdown};
 use crate::output::{self, ArchiveThread, Closed};
 use crate::route::{BaseUrl, FrontDoor};
@@ -31,30 +32,6 @@ use tokio::net::TcpListener;
 /// How long in-flight exchanges may finish after a stop was asked for.
 const GRACE: Duration = Duration::from_secs(3);
 
-/// The soft open-file limit record started with, when it raised it; the
-/// wrapped command gets it back (`wrap.rs`), as if record were not there.
-pub static STARTING_FD_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Raises the soft limit on open files to the hard one: a desktop's
-/// default 1024 is a few hundred idle clients for a proxy (issue 19).
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct given.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            let soft = lim.rlim_cur;
-            lim.rlim_cur = lim.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                STARTING_FD_LIMIT.store(soft, std::sync::atomic::Ordering::Relaxed);
-                tracing::debug!(from = soft, to = lim.rlim_max, "raised the open-file limit");
-            }
-        }
-    }
-}
-
 /// Runs until the wrapped command exits or a signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install().context("cannot install signal handlers")?;
@@ -63,7 +40,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         wrap::locate(&config.command)?;
     }
     let stats = Arc::new(Stats::default());
-    raise_fd_limit();
+    let fd_limit = limits::raise_fd_limit();
 
     let front = Front::open(&config, &stats)?;
     let tcp = bind(&config).await?;
@@ -87,7 +64,13 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     }
     let pipeline = Pipeline::new(front.pool.clone(), sink, config.redact, stats.clone())
         .upstream_timeout(config.upstream_timeout)
-        .max_body_size(config.max_body_size);
+        .max_body_size(config.max_body_size)
+        .front_limits(FrontLimits {
+            client_timeout: config.client_timeout,
+            max_connections: config
+                .max_connections
+                .unwrap_or_else(|| limits::derived_cap(fd_limit)),
+        });
 
     let proxy_url = format!("http://{}", client_authority(addr));
     let env = front.child_env(&config, &proxy_url);
@@ -421,6 +404,21 @@ fn summarize(config: &Config, stats: &Stats, closed: &[Closed]) {
     }
     if config.quiet {
         return;
+    }
+    let timed_out = stats.clients_timed_out.load(Relaxed);
+    if timed_out > 0 {
+        let limit = config.client_timeout.unwrap_or_default().as_secs_f64();
+        stats.say(&format!(
+            "record: closed {timed_out} client connection{} that sent no whole request head within {limit} s (slow or idle; --client-timeout)",
+            if timed_out == 1 { "" } else { "s" }
+        ));
+    }
+    let refused = stats.clients_refused.load(Relaxed);
+    if refused > 0 {
+        stats.say(&format!(
+            "record: refused {refused} client connection{} with 503 at the connection cap (--max-connections)",
+            if refused == 1 { "" } else { "s" }
+        ));
     }
     for c in closed.iter().filter(|c| c.error.is_none()) {
         let what = match (c.written, c.what) {

@@ -22,6 +22,11 @@ pub struct Stats {
     pub not_archived: AtomicU64,
     /// Exchanges begun and not yet handed to the archive.
     pub in_flight: AtomicU64,
+    /// Client connections closed for sending no request head in time
+    /// (slowloris, or idle past `--client-timeout`).
+    pub clients_timed_out: AtomicU64,
+    /// Client connections refused at the connection cap.
+    pub clients_refused: AtomicU64,
 }
 
 /// Whether the live line is on screen. One per process, like stderr, so
@@ -71,6 +76,12 @@ impl Stats {
         }
         if n(&self.errors) > 0 {
             s += &format!(" · {} failed", n(&self.errors));
+        }
+        if n(&self.clients_timed_out) > 0 {
+            s += &format!(" · {} slow/idle closed", n(&self.clients_timed_out));
+        }
+        if n(&self.clients_refused) > 0 {
+            s += &format!(" · {} refused (cap)", n(&self.clients_refused));
         }
         if n(&self.not_archived) > 0 {
             s += &format!(" · {} NOT ARCHIVED", n(&self.not_archived));
@@ -176,6 +187,13 @@ mod tests {
         assert!(line.starts_with("record: 1 exchange ·"), "{line}");
         assert!(
             line.contains("↓ 1.2 MB") && line.ends_with("2 NOT ARCHIVED"),
+            "{line}"
+        );
+        s.clients_timed_out.store(200, Relaxed);
+        s.clients_refused.store(3, Relaxed);
+        let line = s.line();
+        assert!(
+            line.contains(" · 200 slow/idle closed · 3 refused (cap) · 2 NOT ARCHIVED"),
             "{line}"
         );
     }

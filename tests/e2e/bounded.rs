@@ -24,7 +24,7 @@ const WRITE_LIMIT: Duration = Duration::from_secs(150);
 /// What the raw upstream answers on `/big` (the abuse); `/small` gets a
 /// short JSON reply (the healthy exchange beside it).
 #[derive(Clone)]
-struct Canned {
+pub(crate) struct Canned {
     headers: String,
     /// The body: `piece` repeated to `len` bytes.
     piece: Arc<Vec<u8>>,
@@ -32,7 +32,7 @@ struct Canned {
 }
 
 impl Canned {
-    fn whole(headers: &str, body: Vec<u8>) -> Canned {
+    pub(crate) fn whole(headers: &str, body: Vec<u8>) -> Canned {
         let len = body.len() as u64;
         Canned {
             headers: headers.to_owned(),
@@ -44,7 +44,7 @@ impl Canned {
 
 /// Serves `canned` on `/big`, a small reply otherwise, one request per
 /// connection.
-async fn raw_upstream(canned: Canned) -> std::net::SocketAddr {
+pub(crate) async fn raw_upstream(canned: Canned) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -91,7 +91,7 @@ async fn raw_upstream(canned: Canned) -> std::net::SocketAddr {
 
 /// A GET through record on a fresh connection: the body's length and a
 /// checksum of it, read as it streams.
-async fn get(proxy: std::net::SocketAddr, path: &str) -> (u64, u64, Vec<u8>) {
+pub(crate) async fn get(proxy: std::net::SocketAddr, path: &str) -> (u64, u64, Vec<u8>) {
     let mut sock = TcpStream::connect(proxy).await.expect("connect");
     let req = format!("GET {path} HTTP/1.1\r\nhost: upstream\r\nconnection: close\r\n\r\n");
     sock.write_all(req.as_bytes()).await.expect("send");

@@ -18,6 +18,7 @@ mod fake_upstream;
 mod faults;
 mod fixtures;
 mod forward;
+mod hostile;
 mod https;
 mod load;
 mod mitmproxy;

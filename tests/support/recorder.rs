@@ -68,8 +68,38 @@ impl Recorder {
 
     /// `record -m MODE -o OUTPUT -p 0 EXTRA…`, once it listens.
     pub fn start(mode: &str, output: &Path, extra: &[&str]) -> Result<Recorder, RecorderError> {
+        Recorder::spawn(mode, output, extra, None)
+    }
+
+    /// Like [`Recorder::start`], with the open-file limit (soft and hard)
+    /// set to `nofile` first, as `ulimit -n` would.
+    pub fn start_with_fd_limit(
+        mode: &str,
+        output: &Path,
+        extra: &[&str],
+        nofile: u64,
+    ) -> Result<Recorder, RecorderError> {
+        Recorder::spawn(mode, output, extra, Some(nofile))
+    }
+
+    fn spawn(
+        mode: &str,
+        output: &Path,
+        extra: &[&str],
+        nofile: Option<u64>,
+    ) -> Result<Recorder, RecorderError> {
         let program = binaries::record()?;
-        let mut child = Command::new(&program)
+        let mut command = match nofile {
+            None => Command::new(&program),
+            Some(n) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(&program);
+                sh
+            }
+        };
+        let mut child = command
             .args(["-m", mode, "-o"])
             .arg(output)
             .args(["-p", "0"])
@@ -154,6 +184,17 @@ impl Recorder {
     /// SIGINT, then wait (at most 15 s) for it to exit.
     pub async fn stop(self) -> Result<ExitStatus, RecorderError> {
         self.stop_with("-INT").await
+    }
+
+    /// Like [`Recorder::stop`], and everything it printed on stderr (its
+    /// summary included).
+    pub async fn stop_with_stderr(self) -> Result<(ExitStatus, String), RecorderError> {
+        let stderr = self.stderr.clone();
+        let status = self.stop().await?;
+        // The reader thread sees the pipe close right after the exit.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let text = stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        Ok((status, text))
     }
 
     /// Sends `signal` (`-INT`, `-TERM`), then waits (at most 15 s).

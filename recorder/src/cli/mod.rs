@@ -182,6 +182,33 @@ default matches the Anthropic SDKs' request timeout (X-Stainless-Timeout: 600)."
     )]
     pub max_body_size: Option<u64>,
 
+    /// Close client connections with no whole request head for SECS.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "30",
+        value_parser = parse_seconds,
+        long_help = "How long a client connection may go without sending a whole request head, in \
+seconds: counted from connecting (a client trickling its head byte by byte, \"slowloris\", is \
+closed then) and from the end of each response (an idle keep-alive connection is closed then; \
+clients reconnect as they do after any server close). In forward mode the same bound applies to \
+the CONNECT head. Closed connections are counted in the status line and the summary. 0: never."
+    )]
+    pub client_timeout: Duration,
+
+    /// Serve at most N client connections at once [default: from ulimit -n].
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        long_help = "Serve at most N client connections at once; past that, a new connection \
+gets 503 Service Unavailable (Retry-After: 1) at once and is closed, with one warning and then a \
+count, instead of the proxy running out of file descriptors and going silent. By default record \
+raises its open-file limit to the hard limit at start and derives N from it (half of it, less a \
+reserve: each client connection may hold an upstream connection too)."
+    )]
+    pub max_connections: Option<u64>,
+
     /// Where the CA lives (forward mode) [default: ~/.cctap].
     #[arg(
         long,
@@ -260,6 +287,10 @@ pub struct Config {
     pub upstream_timeout: Option<Duration>,
     /// `--max-body-size`: bytes of each body kept for the archive.
     pub max_body_size: Option<u64>,
+    /// `--client-timeout`: `None` never closes a quiet client.
+    pub client_timeout: Option<Duration>,
+    /// `--max-connections`; `None`: derived from the open-file limit.
+    pub max_connections: Option<usize>,
     /// `--confdir`, `--ca`: where forward mode's CA comes from.
     pub confdir: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
@@ -334,6 +365,10 @@ impl Cli {
             ssl_insecure: self.ssl_insecure,
             upstream_timeout: (!self.upstream_timeout.is_zero()).then_some(self.upstream_timeout),
             max_body_size: self.max_body_size,
+            client_timeout: (!self.client_timeout.is_zero()).then_some(self.client_timeout),
+            max_connections: self
+                .max_connections
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             confdir: self.confdir,
             ca_file: self.ca,
             hosts,

@@ -23,6 +23,7 @@ mod pipeline_tests;
 
 use crate::entry::{self, Captured, ConnRecord, Recorded, ResponseHead};
 use crate::exchange::headers::{header_list, rewrite_host, strip_hop_by_hop, upstream_request};
+use crate::front::limits::FrontLimits;
 use crate::io::body::{boxed, full, ProxyBody};
 use crate::io::headtap::WireHead;
 use crate::io::tee::{error_chain, TeeBody, TeeSink};
@@ -57,6 +58,8 @@ pub struct Pipeline {
     upstream_timeout: Option<Duration>,
     /// `--max-body-size`: bytes of each body kept for the archive.
     max_body_size: Option<u64>,
+    /// How the front treats the clients that reach this pipeline.
+    pub front: FrontLimits,
     next_id: AtomicU64,
 }
 
@@ -75,6 +78,7 @@ impl Pipeline {
             cut_off: Arc::new(AtomicBool::new(false)),
             upstream_timeout: None,
             max_body_size: None,
+            front: FrontLimits::default(),
             next_id: AtomicU64::new(1),
         }
     }
@@ -90,6 +94,13 @@ impl Pipeline {
     /// (`--max-body-size`; the rest is forwarded, not kept: `_truncated`).
     pub fn max_body_size(mut self, limit: Option<u64>) -> Pipeline {
         self.max_body_size = limit;
+        self
+    }
+
+    /// The client timeout and connection cap (`--client-timeout`,
+    /// `--max-connections`).
+    pub fn front_limits(mut self, limits: FrontLimits) -> Pipeline {
+        self.front = limits;
         self
     }
 

@@ -6,12 +6,15 @@
 //!   absolute-form requests), which serves HTTP through [`serve`] on what
 //!   it finds inside a tunnel.
 //! - [`shutdown`]: stop accepting, drain, then cut off.
+//! - [`limits`]: the open-file limit, the connection cap, the client
+//!   timeout, warnings said once then counted.
 //!
 //! Where a request goes is [`crate::route`]'s; what happens to it after is
 //! [`crate::exchange`]'s.
 
 mod accept;
 pub mod forward;
+pub mod limits;
 mod serve;
 pub mod shutdown;
 

@@ -15,14 +15,9 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-
-/// How long a client may take to send a request head (slowloris): the
-/// connection is closed after that. Also bounds how long an idle
-/// keep-alive connection is held before its next request.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves HTTP/1 on any byte stream until it closes or shutdown cuts it
 /// off. Generic so that forward mode can serve what arrives inside a
@@ -38,6 +33,11 @@ pub async fn serve_http1<IO>(
 {
     let heads = Heads::default();
     let io = TokioIo::new(HeadTap::new(io, Side::Request, heads.clone()));
+    let stats = pipeline.stats.clone();
+    // A request head must arrive whole within the client timeout, counted
+    // from connecting or from the previous response: a slowloris client
+    // and an idle keep-alive connection are both closed then.
+    let client_timeout = pipeline.front.client_timeout;
     let service = service_fn(move |req: Request<Incoming>| {
         // Called in request order, after the tap has seen this head.
         let wire = heads.pop();
@@ -54,7 +54,7 @@ pub async fn serve_http1<IO>(
         .preserve_header_case(true)
         .title_case_headers(false)
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(client_timeout)
         .serve_connection(io, service);
     tokio::pin!(conn);
     let result = tokio::select! {
@@ -70,6 +70,9 @@ pub async fn serve_http1<IO>(
             }
         }
     };
+    if result.as_ref().is_err_and(hyper::Error::is_timeout) {
+        stats.clients_timed_out.fetch_add(1, Relaxed);
+    }
     log_end(result, peer);
 }
 
@@ -89,6 +92,9 @@ pub fn refuse(reason: &Refusal) -> hyper::Response<ProxyBody> {
 fn log_end(result: Result<(), hyper::Error>, peer: SocketAddr) {
     match result {
         Ok(()) => tracing::debug!("connection closed"),
+        Err(err) if err.is_timeout() => {
+            tracing::debug!(%peer, "no whole request head within the client timeout; closed")
+        }
         Err(err) if err.is_parse() || err.is_parse_status() => {
             tracing::warn!(%peer, %err, "malformed request: answered 400 and closed that connection");
         }

@@ -93,8 +93,9 @@ pub async fn run(
     cmd.args(command.iter().skip(1)).kill_on_drop(true);
     // record ignores SIGXFSZ (see main.rs); an ignored signal survives exec,
     // so give the command the default back.
-    // Nor does it keep record's raised open-file limit (app.rs).
-    let fd_limit = crate::app::STARTING_FD_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
+    // Nor does it keep record's raised open-file limit (front/limits.rs).
+    let fd_limit =
+        crate::front::limits::STARTING_FD_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: signal(2), getrlimit(2) and setrlimit(2) are async-signal-safe,
     // as pre_exec requires.
     unsafe {

@@ -36,7 +36,9 @@ use bytes::Bytes;
 use proxy_head::{FirstRequest, HEAD_TIMEOUT};
 use sniff::Carries;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
@@ -60,11 +62,15 @@ pub async fn serve(
     pipeline: Arc<Pipeline>,
     shutdown: Watcher,
 ) {
-    let first = match tokio::time::timeout(HEAD_TIMEOUT, proxy_head::read_first(&mut sock)).await {
+    let limit = pipeline.front.client_timeout.unwrap_or(Duration::MAX);
+    let first = match tokio::time::timeout(limit, proxy_head::read_first(&mut sock)).await {
         Ok(Ok(Some(first))) => first,
         Ok(Ok(None)) => return,
         Ok(Err(err)) => return tracing::debug!(%err, "connection failed before a request"),
-        Err(_) => return tracing::debug!("no request within {HEAD_TIMEOUT:?}; closed"),
+        Err(_) => {
+            pipeline.stats.clients_timed_out.fetch_add(1, Relaxed);
+            return tracing::debug!("no whole request head within {limit:?}; closed");
+        }
     };
     match first {
         FirstRequest::Other(read) => {
