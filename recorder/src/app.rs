@@ -402,6 +402,14 @@ fn summarize(config: &Config, stats: &Stats, closed: &[Closed]) {
             "record: error: {lost} exchange{plural} {missing} (see above)"
         ));
     }
+    let waited = stats.waited.load(Relaxed);
+    if waited > 0 {
+        let plural = if waited == 1 { "" } else { "s" };
+        stats.say(&format!(
+            "record: note: {waited} request{plural} waited for the archive's disk before going out \
+             (it was slower than the traffic)"
+        ));
+    }
     if config.quiet {
         return;
     }

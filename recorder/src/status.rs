@@ -27,6 +27,11 @@ pub struct Stats {
     pub clients_timed_out: AtomicU64,
     /// Client connections refused at the connection cap.
     pub clients_refused: AtomicU64,
+    /// New exchanges waiting for room in the writer's queue now (the disk
+    /// is slower than the traffic).
+    pub waiting: AtomicU64,
+    /// New exchanges that had to wait for room, in all.
+    pub waited: AtomicU64,
 }
 
 /// Whether the live line is on screen. One per process, like stderr, so
@@ -73,6 +78,9 @@ impl Stats {
         );
         if n(&self.in_flight) > 0 {
             s += &format!(" · {} in flight", n(&self.in_flight));
+        }
+        if n(&self.waiting) > 0 {
+            s += &format!(" · {} waiting for the disk", n(&self.waiting));
         }
         if n(&self.errors) > 0 {
             s += &format!(" · {} failed", n(&self.errors));
@@ -196,5 +204,8 @@ mod tests {
             line.contains(" · 200 slow/idle closed · 3 refused (cap) · 2 NOT ARCHIVED"),
             "{line}"
         );
+        s.waiting.store(3, Relaxed);
+        let line = s.line();
+        assert!(line.contains(" · 3 waiting for the disk"), "{line}");
     }
 }

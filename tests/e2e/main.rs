@@ -27,3 +27,4 @@ mod redaction;
 mod roundtrip;
 mod streaming;
 mod wrap;
+mod writer;

@@ -10,7 +10,7 @@ use crate::binaries::{self, MissingBinary};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,8 @@ pub struct Recorder {
     child: Option<Child>,
     addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    /// The thread reading stderr; it ends when record's stderr closes.
+    collector: Option<std::thread::JoinHandle<()>>,
     output: PathBuf,
 }
 
@@ -68,7 +70,7 @@ impl Recorder {
 
     /// `record -m MODE -o OUTPUT -p 0 EXTRA…`, once it listens.
     pub fn start(mode: &str, output: &Path, extra: &[&str]) -> Result<Recorder, RecorderError> {
-        Recorder::spawn(mode, output, extra, None)
+        Recorder::spawn(mode, output, extra, None, Stdio::null())
     }
 
     /// Like [`Recorder::start`], with the open-file limit (soft and hard)
@@ -79,7 +81,18 @@ impl Recorder {
         extra: &[&str],
         nofile: u64,
     ) -> Result<Recorder, RecorderError> {
-        Recorder::spawn(mode, output, extra, Some(nofile))
+        Recorder::spawn(mode, output, extra, Some(nofile), Stdio::null())
+    }
+
+    /// `record -m MODE -o - -p 0 EXTRA…` (the archive on standard output),
+    /// once it listens, and the read end of its standard output.
+    pub fn start_to_pipe(
+        mode: &str,
+        extra: &[&str],
+    ) -> Result<(Recorder, ChildStdout), RecorderError> {
+        let mut recorder = Recorder::spawn(mode, Path::new("-"), extra, None, Stdio::piped())?;
+        let stdout = recorder.child.as_mut().and_then(|c| c.stdout.take());
+        Ok((recorder, stdout.expect("stdout was piped")))
     }
 
     fn spawn(
@@ -87,6 +100,7 @@ impl Recorder {
         output: &Path,
         extra: &[&str],
         nofile: Option<u64>,
+        stdout: Stdio,
     ) -> Result<Recorder, RecorderError> {
         let program = binaries::record()?;
         let mut command = match nofile {
@@ -105,7 +119,7 @@ impl Recorder {
             .args(["-p", "0"])
             .args(extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .env_remove("ANTHROPIC_BASE_URL")
             .spawn()
@@ -115,14 +129,15 @@ impl Recorder {
             })?;
         let stderr = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
-        if let Some(pipe) = child.stderr.take() {
+        let collector = child.stderr.take().map(|pipe| {
             let stderr = stderr.clone();
-            std::thread::spawn(move || collect_stderr(pipe, stderr, tx));
-        }
+            std::thread::spawn(move || collect_stderr(pipe, stderr, tx))
+        });
         let mut recorder = Recorder {
             child: Some(child),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             stderr,
+            collector,
             output: output.to_owned(),
         };
         recorder.addr = recorder.wait_listening(rx)?;
@@ -188,11 +203,14 @@ impl Recorder {
 
     /// Like [`Recorder::stop`], and everything it printed on stderr (its
     /// summary included).
-    pub async fn stop_with_stderr(self) -> Result<(ExitStatus, String), RecorderError> {
+    pub async fn stop_with_stderr(mut self) -> Result<(ExitStatus, String), RecorderError> {
+        let collector = self.collector.take();
         let stderr = self.stderr.clone();
         let status = self.stop().await?;
-        // The reader thread sees the pipe close right after the exit.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(collector) = collector {
+            // Ends at end of file, which came with the exit.
+            let _ = tokio::task::spawn_blocking(move || collector.join()).await;
+        }
         let text = stderr.lock().map(|s| s.clone()).unwrap_or_default();
         Ok((status, text))
     }

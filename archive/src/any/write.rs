@@ -242,6 +242,26 @@ impl AnyWriter {
         Ok(())
     }
 
+    /// Like [`AnyWriter::append`] without the flush: entries that finished
+    /// together share one [`AnyWriter::flush`] (group commit).
+    pub fn append_batched(&mut self, entry: &Entry) -> Result<(), AnyWriteError> {
+        match &mut self.inner {
+            Inner::Har(w) => w.append_batched(entry)?,
+            Inner::Flows(w) => w.append_batched(entry)?,
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Pushes every entry appended so far to the file.
+    pub fn flush(&mut self) -> Result<(), AnyWriteError> {
+        match &mut self.inner {
+            Inner::Har(w) => w.flush()?,
+            Inner::Flows(w) => w.flush()?,
+        }
+        Ok(())
+    }
+
     /// Entries written so far.
     pub fn written(&self) -> usize {
         self.written

@@ -2,9 +2,11 @@
 //! export … -o x.flows`).
 //!
 //! A flow file has no head and no tail: each appended entry becomes one
-//! tnetstring flow state, written and flushed at once, so a file cut off
-//! at any moment holds every flow appended before the cut and mitmproxy
-//! (and [`super::FlowReader`]) load it.
+//! tnetstring flow state, written and flushed at once by
+//! [`FlowWriter::append`] (or flushed with the others of its batch by
+//! [`FlowWriter::flush`] after [`FlowWriter::append_batched`]), so a file
+//! cut off at any moment holds every flow flushed before the cut and
+//! mitmproxy (and [`super::FlowReader`]) load it.
 use super::{from_entry, FlowError};
 use crate::model::Entry;
 use crate::private_file::{open_private, Open};
@@ -59,6 +61,21 @@ impl FlowWriter {
 
     /// Converts the entry, writes its flow and flushes.
     pub fn append(&mut self, entry: &Entry) -> Result<(), FlowWriteError> {
+        self.append_batched(entry)?;
+        self.flush()
+    }
+
+    /// Pushes every flow written so far to the sink.
+    pub fn flush(&mut self) -> Result<(), FlowWriteError> {
+        self.sink.flush().map_err(|source| FlowWriteError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Like [`FlowWriter::append`] without the flush (group commit: see
+    /// [`FlowWriter::flush`]).
+    pub fn append_batched(&mut self, entry: &Entry) -> Result<(), FlowWriteError> {
         let index = self.index;
         self.index += 1;
         let flow = from_entry::convert(entry, index)
@@ -66,7 +83,6 @@ impl FlowWriter {
         let bytes = super::tnetstring::to_vec(&flow);
         self.sink
             .write_all(&bytes)
-            .and_then(|()| self.sink.flush())
             .map_err(|source| FlowWriteError::Io {
                 path: self.path.clone(),
                 source,

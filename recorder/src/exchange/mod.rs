@@ -116,6 +116,9 @@ impl Pipeline {
         let span =
             tracing::debug_span!("exchange", id, method = %req.method(), path = req.uri().path());
         async move {
+            // A slow disk slows new requests down rather than losing them;
+            // nothing already under way waits.
+            self.archive.admit().await;
             let (parts, body) = req.into_parts();
             let url = match &dest {
                 Destination::Remote(t) => t.url(),

@@ -4,10 +4,19 @@
 //! long Claude Code conversation, or the benchmark's 300 KiB bodies held as
 //! text), so a bound in entries bounds nothing: 512 entries of 300 KiB held
 //! ~300 MiB. The budget counts an entry from the moment it is queued until
-//! the writer has written it, by an estimate of what it holds on the heap.
+//! the writer has flushed it to the file (group commit: the entries of one
+//! batch are given back together), by an estimate of what it holds on the
+//! heap.
+//!
+//! New exchanges wait for [`Budget::room`] before they start (FORMAT.md,
+//! "Never lose, never stall mid-stream"): while more than half the budget is
+//! in use, so the exchanges already under way, which never wait, still find
+//! room for their entries in the other half. Once the writer has failed
+//! ([`Budget::fail`]) nobody waits any more.
 
 use cctap_archive::Entry;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use tokio::sync::Notify;
 
 /// What the queue may hold (record's RSS target under load is 40 MiB,
 /// bench/README.md).
@@ -15,12 +24,16 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 /// only fills when the writer is truly behind or stuck (a full disk).
 pub const QUEUE_BYTES: usize = 32 * 1024 * 1024;
 
-/// Bytes of entries queued or being written, shared by the exchanges that
-/// add and the writer that takes away.
+/// Bytes of entries queued or written and not yet flushed, shared by the
+/// exchanges that add and the writer that takes away.
 #[derive(Debug)]
 pub struct Budget {
     limit: usize,
     used: AtomicUsize,
+    /// Set once every output has failed: nothing is written any more.
+    failed: AtomicBool,
+    /// Woken whenever bytes are given back, and when the writer fails.
+    changed: Notify,
 }
 
 impl Budget {
@@ -28,6 +41,8 @@ impl Budget {
         Budget {
             limit,
             used: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
+            changed: Notify::new(),
         }
     }
 
@@ -47,9 +62,45 @@ impl Budget {
         self.limit
     }
 
-    /// Gives back what [`Budget::take`] took, once the entry is written.
+    /// Gives back what [`Budget::take`] took, once the entries are flushed.
     pub fn give_back(&self, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
         self.used.fetch_sub(bytes, Relaxed);
+        self.changed.notify_waiters();
+    }
+
+    /// The writer has failed for good: whoever waits for room goes on.
+    pub fn fail(&self) {
+        if !self.failed.swap(true, Relaxed) {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Whether the writer has failed for good.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Relaxed)
+    }
+
+    /// Whether a new exchange may start without waiting: at most half the
+    /// budget is in use, or the writer has failed.
+    pub fn has_room(&self) -> bool {
+        self.used.load(Relaxed) <= self.limit / 2 || self.failed()
+    }
+
+    /// Waits until [`Budget::has_room`].
+    pub async fn room(&self) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            // Registered before the check, so a give-back in between wakes it.
+            changed.as_mut().enable();
+            if self.has_room() {
+                return;
+            }
+            changed.await;
+        }
     }
 }
 
@@ -98,6 +149,40 @@ mod tests {
         assert!(!budget.take(1), "nothing else while it waits");
         budget.give_back(1000);
         assert!(budget.take(1));
+    }
+
+    #[tokio::test]
+    async fn room_comes_when_bytes_are_given_back_or_the_writer_fails() {
+        use std::sync::Arc;
+        use std::time::Duration;
+        let budget = Arc::new(Budget::new(100));
+        assert!(budget.take(60));
+        assert!(!budget.has_room(), "over half full");
+        let waiter = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.room().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "waits while over half full");
+        budget.give_back(20);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("room after a give-back")
+            .unwrap();
+
+        assert!(budget.take(40));
+        let waiter = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.room().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        budget.fail();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("nobody waits once the writer failed")
+            .unwrap();
+        assert!(budget.has_room(), "full, but failed: no waiting");
     }
 
     #[test]

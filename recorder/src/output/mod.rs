@@ -1,12 +1,21 @@
 //! The archive side of the channel: one writer on its own thread.
 //!
-//! Exchanges hand finished, redacted entries to an [`ArchiveSink`], which
-//! never waits: when the queue's byte budget ([`budget`]) is spent the entry
-//! is counted as not archived and said so on stderr. The writer thread owns the outputs (the
-//! HAR archive, the mitmproxy flow file, or both: [`outputs`]) and does all
-//! serialisation, compression and I/O; each entry goes to every output. A
-//! write error (full disk) is reported loudly once; from then on entries
-//! are counted, traffic flows on.
+//! Exchanges hand finished, redacted entries to an [`ArchiveSink`], whose
+//! queue is bounded in bytes ([`budget`]). A new exchange first waits for
+//! room ([`ArchiveSink::admit`]) while the queue is over half full, so a
+//! disk slower than the traffic slows new requests instead of losing their
+//! entries; an exchange under way never waits, and hands its entry over
+//! without waiting ([`ArchiveSink::submit`]; counted as not archived, and
+//! said on stderr, in the rare case it finds no room). The writer thread
+//! owns the outputs (the HAR archive, the mitmproxy flow file, or both:
+//! [`outputs`]) and does all serialisation, compression and I/O; each entry
+//! goes to every output. A write error (full disk) is reported loudly once;
+//! from then on nothing waits, entries are counted, traffic flows on.
+//!
+//! Group commit (FORMAT.md, "Written as it happens"): each entry is written
+//! unflushed and the outputs are flushed when the writer finds no further
+//! entry waiting (or a batch reaches [`batch_limit`]): an entry alone is
+//! flushed at once; entries that finished together share one flush.
 //!
 //! Handing an entry to a parked writer costs a futex wake and two context
 //! switches; at thousands of exchanges a second that was a tenth of
@@ -45,6 +54,12 @@ enum Msg {
     Finish,
 }
 
+/// How long a new exchange waits for room in the writer's queue before it
+/// goes on anyway (its entry is then counted as not archived if it still
+/// does not fit). Ten seconds: far beyond any flush of a working disk,
+/// short enough that a stuck one does not look like a hung proxy.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
 /// Where exchanges send their entries; cheap to clone.
 #[derive(Clone)]
 pub struct ArchiveSink {
@@ -52,16 +67,50 @@ pub struct ArchiveSink {
     tx: Sender<Msg>,
     budget: Arc<Budget>,
     stats: Arc<Stats>,
-    warned: Arc<AtomicBool>,
+    /// Whether "falling behind" and "waiting for the disk" were said.
+    warned: Arc<Warned>,
+    patience: Duration,
+}
+
+/// Things said once per run.
+#[derive(Default)]
+struct Warned {
+    lost: AtomicBool,
+    waiting: AtomicBool,
 }
 
 impl ArchiveSink {
+    /// Called by a new exchange before its request is forwarded: while the
+    /// writer's queue is over half full, waits for room (at most
+    /// [`PATIENCE`]), so a disk slower than the traffic slows new requests
+    /// instead of losing them. Never waits once the writer has failed.
+    /// Exchanges already under way are never held back.
+    pub async fn admit(&self) {
+        if self.budget.has_room() {
+            return;
+        }
+        if !self.warned.waiting.swap(true, Relaxed) {
+            self.stats.say(&format!(
+                "record: note: the archive is written slower than the traffic comes; new requests \
+                 wait for it (up to {} s each) so that none is lost",
+                self.patience.as_secs_f64()
+            ));
+        }
+        self.stats.waiting.fetch_add(1, Relaxed);
+        self.stats.waited.fetch_add(1, Relaxed);
+        let room = tokio::time::timeout(self.patience, self.budget.room()).await;
+        self.stats.waiting.fetch_sub(1, Relaxed);
+        if room.is_err() {
+            tracing::debug!("gave up waiting for room in the archive queue");
+        }
+    }
+
     /// Queues an entry without waiting; counts it if it cannot be kept.
     pub fn submit(&self, entry: Entry) {
         let bytes = weight(&entry);
         if !self.budget.take(bytes) {
             self.stats.not_archived.fetch_add(1, Relaxed);
-            if !self.warned.swap(true, Relaxed) {
+            if !self.warned.lost.swap(true, Relaxed) {
                 self.stats.say(&format!(
                     "record: warning: the archive writer is falling behind; exchanges that do not fit \
                      its queue ({} MiB) are not archived (counted in the status line)",
@@ -110,7 +159,7 @@ fn start_with(
     let thread_budget = budget.clone();
     let handle = std::thread::Builder::new()
         .name("archive-writer".into())
-        .spawn(move || write_loop(open, rx, ready_tx, thread_stats, &thread_budget))
+        .spawn(move || write_loop(open, rx, ready_tx, &thread_stats, &thread_budget))
         .map_err(thread_error)?;
     match ready_rx.recv() {
         Ok(Ok(())) => {}
@@ -126,7 +175,8 @@ fn start_with(
         tx: tx.clone(),
         budget,
         stats,
-        warned: Arc::new(AtomicBool::new(false)),
+        warned: Arc::default(),
+        patience: PATIENCE,
     };
     Ok((sink, ArchiveThread { tx, handle }))
 }
@@ -162,11 +212,18 @@ impl ArchiveThread {
     }
 }
 
+/// A batch is flushed once it holds this much even if more entries wait,
+/// so the budget it holds until then (a quarter of the queue) is given back
+/// under sustained load too.
+fn batch_limit(budget: &Budget) -> usize {
+    budget.limit() / 4
+}
+
 fn write_loop(
     open: impl FnOnce() -> Result<Outputs, OutputError>,
     rx: Receiver<Msg>,
     ready: SyncSender<Result<(), OutputError>>,
-    stats: Arc<Stats>,
+    stats: &Stats,
     budget: &Budget,
 ) -> Vec<Closed> {
     let mut outputs = match open() {
@@ -176,27 +233,32 @@ fn write_loop(
         }
         Err(e) => {
             let _ = ready.send(Err(e));
+            budget.fail();
             return Vec::new();
         }
     };
+    let mut batch = Batch {
+        outputs: &mut outputs,
+        stats,
+        budget,
+        bytes: 0,
+    };
     // Entries written since memory was last given back.
     let mut since_trim = 0usize;
-    let mut just_wrote = false;
     loop {
-        let next = if just_wrote {
-            next_after_write(&rx)
-        } else {
-            rx.recv_timeout(trim::IDLE)
+        let next = match rx.try_recv() {
+            Ok(msg) => Ok(msg),
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => {
+                // Nothing more waits: this batch is done.
+                let wrote = batch.commit();
+                next_after(&rx, wrote)
+            }
         };
-        just_wrote = false;
         match next {
             Ok(Msg::Entry(entry, bytes)) => {
-                outputs.append(&entry, &stats);
-                // Freed before the budget says so.
-                drop(entry);
-                budget.give_back(bytes);
+                batch.append(entry, bytes);
                 since_trim += 1;
-                just_wrote = true;
             }
             Err(RecvTimeoutError::Timeout) if since_trim > 0 => {
                 trim::release_free_memory();
@@ -206,18 +268,52 @@ fn write_loop(
             Ok(Msg::Finish) | Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    batch.commit();
     outputs.finish()
 }
 
-/// The next message after a write: what is queued, else whatever comes
-/// after a [`NAP`], else (parked) whatever comes within [`trim::IDLE`].
-fn next_after_write(rx: &Receiver<Msg>) -> Result<Msg, RecvTimeoutError> {
-    match rx.try_recv() {
-        Ok(msg) => Ok(msg),
-        Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-        Err(TryRecvError::Empty) => {
-            std::thread::sleep(NAP);
-            rx.recv_timeout(trim::IDLE)
+/// The entries written since the last flush, and the budget they hold.
+struct Batch<'a> {
+    outputs: &'a mut Outputs,
+    stats: &'a Stats,
+    budget: &'a Budget,
+    bytes: usize,
+}
+
+impl Batch<'_> {
+    fn append(&mut self, entry: Box<Entry>, bytes: usize) {
+        self.outputs.append(&entry, self.stats);
+        drop(entry);
+        self.bytes += bytes;
+        if self.outputs.all_failed() {
+            self.budget.fail();
+        }
+        if self.bytes >= batch_limit(self.budget) {
+            self.commit();
         }
     }
+
+    /// Flushes every output and gives the batch's budget back; whether
+    /// there was anything to flush.
+    fn commit(&mut self) -> bool {
+        if self.bytes == 0 {
+            return false;
+        }
+        self.outputs.flush(self.stats);
+        if self.outputs.all_failed() {
+            self.budget.fail();
+        }
+        self.budget.give_back(std::mem::take(&mut self.bytes));
+        true
+    }
+}
+
+/// The next message once the queue is empty: after a write, whatever comes
+/// within a [`NAP`] (queued without a wake-up), else (parked) whatever
+/// comes within [`trim::IDLE`].
+fn next_after(rx: &Receiver<Msg>, wrote: bool) -> Result<Msg, RecvTimeoutError> {
+    if wrote {
+        std::thread::sleep(NAP);
+    }
+    rx.recv_timeout(trim::IDLE)
 }

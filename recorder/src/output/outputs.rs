@@ -6,6 +6,12 @@
 //! under one closes that one, loudly and once, and the other goes on. An
 //! entry that cannot be a flow (`FlowWriteError::Entry`) is warned about
 //! and skipped in the flow file only.
+//!
+//! Entries are written unflushed and flushed together ([`Outputs::flush`],
+//! group commit). When an output fails, the entries it had taken since its
+//! last flush are lost with it (some of their bytes may have reached the
+//! file; readers recover whole entries only): each entry an output misses is
+//! counted once as not archived, however many outputs miss it.
 
 use crate::status::Stats;
 use cctap_archive::{AnyWriteError, AnyWriter, Entry, Format, Kind, LogHead, Placement};
@@ -78,8 +84,21 @@ struct Output {
     flag: &'static str,
     /// `None` once a write failed: nothing more goes there.
     writer: Option<AnyWriter>,
+    /// Entries flushed, plus those of the batch not flushed yet.
     written: usize,
+    /// Of `written`, the entries not flushed yet.
+    unflushed: usize,
     failed: Option<OutputError>,
+}
+
+/// What became of an entry handed to one output.
+#[derive(Debug, PartialEq)]
+enum Appended {
+    Written,
+    /// Not written there: the output had failed before, or cannot hold it.
+    Missed,
+    /// The output failed on it: it and the output's unflushed entries are lost.
+    Failed,
 }
 
 /// How an output ended, for the summary and the exit status.
@@ -94,7 +113,12 @@ pub struct Closed {
 
 /// The run's outputs, in the writer thread's hands.
 #[derive(Default)]
-pub struct Outputs(Vec<Output>);
+pub struct Outputs {
+    list: Vec<Output>,
+    /// The entries written since the last flush, in order: whether each is
+    /// already counted as not archived.
+    batch: Vec<bool>,
+}
 
 impl Outputs {
     /// Creates the files: the flow file first (it has no head, so a HAR
@@ -130,71 +154,120 @@ impl Outputs {
             Kind::Flows => "flows",
             Kind::Har(_) => "exchanges",
         };
-        self.0.push(Output {
+        self.list.push(Output {
             name: name.display().to_string(),
             what,
             flag,
             writer: Some(writer),
             written: 0,
+            unflushed: 0,
             failed: None,
         });
         Ok(self)
     }
 
-    /// Writes the entry to every output; counts it once as not archived if
-    /// any output misses it.
+    /// Writes the entry to every output, unflushed until [`Outputs::flush`];
+    /// counts what any output loses, once per entry.
     pub fn append(&mut self, entry: &Entry, stats: &Stats) {
-        let mut missed = false;
-        for output in &mut self.0 {
-            missed |= !output.append(entry, stats);
-        }
-        if missed {
-            stats.not_archived.fetch_add(1, Relaxed);
+        self.batch.push(false);
+        let this = self.batch.len() - 1;
+        for output in &mut self.list {
+            match output.append(entry, stats) {
+                Appended::Written => {}
+                Appended::Missed => lose(&mut self.batch[this..], stats),
+                Appended::Failed => lose(&mut self.batch, stats),
+            }
         }
     }
 
-    /// Closes every output (the HAR's tail); says how each ended.
+    /// Pushes what was written since the last flush to every output's
+    /// file; an output that fails now loses the batch, counted.
+    pub fn flush(&mut self, stats: &Stats) {
+        for output in &mut self.list {
+            if !output.flush(stats) {
+                lose(&mut self.batch, stats);
+            }
+        }
+        self.batch.clear();
+    }
+
+    /// Whether every output has failed: nothing is written any more.
+    pub fn all_failed(&self) -> bool {
+        self.list.iter().all(|o| o.writer.is_none())
+    }
+
+    /// Closes every output (the HAR's tail); says how each ended. Flush
+    /// first: entries lost here would not be counted.
     pub fn finish(self) -> Vec<Closed> {
-        self.0.into_iter().map(Output::finish).collect()
+        self.list.into_iter().map(Output::finish).collect()
+    }
+}
+
+/// Counts the entries of `batch` not counted yet as not archived.
+fn lose(batch: &mut [bool], stats: &Stats) {
+    for counted in batch.iter_mut().filter(|c| !**c) {
+        *counted = true;
+        stats.not_archived.fetch_add(1, Relaxed);
     }
 }
 
 impl Output {
-    /// Whether the entry was written.
-    fn append(&mut self, entry: &Entry, stats: &Stats) -> bool {
+    fn append(&mut self, entry: &Entry, stats: &Stats) -> Appended {
         let Some(writer) = self.writer.as_mut() else {
-            return false;
+            return Appended::Missed;
         };
         let _span = tracing::trace_span!("append", output = %self.name).entered();
-        let error = match writer.append(entry) {
+        let error = match writer.append_batched(entry) {
             Ok(()) => {
                 self.written += 1;
-                return true;
+                self.unflushed += 1;
+                return Appended::Written;
             }
             Err(source) => OutputError {
                 flag: self.flag,
                 source,
             },
         };
-        match error {
-            e if e.source.is_entry_skipped() => {
-                stats.say(&format!(
-                    "record: warning: {e}; that exchange is missing from {} (and only there)",
-                    self.name
-                ));
-                false
+        if error.source.is_entry_skipped() {
+            stats.say(&format!(
+                "record: warning: {error}; that exchange is missing from {} (and only there)",
+                self.name
+            ));
+            return Appended::Missed;
+        }
+        self.fail(error, stats);
+        Appended::Failed
+    }
+
+    /// Flushes; false if the output failed now (its batch is lost).
+    fn flush(&mut self, stats: &Stats) -> bool {
+        let Some(writer) = self.writer.as_mut() else {
+            return true;
+        };
+        match writer.flush() {
+            Ok(()) => {
+                self.unflushed = 0;
+                true
             }
-            e => {
-                stats.say(&format!(
-                    "record: ERROR: {e}\nrecord: traffic keeps flowing, but nothing more is written to {} ({})",
-                    self.name,
-                    e.remedy()
-                ));
-                self.writer = None;
-                self.failed = Some(e);
+            Err(source) => {
+                let flag = self.flag;
+                self.fail(OutputError { flag, source }, stats);
                 false
             }
         }
+    }
+
+    /// Says so, loudly and once; nothing more goes to this output, and
+    /// what it had not flushed is not counted as written.
+    fn fail(&mut self, e: OutputError, stats: &Stats) {
+        stats.say(&format!(
+            "record: ERROR: {e}\nrecord: traffic keeps flowing, but nothing more is written to {} ({})",
+            self.name,
+            e.remedy()
+        ));
+        self.writer = None;
+        self.written -= std::mem::take(&mut self.unflushed);
+        self.failed = Some(e);
     }
 
     fn finish(self) -> Closed {

@@ -384,3 +384,335 @@ fn the_writer_goes_on_after_an_idle_pause() {
     assert_eq!(urls_in_har(&har_bytes.lock().unwrap()).len(), 2);
     assert_eq!(stats.not_archived.load(Relaxed), 0);
 }
+
+/// A disk that counts its flushes and stalls while jammed.
+#[derive(Clone, Default)]
+struct CountingDisk {
+    jam: Jam,
+    flushes: Arc<std::sync::atomic::AtomicUsize>,
+    bytes: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Write for CountingDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.jam.write(buf)?;
+        self.bytes.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.jam.flush()?;
+        self.flushes.fetch_add(1, Relaxed);
+        Ok(())
+    }
+}
+
+impl CountingDisk {
+    fn flushes(&self) -> usize {
+        self.flushes.load(Relaxed)
+    }
+    /// Waits (bounded) until `f` holds.
+    fn until(&self, what: &str, f: impl Fn(&CountingDisk) -> bool) {
+        for _ in 0..500 {
+            if f(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("timed out waiting for {what}");
+    }
+}
+
+#[test]
+fn an_entry_alone_is_flushed_at_once_and_entries_that_wait_share_a_flush() {
+    let stats = Arc::new(Stats::default());
+    let disk = CountingDisk::default();
+    let on_disk = disk.clone();
+    let (sink, thread) = start_with(
+        move || Ok(har_output(disk)),
+        stats.clone(),
+        64 * budget::weight(&exchange(0)),
+    )
+    .unwrap();
+    let after_head = on_disk.flushes();
+    sink.submit(exchange(0));
+    on_disk.until("the lone entry's flush", |d| d.flushes() > after_head);
+    assert_eq!(
+        urls_in_har_prefix(&on_disk).len(),
+        1,
+        "flushed alone, at once"
+    );
+
+    // The disk stalls; 20 entries finish meanwhile and wait together.
+    on_disk.jam.set(true);
+    sink.submit(exchange(1));
+    std::thread::sleep(Duration::from_millis(50));
+    for n in 2..22 {
+        sink.submit(exchange(n));
+    }
+    let before = on_disk.flushes();
+    on_disk.jam.set(false);
+    on_disk.until("every entry on disk", |d| urls_in_har_prefix(d).len() == 22);
+    let flushes = on_disk.flushes() - before;
+    assert!(
+        flushes <= 3,
+        "22 entries, {flushes} flushes: they share them"
+    );
+    let closed = thread.finish();
+    assert_eq!(closed[0].written, 22);
+    assert_eq!(stats.not_archived.load(Relaxed), 0);
+}
+
+/// The entries flushed so far (the file has no tail yet).
+fn urls_in_har_prefix(disk: &CountingDisk) -> Vec<String> {
+    let bytes = disk.bytes.lock().unwrap().clone();
+    let mut reader = ArchiveReader::from_reader("t.har", Box::new(Cursor::new(bytes))).unwrap();
+    reader
+        .by_ref()
+        .filter_map(Result::ok)
+        .map(|e| e.har.request.url)
+        .collect()
+}
+
+#[tokio::test]
+async fn new_exchanges_wait_for_room_while_the_disk_is_slow_and_none_is_lost() {
+    let stats = Arc::new(Stats::default());
+    let jam = Jam::default();
+    let disk = jam.clone();
+    let weight = budget::weight(&exchange(0));
+    let (sink, thread) =
+        start_with(move || Ok(har_output(disk)), stats.clone(), 4 * weight).unwrap();
+    // The disk stalls (after the head): the writer holds one entry, stuck
+    // on the disk, and three more fill the queue past half.
+    jam.set(true);
+    for n in 0..4 {
+        sink.submit(exchange(n));
+    }
+    let waiting = tokio::spawn({
+        let sink = sink.clone();
+        async move { sink.admit().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "a new exchange waits for room");
+    assert_eq!(stats.waiting.load(Relaxed), 1);
+    assert!(
+        stats.line().contains("1 waiting for the disk"),
+        "{}",
+        stats.line()
+    );
+    jam.set(false);
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("room came, the exchange goes on")
+        .unwrap();
+    assert_eq!(stats.waiting.load(Relaxed), 0);
+    assert_eq!(stats.waited.load(Relaxed), 1);
+    sink.submit(exchange(4));
+    let closed = tokio::task::spawn_blocking(move || thread.finish())
+        .await
+        .unwrap();
+    assert_eq!(closed[0].written, 5);
+    assert_eq!(stats.not_archived.load(Relaxed), 0, "nothing lost");
+}
+
+#[tokio::test]
+async fn patience_runs_out_on_a_stuck_disk_and_the_loss_is_counted() {
+    let stats = Arc::new(Stats::default());
+    let jam = Jam::default();
+    let disk = jam.clone();
+    let weight = budget::weight(&exchange(0));
+    let (mut sink, thread) =
+        start_with(move || Ok(har_output(disk)), stats.clone(), 2 * weight).unwrap();
+    sink.patience = Duration::from_millis(300);
+    jam.set(true);
+    // One in the stuck writer's hands, one queued: the queue is full.
+    for n in 0..2 {
+        sink.submit(exchange(n));
+    }
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), sink.admit())
+        .await
+        .expect("it goes on after its patience");
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "it waited its patience first"
+    );
+    assert_eq!(stats.waiting.load(Relaxed), 0);
+    assert_eq!(stats.not_archived.load(Relaxed), 0, "nothing lost yet");
+    // Its entry does not fit either: counted, not silently dropped.
+    sink.submit(exchange(2));
+    assert_eq!(stats.not_archived.load(Relaxed), 1, "the loss is counted");
+    jam.set(false);
+    let closed = tokio::task::spawn_blocking(move || thread.finish())
+        .await
+        .unwrap();
+    assert_eq!(closed[0].written, 2);
+}
+
+#[tokio::test]
+async fn once_the_writer_has_failed_nothing_waits() {
+    let stats = Arc::new(Stats::default());
+    let (sink, thread) = start_with(
+        move || {
+            let disk = FullDisk {
+                budget: 1024,
+                written: Arc::new(Mutex::new(Vec::new())),
+            };
+            Ok(har_output(disk))
+        },
+        stats.clone(),
+        8 * budget::weight(&entry()),
+    )
+    .unwrap();
+    sink.submit(entry());
+    for _ in 0..500 {
+        if sink.budget.failed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(sink.budget.failed(), "the writer said it failed");
+    // However full the queue looks, a new exchange does not wait.
+    assert!(sink.budget.take(usize::MAX / 4));
+    tokio::time::timeout(Duration::from_millis(500), sink.admit())
+        .await
+        .expect("no waiting after a failure");
+    sink.budget.give_back(usize::MAX / 4);
+    for _ in 0..3 {
+        sink.submit(entry());
+    }
+    let closed = tokio::task::spawn_blocking(move || thread.finish())
+        .await
+        .unwrap();
+    assert!(closed[0].error.is_some());
+    assert_eq!(stats.not_archived.load(Relaxed), 4, "every loss counted");
+}
+
+/// A disk that works, stalls, or fails (ENOSPC) on every write and flush,
+/// as the test says.
+#[derive(Clone, Default)]
+struct Gate(Arc<(Mutex<GateState>, Condvar)>);
+
+#[derive(Clone, Copy, Default, PartialEq)]
+enum GateState {
+    #[default]
+    Open,
+    Jammed,
+    Full,
+}
+
+impl Gate {
+    fn set(&self, state: GateState) {
+        *self.0 .0.lock().unwrap() = state;
+        self.0 .1.notify_all();
+    }
+    fn pass(&self) -> std::io::Result<()> {
+        let (lock, cvar) = &*self.0;
+        let state = cvar
+            .wait_while(lock.lock().unwrap(), |s| *s == GateState::Jammed)
+            .unwrap();
+        match *state {
+            GateState::Full => Err(std::io::Error::from_raw_os_error(28)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A [`Gate`] in front of bytes the test reads back.
+#[derive(Clone, Default)]
+struct GatedDisk {
+    gate: Gate,
+    bytes: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Write for GatedDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.gate.pass()?;
+        self.bytes.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.gate.pass()
+    }
+}
+
+/// Waits (bounded) until `n` entries were handed to the writer and flushed
+/// or lost, as the budget sees it: nothing queued or unflushed.
+fn until_idle(sink: &ArchiveSink) {
+    for _ in 0..500 {
+        if sink.budget.has_room() && sink.budget.take(usize::MAX / 2) {
+            // Took it all: nothing else was held. Give it back at once.
+            sink.budget.give_back(usize::MAX / 2);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the writer did not catch up");
+}
+
+#[test]
+fn a_batch_lost_with_its_output_is_counted_once_per_entry_and_not_as_written() {
+    let stats = Arc::new(Stats::default());
+    let har = GatedDisk::default();
+    let flows = GatedDisk::default();
+    let (har_disk, flow_disk) = (har.clone(), flows.clone());
+    let (sink, thread) = start_with(
+        move || Ok(and_flows(har_output(har_disk), flow_disk)),
+        stats.clone(),
+        64 * budget::weight(&exchange(0)),
+    )
+    .unwrap();
+    // Entry 0 reaches both files; the flow file's disk then stalls on its
+    // flush while entries 1-4 queue up behind it.
+    flows.gate.set(GateState::Jammed);
+    sink.submit(exchange(0));
+    std::thread::sleep(Duration::from_millis(100));
+    for n in 1..5 {
+        sink.submit(exchange(n));
+    }
+    // Meanwhile the HAR's disk fills: 1-4 go there as one batch, whose
+    // flush fails.
+    har.gate.set(GateState::Full);
+    flows.gate.set(GateState::Open);
+    until_idle(&sink);
+    assert_eq!(
+        stats.not_archived.load(Relaxed),
+        4,
+        "the HAR lost the batch 1-4, each counted once"
+    );
+    // Now the flow file's disk fills too: entry 5 is missing from both
+    // outputs, and counted once.
+    flows.gate.set(GateState::Full);
+    sink.submit(exchange(5));
+    until_idle(&sink);
+    assert!(sink.budget.failed(), "every output failed: nothing waits");
+    let closed = thread.finish();
+    assert_eq!(stats.not_archived.load(Relaxed), 5, "once per entry");
+    assert_eq!(
+        (closed[0].written, closed[1].written),
+        (1, 5),
+        "what was not flushed is not counted as written: {closed:?}"
+    );
+    assert!(closed.iter().all(|c| c.error.is_some()), "{closed:?}");
+    assert_eq!(
+        urls_in_har_cut(&har.bytes.lock().unwrap()),
+        ["https://api.example.test/v1/messages?n=0"]
+    );
+    assert_eq!(
+        urls_in_flows(&flows.bytes.lock().unwrap()).len(),
+        5,
+        "the flow file kept 0-4"
+    );
+}
+
+/// The entries of a HAR cut off before its tail.
+fn urls_in_har_cut(bytes: &[u8]) -> Vec<String> {
+    let mut reader =
+        ArchiveReader::from_reader("t.har", Box::new(Cursor::new(bytes.to_vec()))).unwrap();
+    let urls = reader
+        .by_ref()
+        .filter_map(Result::ok)
+        .map(|e| e.har.request.url)
+        .collect();
+    assert!(reader.cut_off().is_some(), "cut off, not whole");
+    urls
+}

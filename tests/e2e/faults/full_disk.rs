@@ -1,9 +1,8 @@
 //! A full disk under the archive: the write error is reported once on
 //! stderr while running, the client's traffic keeps flowing, record exits
 //! (not killed), and what was written before reads back, reported cut off.
-//! (record also counts the exchanges it could not keep in its exit
-//! summary; `Recorder::stop` gives no stderr after exit, so that line is
-//! not checked here.)
+//! Nothing is lost silently: every exchange is in the archive or counted in
+//! record's exit summary (`N exchanges could not be archived`).
 //!
 //! Two ways to fill it: a 32 KiB tmpfs, in each archive format (ENOSPC, the
 //! real thing; needs root to mount, skipped otherwise), and a 32 KiB
@@ -81,7 +80,7 @@ async fn traffic_flows_on_a_full_disk(upstream: &FakeUpstream, recorder: Recorde
         "the write error is reported once while running:\n{live}"
     );
 
-    let status = bounded("record exit", STEP, recorder.stop())
+    let (status, said) = bounded("record exit", STEP, recorder.stop_with_stderr())
         .await
         .expect("stop record");
     assert!(
@@ -98,6 +97,28 @@ async fn traffic_flows_on_a_full_disk(upstream: &FakeUpstream, recorder: Recorde
         cut.is_some(),
         "an archive the disk cut short is reported cut off"
     );
+    let lost = not_archived(&said)
+        .unwrap_or_else(|| panic!("the summary counts what was not archived:\n{said}"));
+    assert!(
+        entries.len() + lost >= EXCHANGES && lost <= EXCHANGES,
+        "{} archived + {lost} counted as lost, of {EXCHANGES}: none lost silently\n{said}",
+        entries.len()
+    );
+    assert!(
+        !said.contains("waited for the archive"),
+        "nothing waits once the writer has failed:\n{said}"
+    );
+}
+
+/// N in record's `record: error: N exchanges could not be archived`.
+fn not_archived(stderr: &str) -> Option<usize> {
+    stderr.lines().find_map(|l| {
+        let rest = l.strip_prefix("record: error: ")?;
+        let (n, tail) = rest.split_once(' ')?;
+        tail.contains("could not be archived")
+            .then(|| n.parse().ok())
+            .flatten()
+    })
 }
 
 /// 2 KiB of hex that compresses poorly (a xorshift sequence), so the
