@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
     pub requests: u64,
+    /// Seconds the 300 KiB load took (a disk slower than the traffic slows
+    /// record's new requests: this shows by how much).
+    pub seconds: f64,
     /// Entries in the archive afterwards (record only).
     pub archived: Option<u64>,
     /// Exchanges record said it could not archive (record only).
@@ -81,8 +84,9 @@ pub fn run_all(
                     format!("; archive: {a} entries, record: {lost} exchanges not archived")
                 });
                 f.lines.push(format!(
-                    "memory, {}: RSS {} MiB at 5,000, {:.1} MiB after {} exchanges of 300 KiB (16 conn); 1,000 concurrent SSE streams {}: peak {:.1} MiB, {:.1} MiB 2 s after they ended{archived}",
+                    "memory, {}: RSS {} MiB at 5,000, {:.1} MiB after {} exchanges of 300 KiB (16 conn, {:.0} req/s); 1,000 concurrent SSE streams {}: peak {:.1} MiB, {:.1} MiB 2 s after they ended{archived}",
                     setup.name(), if m.rss_half > 0.0 { format!("{:.1}", m.rss_half) } else { "-".into() }, m.rss_end, m.requests,
+                    m.requests as f64 / m.seconds.max(0.001),
                     if m.streams_ok { "all complete" } else { "NOT all complete" }, m.sse_peak, m.sse_after
                 ));
                 match setup {
@@ -179,6 +183,7 @@ fn memory(
         }
         m.rss_end = rss;
     }
+    m.seconds = start.elapsed().as_secs_f64();
     let mut probe = Command::new(tools.bin("sse_probe"));
     probe
         .arg(format!("http://127.0.0.1:{}", proxy.port))

@@ -107,6 +107,13 @@ fn settings() -> Vec<(&'static str, Work)> {
             }),
         ),
         (
+            "window 16 MiB, L3 + LDM bucket log 1",
+            Work::Writer(Tuning {
+                zstd_window_log: 24,
+                ..record
+            }),
+        ),
+        (
             "window 16 MiB, L3, no LDM",
             Work::Writer(Tuning {
                 zstd_window_log: 24,
@@ -118,6 +125,14 @@ fn settings() -> Vec<(&'static str, Work)> {
             "window 64 MiB, L3 + LDM bucket log 1",
             Work::Writer(Tuning {
                 zstd_window_log: 26,
+                ..record
+            }),
+        ),
+        (
+            "window 64 MiB, L3, no LDM",
+            Work::Writer(Tuning {
+                zstd_window_log: 26,
+                ldm_bucket_size_log: None,
                 ..record
             }),
         ),
