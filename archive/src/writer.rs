@@ -156,9 +156,10 @@ const KEEP_JSON_BUFFER: usize = 4 * 1024 * 1024;
 /// The byte stream: each entry serialised into `json`, then through the
 /// compressor; [`Stream::flush`] pushes it all the way to the sink.
 struct Stream {
-    /// With [`Escaping::Words`] only the head and the tail go through it,
-    /// each flushed, so it is empty between entries and writing an entry
-    /// past it to the compressor keeps the order.
+    /// With [`Escaping::Words`] only the head, the tail and entries with
+    /// noted bodies ([`Stream::write_noted`]) go through it, each flushed,
+    /// so it is empty between entries and writing an entry past it to the
+    /// compressor keeps the order.
     buffered: BufWriter<Compressor>,
     json: Vec<u8>,
     escaping: Escaping,
@@ -214,7 +215,10 @@ impl Stream {
     }
 
     /// Like [`Stream::write_json`] for an entry with noted bodies
-    /// ([`stream`]): written piece by piece, bodies streamed.
+    /// ([`stream`]): written piece by piece, bodies streamed. Flushed at
+    /// once, whatever the batch (such an entry holds a body of megabytes,
+    /// so the flush costs little next to it), so that `buffered` is empty
+    /// again for [`Stream::write_json`].
     fn write_noted(&mut self, prefix: &[u8], entry: &Entry) -> Result<(), Failed> {
         stream::write_noted(&mut self.buffered, &mut self.json, prefix, entry)?;
         if self.json.capacity() > KEEP_JSON_BUFFER {

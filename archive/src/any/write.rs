@@ -232,14 +232,8 @@ impl AnyWriter {
     /// [`AnyWriteError::is_entry_skipped`] holds left the output intact;
     /// after any other, nothing more should be appended.
     pub fn append(&mut self, entry: &Entry) -> Result<(), AnyWriteError> {
-        match &mut self.inner {
-            Inner::Har(w) => w.append(entry)?,
-            // A flow holds its bodies whole: a spilled one is read back.
-            Inner::Flows(w) if has_notes(entry) => w.append(&inline_spilled(entry))?,
-            Inner::Flows(w) => w.append(entry)?,
-        }
-        self.written += 1;
-        Ok(())
+        self.append_batched(entry)?;
+        self.flush()
     }
 
     /// Like [`AnyWriter::append`] without the flush: entries that finished
@@ -247,6 +241,8 @@ impl AnyWriter {
     pub fn append_batched(&mut self, entry: &Entry) -> Result<(), AnyWriteError> {
         match &mut self.inner {
             Inner::Har(w) => w.append_batched(entry)?,
+            // A flow holds its bodies whole: a spilled one is read back.
+            Inner::Flows(w) if has_notes(entry) => w.append_batched(&inline_spilled(entry))?,
             Inner::Flows(w) => w.append_batched(entry)?,
         }
         self.written += 1;
