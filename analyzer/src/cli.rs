@@ -48,6 +48,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Write a copy with credentials replaced by redaction markers.
     Redact(ConvertArgs),
+    /// One self-contained HTML file: overview, conversation, timeline, charts;
+    /// given two archives, also their prompt/tools diff.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -285,4 +288,24 @@ pub struct ExportArgs {
     /// With --format parquet: a JSON price table for `cost_usd` (as `usage --prices`).
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Archives or directories of archives; exactly two also get a side-by-side
+    /// prompt/tools diff (the first is the old side).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the HTML file (`-` is stdout).
+    #[arg(short, long, default_value = "report.html", value_name = "OUT")]
+    pub output: PathBuf,
+    /// A JSON price table overriding the built-in one (as for `usage`).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Do not mask the per-run parts in the two-archive diff (as for `diff`).
+    #[arg(long)]
+    pub no_mask: bool,
+    /// Mask every match of this regex too in the diff (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub mask: Vec<String>,
 }

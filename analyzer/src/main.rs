@@ -11,6 +11,7 @@
 //! - Commands, one module each: [`diff`], [`usage`] (+ [`prices`];
 //!   [`against`]: `usage --against`, the wire vs Claude Code's own logs),
 //!   [`leaks`], [`ls`], [`show`], [`export`] (+ [`warehouse`]: Parquet), [`redact`].
+//! - [`html`]: `analyze report`, one self-contained HTML file.
 //! - [`report`]: tables, JSON, colour and the exit outcome they share.
 //!
 //! This file only parses the command line and maps the outcome to an exit
@@ -22,6 +23,7 @@ mod classify;
 mod cli;
 mod diff;
 mod export;
+mod html;
 mod input;
 mod layout;
 mod leaks;
@@ -75,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Show(args) => show::run(&args, cli.json, style, &mut out)?,
         Command::Export(args) => warehouse::export(&args, cli.json, &mut out)?,
         Command::Redact(args) => redact::run(&args, cli.json, &mut out)?,
+        Command::Report(args) => html::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

@@ -27,6 +27,8 @@ mod misc;
 mod mitmproxy;
 #[path = "cli/real.rs"]
 mod real;
+#[path = "cli/report.rs"]
+mod report;
 #[path = "cli/terminal.rs"]
 mod terminal;
 #[path = "cli/usage.rs"]

@@ -254,6 +254,23 @@ impl MessagesRequest {
         self.messages.as_deref().map_or("", RawValue::get)
     }
 
+    /// The tools as sent, for recognising a tool set sent again without
+    /// parsing it.
+    pub fn tools_json(&self) -> &str {
+        self.tools.as_deref().map_or("", RawValue::get)
+    }
+
+    /// How many messages there are, and the messages from `from` on,
+    /// parsing only those (the conversation's new tail in a long session).
+    pub fn messages_from(&self, from: usize) -> (usize, Vec<Message>) {
+        let Some(raw) = self.messages.as_deref() else {
+            return (0, Vec::new());
+        };
+        let items: Vec<&RawValue> = serde_json::from_str(raw.get()).unwrap_or_default();
+        let tail = items.iter().skip(from).map(|m| message_of(value_of(m)));
+        (items.len(), tail.collect())
+    }
+
     /// The first user message's text, all text blocks joined (parses
     /// only that message).
     pub fn first_user_text(&self) -> Option<String> {
@@ -440,6 +457,9 @@ mod tests {
             "Primary working directory: /tmp/x"
         );
         assert_eq!(r.tools()[0].extra["defer_loading"], json!(true));
+        let (n, tail) = r.messages_from(1);
+        assert_eq!((n, tail.len(), tail[0].role.as_str()), (2, 1, "system"));
+        assert!(r.tools_json().starts_with("[{\"name\":\"Agent\""));
         assert_eq!(r.tool_count(), 1);
         assert_eq!(r.params["future_field"], json!([1, 2]));
         assert_eq!(

@@ -33,12 +33,17 @@ use std::io::Write;
 
 /// Builds the masks the flags ask for.
 pub fn masks_of(args: &DiffArgs) -> anyhow::Result<Masks> {
-    let mut masks = if args.no_mask {
+    masks_from(args.no_mask, &args.mask)
+}
+
+/// `--no-mask` and `--mask REGEX…` as masks (also `report`'s).
+pub fn masks_from(no_mask: bool, extra: &[String]) -> anyhow::Result<Masks> {
+    let mut masks = if no_mask {
         Masks::none()
     } else {
         Masks::claude_code()
     };
-    for m in &args.mask {
+    for m in extra {
         if let Err(e) = masks.add(m) {
             // regex errors span lines; the last one says what is wrong.
             let why = e.to_string().lines().last().unwrap_or("").trim().to_owned();
