@@ -20,7 +20,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 /// Longest preview of one SSE event's data kept for the timeline.
-const EVENT_PREVIEW: usize = 240;
+const EVENT_PREVIEW: usize = 120;
 
 /// One archive read.
 #[derive(Clone, Debug, Serialize)]

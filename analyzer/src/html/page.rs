@@ -37,10 +37,24 @@ pub fn inert_json<T: Serialize>(v: &T) -> String {
         .replace('<', "\\u003c")
 }
 
+/// A duration for reading: `812.4 ms`, `12.35 s`, `3.2 min`.
 fn ms(v: Option<f64>) -> String {
     match v {
-        Some(v) if v >= 0.0 && v < 10_000.0 => format!("{v:.1} ms"),
-        Some(v) if v >= 0.0 => format!("{:.2} s", v / 1000.0),
+        Some(v) if (0.0..1000.0).contains(&v) => format!("{v:.1} ms"),
+        Some(v) if (0.0..120_000.0).contains(&v) => format!("{:.2} s", v / 1000.0),
+        Some(v) if v >= 0.0 => format!("{:.1} min", v / 60_000.0),
+        _ => "–".into(),
+    }
+}
+
+/// Time to first token to the tenth of a millisecond, however long
+/// (`2,345.6 ms`), so it reads as exactly as `analyze show` gives it.
+fn ttft(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v >= 0.0 => {
+            let tenths = (v * 10.0).round() as u64;
+            format!("{}.{} ms", thousands(tenths / 10), tenths % 10)
+        }
         _ => "–".into(),
     }
 }
@@ -96,7 +110,7 @@ fn call_json(c: &CallRow, m: &Model) -> Value {
         "read": thousands(u.cache_read_input_tokens), "write": thousands(w5 + w1),
         "total": thousands(total_tokens(&u)),
         "cost": dollars(c.cost), "priced": c.cost.is_some(),
-        "ttft": ms(c.ttft_ms), "ttft_raw": c.ttft_ms,
+        "ttft": ttft(c.ttft_ms), "ttft_raw": c.ttft_ms,
         "tps": c.tokens_per_s.map_or("–".into(), |t| format!("{t:.1} tok/s")),
         "duration": ms(Some(c.duration_ms)),
         "tools": c.tools, "stop": c.stop_reason, "cut_off": c.cut_off,
@@ -291,6 +305,17 @@ pub fn render(m: &Model, compare: Option<&Result<CompareView, String>>) -> anyho
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_well_and_ttft_keeps_its_tenths() {
+        assert_eq!(ms(Some(812.44)), "812.4 ms");
+        assert_eq!(ms(Some(12_345.0)), "12.35 s");
+        assert_eq!(ms(Some(600_000.0)), "10.0 min");
+        assert_eq!(ttft(Some(2345.64)), "2,345.6 ms");
+        assert_eq!(ttft(Some(0.706)), "0.7 ms");
+        assert_eq!(ttft(Some(99.96)), "100.0 ms");
+        assert_eq!(ttft(None), "–");
+    }
 
     #[test]
     fn inert_json_has_no_angle_bracket_and_parses_back() {

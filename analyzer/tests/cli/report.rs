@@ -83,7 +83,7 @@ fn the_real_2_1_332_recording_shows_usage_totals_ttft_and_every_tool() {
         1,
         "one bar per call"
     );
-    assert!(html.contains("No leak: every credential"));
+    assert!(html.contains("No leak in the 1 entries"));
     assert!(html.contains("2025-11-24"), "the price table's date");
 }
 

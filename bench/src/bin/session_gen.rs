@@ -6,8 +6,9 @@
 //!   can be compared with its plain `.har` size.
 //! - `big --out FILE --mb N`: writes an archive of at least N MB of
 //!   decompressed HAR straight through `cctap_archive::ArchiveWriter`
-//!   (sessions of 100 turns built from the fixture), for the `analyze usage`
-//!   reading benchmark.
+//!   (sessions of `--turns` turns, 100 by default, built from the fixture),
+//!   for the `analyze usage` reading benchmark; `--entries N` stops at N
+//!   entries (`analyze report`'s 1,000-call session).
 //!
 //! The last line is machine-readable: `RESULT key=value …`.
 
@@ -56,6 +57,12 @@ enum Command {
         /// Decompressed size to reach, in MB (10^6 bytes).
         #[arg(long, default_value_t = 1024)]
         mb: u64,
+        /// Turns per session.
+        #[arg(long, default_value_t = 100)]
+        turns: usize,
+        /// Stop after this many entries, even below --mb.
+        #[arg(long)]
+        entries: Option<u64>,
     },
 }
 
@@ -76,7 +83,12 @@ fn main() -> anyhow::Result<()> {
                 .block_on(async { tokio::time::timeout(Duration::from_secs(timeout_s), run).await })
                 .context("the session did not finish in --timeout-s")?
         }
-        Command::Big { out, mb } => big(&template, &out, mb * 1_000_000),
+        Command::Big {
+            out,
+            mb,
+            turns,
+            entries,
+        } => big(&template, &out, mb * 1_000_000, turns, entries),
     }
 }
 
@@ -111,8 +123,15 @@ async fn drive(template: &Template, url: &str, turns: usize) -> anyhow::Result<(
     Ok(())
 }
 
-/// Writes sessions of 100 turns until `target` decompressed bytes.
-fn big(template: &Template, out: &PathBuf, target: u64) -> anyhow::Result<()> {
+/// Writes sessions of `turns` turns until `target` decompressed bytes or
+/// `max_entries` entries.
+fn big(
+    template: &Template,
+    out: &PathBuf,
+    target: u64,
+    turns: usize,
+    max_entries: Option<u64>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let head = LogHead::new("cctap-bench session_gen", env!("CARGO_PKG_VERSION"));
     let mut writer = ArchiveWriter::create(out, &head)?;
@@ -136,7 +155,7 @@ fn big(template: &Template, out: &PathBuf, target: u64) -> anyhow::Result<()> {
     'sessions: for session in 0u64.. {
         let mut conversation = Conversation::new(template, session + 1);
         let new_id = format!("0000bench-0000-4000-8000-{session:012x}");
-        for turn in 0..100 {
+        for turn in 0..turns {
             let mut body = conversation.body();
             if !session_id.is_empty() {
                 body = body.replace(&session_id, &new_id);
@@ -153,7 +172,7 @@ fn big(template: &Template, out: &PathBuf, target: u64) -> anyhow::Result<()> {
             writer.append(&entry)?;
             entries += 1;
             conversation.advance(turn);
-            if written >= target {
+            if written >= target || max_entries.is_some_and(|n| entries >= n) {
                 break 'sessions;
             }
         }

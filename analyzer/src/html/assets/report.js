@@ -14,7 +14,7 @@
     const s = document.getElementById(id);
     return s ? JSON.parse(s.textContent) : null;
   };
-  const LONG = 4000, HEAD = 1500;
+  const LONG = 3000, HEAD = 1200;
 
   // Tabs: the hash names the view; a call id (#c-12) opens it in Conversation.
   function show(name) {
