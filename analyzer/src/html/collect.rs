@@ -376,8 +376,11 @@ fn ticks_of(entry: &Entry) -> Vec<Tick> {
     events
         .iter()
         .map(|e| {
-            let mut preview: String = e.data.chars().take(EVENT_PREVIEW).collect();
-            if preview.len() < e.data.len() {
+            // Redacted before it is cut: a cut secret no longer matches.
+            let data = cctap_archive::redact::redact_text(&e.data);
+            let data = data.as_deref().unwrap_or(&e.data);
+            let mut preview: String = data.chars().take(EVENT_PREVIEW).collect();
+            if preview.len() < data.len() {
                 preview.push('…');
             }
             Tick(e.time, e.event.clone(), preview)

@@ -105,7 +105,7 @@ fn side_calls_failures_and_leaks_are_marked() {
     let leaky = report(&[&handmade("key-in-prompt.har")], dir.path());
     assert!(leaky.contains(r#"id="findings""#));
     assert!(
-        !leaky.contains("FAKEpasted"),
+        !leaky.contains("FAKEpast"),
         "the report never shows the secret"
     );
     assert!(leaky.contains("redacted:sk-ant-api03:411bce03a076"));
