@@ -28,6 +28,8 @@ pub struct FileRow {
     pub name: String,
     pub entries: usize,
     pub cut_off: bool,
+    /// The file could not be read at all (a run over several goes on).
+    pub skipped: bool,
     pub bytes: u64,
 }
 
@@ -139,6 +141,7 @@ pub fn read(sources: &[Source], prices: &Prices) -> anyhow::Result<Model> {
             name: source.name(),
             entries: summary.entries,
             cut_off: summary.cut_off,
+            skipped: summary.skipped,
             bytes: std::fs::metadata(&source.path).map_or(0, |m| m.len()),
         });
         c.model.entries += summary.entries;
@@ -162,7 +165,7 @@ impl Collector<'_> {
         index: usize,
         entry: &Entry,
     ) -> anyhow::Result<()> {
-        let call = Call::from_entry(index, entry)?;
+        let call = Call::from_entry(index, entry);
         let m = &mut self.model;
         m.tally.add(
             &call,

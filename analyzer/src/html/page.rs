@@ -215,7 +215,7 @@ fn overview(m: &Model) -> Value {
         "warnings": m.findings.len() - m.leaks,
         "findings": findings,
         "sessions": sessions,
-        "files": m.files.iter().map(|f| json!({"name": f.name, "entries": f.entries, "cut_off": f.cut_off, "size": bytes(f.bytes as usize)})).collect::<Vec<_>>(),
+        "files": m.files.iter().map(|f| json!({"name": f.name, "entries": f.entries, "cut_off": f.cut_off, "skipped": f.skipped, "size": bytes(f.bytes as usize)})).collect::<Vec<_>>(),
         "entries": m.entries,
     })
 }

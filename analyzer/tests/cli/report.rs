@@ -141,11 +141,12 @@ fn a_failed_run_leaves_the_old_report_and_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.html");
     std::fs::write(&out, "old").unwrap();
+    let missing = dir.path().join("missing.har");
     let r = analyze(&[
         "report",
         "-o",
         out.to_str().unwrap(),
-        &handmade("bad-body.har"),
+        missing.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old");
