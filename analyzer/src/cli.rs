@@ -299,9 +299,13 @@ pub struct ReportArgs {
     /// Where to write the HTML file (`-` is stdout).
     #[arg(short, long, default_value = "report.html", value_name = "OUT")]
     pub output: PathBuf,
-    /// A JSON price table overriding the built-in one (as for `usage`).
+    /// A JSON price table extending or replacing the built-in one (as for `usage`).
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Count calls answered by `record -m offline` (estimated tokens) in the
+    /// totals and price them (as for `usage`).
+    #[arg(long)]
+    pub include_offline: bool,
     /// Do not mask the per-run parts in the two-archive diff (as for `diff`).
     #[arg(long)]
     pub no_mask: bool,

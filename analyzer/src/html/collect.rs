@@ -51,6 +51,8 @@ pub struct CallRow {
     pub model: String,
     pub status: i64,
     pub failed: bool,
+    /// Answered by `record -m offline`: tokens are estimates, nothing billed.
+    pub offline: bool,
     pub error: Option<String>,
     pub method: String,
     pub host: String,
@@ -121,10 +123,12 @@ pub struct Model {
     pub span_ms: f64,
 }
 
-/// Reads every archive in order.
-pub fn read(sources: &[Source], prices: &Prices) -> anyhow::Result<Model> {
+/// Reads every archive in order; offline calls count in the totals only
+/// `with_offline` (as `usage --include-offline`).
+pub fn read(sources: &[Source], prices: &Prices, with_offline: bool) -> anyhow::Result<Model> {
     let mut c = Collector {
         prices,
+        with_offline,
         model: Model::default(),
         threads: Threads::default(),
         sessions: HashMap::new(),
@@ -132,11 +136,14 @@ pub fn read(sources: &[Source], prices: &Prices) -> anyhow::Result<Model> {
     for (file, source) in sources.iter().enumerate() {
         let mut scan = Scan::new(&source.name());
         let summary = input::read_entries(source, |i, entry| {
-            scan.entry(i, &entry);
-            c.entry(file, source, i, &entry)
+            c.entry(file, source, i, &entry)?;
+            // `analyze leaks`' scan, last: it redacts the entry it is given.
+            let found = scan.entry(i, entry);
+            c.model.findings.extend(found);
+            Ok(())
         })?;
-        scan.finish();
-        c.model.findings.extend(scan.findings);
+        let found = scan.finish();
+        c.model.findings.extend(found);
         c.model.files.push(FileRow {
             name: source.name(),
             entries: summary.entries,
@@ -151,6 +158,7 @@ pub fn read(sources: &[Source], prices: &Prices) -> anyhow::Result<Model> {
 
 struct Collector<'a> {
     prices: &'a Prices,
+    with_offline: bool,
     model: Model,
     threads: Threads,
     /// Session key → index in `model.sessions`.
@@ -171,6 +179,7 @@ impl Collector<'_> {
             &call,
             usage::key_of(GroupBy::Model, source, &call),
             self.prices,
+            self.with_offline,
         );
         let role = classify::role(&call);
         let session_key = call.session().map_or_else(
@@ -188,7 +197,8 @@ impl Collector<'_> {
         let placed = self
             .threads
             .place(&call, role, session, &mut m.prompts, &mut m.details);
-        let row = row_of(&call, entry, role, file, session, self.prices, &placed);
+        let priced = (self.prices, self.with_offline);
+        let row = row_of(&call, entry, role, file, session, priced, &placed);
         m.calls.push(row);
         m.details.push(placed.detail);
         m.ticks.push(ticks_of(entry));
@@ -303,7 +313,7 @@ fn row_of(
     role: Role,
     file: usize,
     session: usize,
-    prices: &Prices,
+    (prices, with_offline): (&Prices, bool),
     placed: &super::detail::Placed,
 ) -> CallRow {
     let t = &entry.har.timings;
@@ -313,16 +323,18 @@ fn row_of(
         .filter(|v| *v > 0.0)
         .sum::<f64>();
     let sent_ms = before_send + t.send.max(0.0);
-    let first_byte_ms = call.wait_ms.map(|w| sent_ms + w);
+    let first_byte_ms = Some(t.wait).filter(|w| *w >= 0.0).map(|w| sent_ms + w);
     let r = &call.reply;
     let usage = r
         .usage
         .clone()
         .filter(|_| call.endpoint == Endpoint::Messages);
+    // Priced as `usage` prices: on the call's day; offline calls only
+    // with --include-offline.
     let cost = usage
         .as_ref()
-        .filter(|_| !call.failed())
-        .and_then(|u| prices.cost(call.model(), u));
+        .filter(|_| !call.failed() && (with_offline || !call.offline()))
+        .and_then(|_| prices.call_cost(call));
     let end_ms = r.last_event_ms.unwrap_or(call.duration_ms).max(0.0);
     let tokens_per_s = match (&usage, r.first_token_ms, r.last_event_ms) {
         (Some(u), Some(first), Some(last)) if last - first > 1.0 => {
@@ -346,6 +358,7 @@ fn row_of(
         model: call.model().to_owned(),
         status: call.status,
         failed: call.failed(),
+        offline: call.offline(),
         error: call.error.clone().or_else(|| r.api_error.clone()),
         method: call.method.clone(),
         host: call.host.clone(),
@@ -430,6 +443,7 @@ mod tests {
         let prices = Prices::built_in();
         let mut c = Collector {
             prices: &prices,
+            with_offline: false,
             model: Model::default(),
             threads: Threads::default(),
             sessions: HashMap::new(),

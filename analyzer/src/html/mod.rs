@@ -27,18 +27,15 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let prices = match &args.prices {
-        Some(path) => Prices::with_file(path)?,
-        None => Prices::built_in(),
-    };
+    let prices = Prices::load(args.prices.as_deref())?;
     let masks = crate::diff::masks_from(args.no_mask, &args.mask)?;
     let sources = input::expand(&args.files)?;
-    let model = collect::read(&sources, &prices)?;
+    let model = collect::read(&sources, &prices, args.include_offline)?;
     let compare = match args.files.as_slice() {
         [old, new] => Some(sidebyside::build(old, new, &masks).map_err(|e| report::one_line(&e))),
         _ => None,
     };
-    let html = page::render(&model, compare.as_ref())?;
+    let html = page::render(&model, &prices, compare.as_ref())?;
     if args.output == Path::new("-") {
         out.write_all(html.as_bytes())?;
     } else {

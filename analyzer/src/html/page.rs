@@ -6,7 +6,8 @@
 use super::collect::{total_tokens, CallRow, Model};
 use super::sidebyside::CompareView;
 use super::svg::{self, TurnPoint};
-use crate::prices;
+use crate::leaks::scan::Severity;
+use crate::prices::{self, Prices};
 use crate::report::{bytes, dollars, thousands};
 use minijinja::{context, Environment};
 use serde::Serialize;
@@ -103,7 +104,7 @@ fn call_json(c: &CallRow, m: &Model) -> Value {
         "id": c.id, "file": c.file, "entry": c.entry, "session": c.session,
         "file_name": m.files.get(c.file).map(|f| f.name.clone()),
         "label": c.label, "role": c.role, "side": c.side, "model": c.model,
-        "status": c.status, "failed": c.failed, "error": c.error,
+        "status": c.status, "failed": c.failed, "offline": c.offline, "error": c.error,
         "method": c.method, "where": format!("{}{}", c.host, c.path),
         "has_usage": c.usage.is_some(),
         "input": thousands(u.input_tokens), "output": thousands(u.output_tokens),
@@ -134,7 +135,7 @@ fn timing_json(c: &CallRow) -> Value {
     ])
 }
 
-fn overview(m: &Model) -> Value {
+fn overview(m: &Model, prices: &Prices) -> Value {
     let t = &m.tally.total;
     let u = &t.usage;
     let mut roles: BTreeMap<&str, usize> = BTreeMap::new();
@@ -178,12 +179,18 @@ fn overview(m: &Model) -> Value {
             "error": c.error.clone().unwrap_or_else(|| "no usage in the reply".into())})
         })
         .collect();
+    let count = |s: Severity| m.findings.iter().filter(|f| f.severity == s).count();
     let findings: Vec<Value> = m
         .findings
         .iter()
         .map(|f| {
             json!({"file": f.file, "entry": f.entry, "place": f.place, "kind": f.kind,
-            "fingerprint": f.fingerprint, "leak": f.severity == crate::leaks::scan::Severity::Leak})
+            "fingerprint": f.fingerprint, "leak": f.severity == Severity::Leak,
+            "severity": match f.severity {
+                Severity::Leak => "leak",
+                Severity::Warning => "warning",
+                Severity::Example => "documented example",
+            }})
         })
         .collect();
     let sessions: Vec<Value> = m
@@ -203,8 +210,10 @@ fn overview(m: &Model) -> Value {
         "cost": dollars(t.cost_usd),
         "unpriced": t.unpriced_requests,
         "unpriced_models": m.tally.unpriced_models,
-        "price_date": prices::TABLE_DATE,
-        "price_source": prices::TABLE_SOURCE,
+        "price_date": prices.to_json()["file"]["date"].as_str().unwrap_or(prices::TABLE_DATE).to_owned(),
+        "price_footer": prices.footer(),
+        "offline_calls": m.tally.offline.requests,
+        "offline_tokens": thousands(total_tokens(&m.tally.offline.usage)),
         "roles": roles,
         "clients": clients,
         "models": models,
@@ -212,7 +221,8 @@ fn overview(m: &Model) -> Value {
         "count_tokens": m.tally.count_tokens,
         "errors": errors,
         "leaks": m.leaks,
-        "warnings": m.findings.len() - m.leaks,
+        "warnings": count(Severity::Warning),
+        "examples": count(Severity::Example),
         "findings": findings,
         "sessions": sessions,
         "files": m.files.iter().map(|f| json!({"name": f.name, "entries": f.entries, "cut_off": f.cut_off, "skipped": f.skipped, "size": bytes(f.bytes as usize)})).collect::<Vec<_>>(),
@@ -231,7 +241,11 @@ fn prompt_meta(m: &Model) -> Vec<Value> {
         .collect()
 }
 
-pub fn render(m: &Model, compare: Option<&Result<CompareView, String>>) -> anyhow::Result<String> {
+pub fn render(
+    m: &Model,
+    prices: &Prices,
+    compare: Option<&Result<CompareView, String>>,
+) -> anyhow::Result<String> {
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
     let turns = chart_turns(m);
@@ -274,7 +288,7 @@ pub fn render(m: &Model, compare: Option<&Result<CompareView, String>>) -> anyho
         csp => minijinja::Value::from_safe_string(csp()),
         css => minijinja::Value::from_safe_string(CSS.to_owned()),
         js => minijinja::Value::from_safe_string(JS.to_owned()),
-        o => overview(m),
+        o => overview(m, prices),
         calls => calls,
         sessions => sessions,
         prompts => prompt_meta(m),

@@ -7,8 +7,13 @@ use regex::Regex;
 
 /// Writes the report of `files` into a temporary directory and reads it.
 fn report(files: &[&str], dir: &Path) -> String {
+    report_with(&[], files, dir)
+}
+
+fn report_with(flags: &[&str], files: &[&str], dir: &Path) -> String {
     let out = dir.join("report.html");
     let mut args = vec!["report", "-o", out.to_str().unwrap()];
+    args.extend(flags);
     args.extend(files);
     let r = analyze(&args);
     assert_eq!(r.code, 0, "stderr:\n{}", r.stderr);
@@ -49,20 +54,31 @@ fn the_real_2_1_332_recording_shows_usage_totals_ttft_and_every_tool() {
     let dir = tempfile::tempdir().unwrap();
     let file = fixture("claude-code/2.1.332-offline.har");
     let file = file.to_str().unwrap();
-    let html = report(&[file], dir.path());
+    // An offline recording: its estimated tokens are kept out of the
+    // totals unless --include-offline, as `analyze usage` does (issue 15).
+    let plain = report(&[file], dir.path());
+    assert!(plain.contains(r#"<span id="offline-note">1 call answered by"#));
+    let html = report_with(&["--include-offline"], &[file], dir.path());
     assert_self_contained(&html);
+    assert!(!html.contains("offline-note"));
 
-    let usage = analyze_json(&["usage", file], 0);
-    for (id, key) in [
-        ("input", "input_tokens"),
-        ("read", "cache_read_input_tokens"),
-        ("w5", "ephemeral_5m_input_tokens"),
-        ("w1", "ephemeral_1h_input_tokens"),
-        ("output", "output_tokens"),
-    ] {
-        let got = captures(&html, &format!(r#"id="tok-{id}" data-raw="(\d+)""#));
-        assert_eq!(got, [usage["total"][key].to_string()], "{id}");
+    for (page, flags) in [(&plain, vec![]), (&html, vec!["--include-offline"])] {
+        let mut args = vec!["usage"];
+        args.extend(flags);
+        args.push(file);
+        let usage = analyze_json(&args, 0);
+        for (id, key) in [
+            ("input", "input_tokens"),
+            ("read", "cache_read_input_tokens"),
+            ("w5", "ephemeral_5m_input_tokens"),
+            ("w1", "ephemeral_1h_input_tokens"),
+            ("output", "output_tokens"),
+        ] {
+            let got = captures(page, &format!(r#"id="tok-{id}" data-raw="(\d+)""#));
+            assert_eq!(got, [usage["total"][key].to_string()], "{id} {args:?}");
+        }
     }
+    let usage = analyze_json(&["usage", "--include-offline", file], 0);
     assert!(usage["total"]["input_tokens"].as_u64().unwrap() > 1000);
 
     let show = analyze_json(&["show", file, "0"], 0);
@@ -84,7 +100,8 @@ fn the_real_2_1_332_recording_shows_usage_totals_ttft_and_every_tool() {
         "one bar per call"
     );
     assert!(html.contains("No leak in the 1 entries"));
-    assert!(html.contains("2025-11-24"), "the price table's date");
+    let date = usage["prices"]["date"].as_str().unwrap();
+    assert!(html.contains(date), "the price table's date {date}");
 }
 
 #[test]
