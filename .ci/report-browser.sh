@@ -5,7 +5,9 @@
 #   - the real Claude Code 2.1.332 offline recording (fixtures/claude-code/),
 #   - a fake session recorded here: bench's session_gen drives 8 turns with
 #     tool round trips through `record` in front of the fake upstream,
-#   - two archives (2.0.50 vs 2.1.332: the side-by-side diff).
+#   - two archives (2.0.50 vs 2.1.332: the side-by-side diff);
+# then tests/browser/report_firefox.mjs opens the same reports in Debian's
+# firefox-esr (puppeteer-core from npm, WebDriver BiDi).
 # Screenshots of every view go to target/report-screenshots/ (CI artifact).
 # The checks are functional only; how fast a 1,000-call report opens is a
 # benchmark (bench/report.sh), not a timed test.
@@ -54,7 +56,16 @@ upstream=$(sed -n 's/^listening on //p' "$upstream_log")
 timeout 120 "$bin/record" -q -m "reverse:$upstream" -o "$work/fake.har.zst" -- \
   sh -c "exec $bin/session_gen drive \"\$ANTHROPIC_BASE_URL\" --turns 8 --timeout-s 60" >/dev/null
 
+status=0
 "$PLAYWRIGHT_PYTHON" tests/browser/report.py --analyze "$bin/analyze" --chromium "$CCTAP_CHROMIUM" \
   --work "$work" --shots "$shots" \
   --real fixtures/claude-code/2.1.332-offline.har --fake "$work/fake.har.zst" \
-  --two fixtures/claude-code/2.0.50-reverse.har fixtures/claude-code/2.1.332-reverse.har
+  --two fixtures/claude-code/2.0.50-reverse.har fixtures/claude-code/2.1.332-reverse.har || status=1
+
+# The same reports in Firefox.
+source .ci/browser.sh "$cache" firefox || skip "no Firefox to test with (see above)"
+NODE_PREFIX=$PUPPETEER_PREFIX timeout 300 node tests/browser/report_firefox.mjs "$CCTAP_FIREFOX" "$bin/analyze" "$shots" \
+  "real=$work/real.html=fixtures/claude-code/2.1.332-offline.har=--include-offline" \
+  "fake=$work/fake.html=$work/fake.har.zst" \
+  "two=$work/two.html=fixtures/claude-code/2.0.50-reverse.har,fixtures/claude-code/2.1.332-reverse.har" || status=1
+exit $status
