@@ -2,6 +2,8 @@
 //! masks, same sections) laid out side by side, old left, new right.
 
 use crate::diff::compare::{Sections, TextChange};
+use crate::diff::render::summary::headlines;
+use crate::diff::tools::{ToolDelta, ToolsChange};
 use crate::diff::{self, structural::Change};
 use crate::mask::Masks;
 use serde::Serialize;
@@ -26,6 +28,20 @@ pub struct ToolRows {
     pub fields: Vec<String>,
 }
 
+/// One side call (title, topic check, git history, …) compared: the same
+/// kind of call on each side, as `analyze diff` compares it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CallRows {
+    pub name: String,
+    /// `entry N (model)` on each side; one of them is absent when only one
+    /// side made this call.
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub prompt: Vec<Row>,
+    /// Tool and parameter changes, one line each.
+    pub lines: Vec<String>,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CompareView {
     pub old: String,
@@ -42,12 +58,13 @@ pub struct CompareView {
     pub params: Vec<String>,
     pub side_added: Vec<String>,
     pub side_removed: Vec<String>,
+    pub calls: Vec<CallRows>,
 }
 
 /// Loads both sides as `analyze diff OLD NEW` does and compares them.
 pub fn build(old: &Path, new: &Path, masks: &Masks) -> anyhow::Result<CompareView> {
-    let a = diff::load_side(old, None)?;
-    let b = diff::load_side(new, None)?;
+    let a = diff::side::load_side(old, None)?;
+    let b = diff::side::load_side(new, None)?;
     let s = diff::compare_sides(&a, &b, masks, &[], 3);
     Ok(view(&s, a.info.label(), b.info.label()))
 }
@@ -61,68 +78,83 @@ pub fn view(s: &Sections, old: String, new: String) -> CompareView {
         old,
         new,
         equal: s.is_empty(),
+        // `analyze diff --stat`'s lines, word for word.
+        summary: headlines(s, Some(&|name: &str| name.to_owned()))
+            .into_iter()
+            .map(|h| (h.section.name().to_owned(), h.text))
+            .collect(),
         ..CompareView::default()
     };
     if let Some(p) = &s.prompt {
-        v.summary.push((
-            "prompt".into(),
-            format!("+{} −{} lines", p.added_lines, p.removed_lines),
-        ));
         v.prompt = rows(p);
     }
     if let Some(t) = &s.tools {
-        v.summary.push((
-            "tools".into(),
-            format!(
-                "+{} −{} ~{}{}",
-                t.added.len(),
-                t.removed.len(),
-                t.changed.len(),
-                if t.reordered { ", reordered" } else { "" }
-            ),
-        ));
         v.tools_added = t.added.clone();
         v.tools_removed = t.removed.clone();
         v.tools_reordered = t.reordered;
         v.tools_replaced = t
-            .replaced
+            .renamed
             .iter()
             .map(|r| {
                 format!(
-                    "{} → {} (shares {})",
+                    "{} → {} (renamed: shares {})",
                     r.old,
                     r.new,
                     r.shared_fields.join(", ")
                 )
             })
             .collect();
-        v.tools_changed = t
+        let renamed = t
+            .renamed
+            .iter()
+            .filter(|r| !r.delta.is_empty())
+            .map(|r| tool_rows(format!("{} → {}", r.old, r.new), &r.delta));
+        let changed = t
             .changed
             .iter()
-            .map(|c| ToolRows {
-                name: c.name.clone(),
-                description: c.description.as_ref().map(rows).unwrap_or_default(),
-                fields: lines(&c.input_schema)
-                    .into_iter()
-                    .chain(lines(&c.other))
-                    .collect(),
-            })
-            .collect();
+            .map(|c| tool_rows(c.name.clone(), &c.delta));
+        v.tools_changed = renamed.chain(changed).collect();
     }
     if let Some(p) = &s.params {
-        v.summary
-            .push(("params".into(), format!("{} changed", p.len())));
         v.params = lines(p);
     }
     if let Some(c) = &s.side_calls {
-        v.summary.push((
-            "side calls".into(),
-            format!("+{} −{}", c.added.len(), c.removed.len()),
-        ));
         v.side_added = c.added.clone();
         v.side_removed = c.removed.clone();
     }
+    for c in s.calls.iter().filter(|c| !c.is_empty()) {
+        v.calls.push(CallRows {
+            name: c.section.name().to_owned(),
+            old: c.old.clone(),
+            new: c.new.clone(),
+            prompt: rows(&c.prompt),
+            lines: tool_lines(&c.tools).chain(lines(&c.params)).collect(),
+        });
+    }
     v
+}
+
+fn tool_rows(name: String, d: &ToolDelta) -> ToolRows {
+    ToolRows {
+        name,
+        description: d.description.as_ref().map(rows).unwrap_or_default(),
+        fields: lines(&d.input_schema)
+            .into_iter()
+            .chain(lines(&d.other))
+            .collect(),
+    }
+}
+
+/// A side call's tool changes, one line each.
+fn tool_lines(t: &ToolsChange) -> impl Iterator<Item = String> + '_ {
+    let added = t.added.iter().map(|n| format!("tool + {n}"));
+    let removed = t.removed.iter().map(|n| format!("tool − {n}"));
+    let renamed = t
+        .renamed
+        .iter()
+        .map(|r| format!("tool {} → {}", r.old, r.new));
+    let changed = t.changed.iter().map(|c| format!("tool ~ {}", c.name));
+    added.chain(removed).chain(renamed).chain(changed)
 }
 
 /// `@@ -a,b +c,d @@` → (a, c).

@@ -184,3 +184,50 @@ fn a_failed_run_leaves_the_old_report_and_no_temporary_file() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.starts_with("<!DOCTYPE html>"));
 }
+
+#[test]
+fn the_two_archive_summary_is_diff_stats_word_for_word_side_calls_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (
+        handmade("side-calls-2.0.50.har"),
+        handmade("side-calls-2.1.332.har"),
+    );
+    let html = report(&[&old, &new], dir.path());
+    let stat = analyze(&["diff", "--stat", &old, &new]);
+    assert_eq!(stat.code, 1, "{}", stat.stderr);
+    let rows: Vec<(String, String)> = captures_pairs(
+        &html,
+        r#"<tr><td>([a-z-]+)</td><td colspan="2">([^<]*)</td></tr>"#,
+    );
+    let want: Vec<(String, String)> = stat
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (section, text) = l.trim().split_once(char::is_whitespace)?;
+            Some((section.to_owned(), text.trim().to_owned()))
+        })
+        .collect();
+    assert!(want.len() >= 5, "{}", stat.stdout);
+    assert_eq!(rows, want);
+    // Each side call that differs gets its own section.
+    for call in ["topic", "quota", "subagent"] {
+        assert!(html.contains(&format!("Side call: {call} ")), "{call}");
+    }
+}
+
+fn captures_pairs(html: &str, re: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&#x2f;", "/")
+            .replace("&gt;", ">")
+            .replace("&lt;", "<")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&amp;", "&")
+    };
+    Regex::new(re)
+        .unwrap()
+        .captures_iter(html)
+        .map(|c| (c[1].to_owned(), unescape(&c[2])))
+        .collect()
+}
