@@ -90,7 +90,7 @@ for side in A B; do
     awk -v n="$entries" -v side="$side" '
       function per(x) { gsub(",", "", x); return x / n }
       /PROGRAM TOTALS/ { printf "%s: %7.0f instructions/exchange in all (%d entries)\n", side, per($1), n }
-      /record::archive::write_loop \[/ { printf "   %7.0f  archive writer thread\n", per($1) }
+      /record::(archive|output)::write_loop \[/ { printf "   %7.0f  archive writer thread\n", per($1) }
       /ZSTD_compressStream2 \[/ { printf "   %7.0f    of which zstd\n", per($1) }
       /Exchange as core::ops::drop::Drop>::drop \[/ { printf "   %7.0f  entry built and redacted (Exchange::drop)\n", per($1) }'
 done
