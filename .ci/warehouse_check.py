@@ -9,7 +9,10 @@
 - pyarrow and DuckDB read every column with the type analyzer/README.md
   documents, and the README's example queries run;
 - the peer archives (shared/peer-archives, when present) export without a
-  duplicate.
+  duplicate;
+- without --with-content no prompt text is in the warehouse; with it, the
+  `messages` table holds every block `analyze show --json` shows, redacted,
+  with the documented types, once per call however often it is exported.
 Prints one line per check and `N passed, M failed`; exits 1 on a failure.
 """
 import json
@@ -155,7 +158,7 @@ def types_as_documented(wh):
     check("DuckDB gets date from the Hive path", "date" in described, str(described.get("date")))
     text = (REPO / "analyzer/README.md").read_text()
     section = text.split("## Parquet warehouse")[1].split("\n## ")[0]
-    queries = re.findall(r"```sql\n(.*?)```", section, re.S)
+    queries = [q for q in re.findall(r"```sql\n(.*?)```", section, re.S) if "warehouse/messages" not in q]
     check("the README has three example queries", len(queries) == 3, f"{len(queries)}")
     for q in queries:
         # Counted in DuckDB: fetching timestamptz values would need pytz.
@@ -187,6 +190,84 @@ def peer_archives(tmp):
     check(f"{len(files)} peer archives export: {rows} calls, none twice", rows == ids, f"{rows} rows, {ids} ids")
 
 
+def messages(wh):
+    return f"read_parquet('{wh}/messages/**/*.parquet', hive_partitioning = true)"
+
+
+def documented_messages():
+    text = (REPO / "analyzer/README.md").read_text()
+    table = text.split("<!-- messages-schema:begin -->")[1].split("<!-- messages-schema:end -->")[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \| (yes|no) \|", table, re.M)
+    return [(name, sql.strip(), null == "yes") for name, sql, null in rows]
+
+
+def content(tmp):
+    real = REPO / "fixtures/claude-code/2.1.332-offline.har"
+    tools = REPO / "fixtures/handmade/cc-2.1.332.har"  # its reply calls tools
+    leaky = REPO / "fixtures/handmade/key-in-prompt.har"
+    show = json.loads(analyze("show", "--json", real, "0").stdout)
+    first = show["messages"][0]["content"]
+    first = first if isinstance(first, str) else first[0]["text"]
+
+    plain = tmp / "plain"
+    export(plain, real)
+    strings = ds.dataset(plain / "calls", format="parquet", partitioning="hive").to_table()
+    texts = [v for col in strings.columns if pa.types.is_string(col.type) for v in col.to_pylist() if v]
+    probe = first.strip()[:60]
+    check("without --with-content: no messages table", not (plain / "messages").exists())
+    check("without --with-content: no prompt text in the warehouse",
+          len(probe) > 20 and not any(probe in t for t in texts), probe)
+
+    wh = tmp / "content"
+    v = json.loads(analyze("export", real, tools, leaky, "--format", "parquet", "--with-content",
+                           "-o", wh, "--json").stdout)
+    check("--with-content writes message rows", v["message_rows_added"] > 0, str(v["message_rows_added"]))
+    cid = scalar(f"SELECT call_id FROM {calls(wh)} WHERE archive LIKE '%2.1.332-offline.har'")[0]
+    per_source = dict(duckdb.sql(f"SELECT source, count(*) FROM {messages(wh)} WHERE call_id = '{cid}' GROUP BY source").fetchall())
+    blocks = sum(1 if isinstance(m["content"], str) else len(m["content"]) for m in show["messages"])
+    check("one system row per system block (2.1.332)", per_source.get("system") == len(show["system"]),
+          f"{per_source} vs {len(show['system'])} system blocks")
+    check("one request row per message block (2.1.332)", per_source.get("request") == blocks,
+          f"{per_source} vs {blocks} blocks")
+    got = scalar(f"SELECT text FROM {messages(wh)} WHERE call_id = '{cid}' AND source = 'request' "
+                 "AND message_index = 0 AND block_index = 0")[0]
+    check("the first user block's text is show --json's", got == first, f"{got[:80]!r} vs {first[:80]!r}")
+    reply = duckdb.sql(f"SELECT type, text FROM {messages(wh)} WHERE call_id = '{cid}' AND source = 'reply' "
+                       "ORDER BY block_index").fetchall()
+    check("the reply's text is show --json's", ("text", show["reply"]["text"]) in reply, str(reply)[:200])
+
+    tool_show = json.loads(analyze("show", "--json", tools, "0").stdout)
+    want_tools = [t["name"] for t in tool_show["reply"]["tool_calls"]]
+    tcid = scalar(f"SELECT call_id FROM {calls(wh)} WHERE archive LIKE '%handmade/cc-2.1.332.har' AND entry_index = 0")[0]
+    got_tools = [r[0] for r in duckdb.sql(f"SELECT tool_name FROM {messages(wh)} WHERE call_id = '{tcid}' "
+                                          "AND source = 'reply' AND type = 'tool_use' ORDER BY block_index").fetchall()]
+    check("reply tool_use rows name show --json's tool calls", want_tools and got_tools == want_tools,
+          f"{got_tools} vs {want_tools}")
+
+    orphans = scalar(f"SELECT count(*) FROM {messages(wh)} WHERE call_id NOT IN (SELECT call_id FROM {calls(wh)})")[0]
+    check("every message row belongs to a call", orphans == 0, f"{orphans} orphans")
+    leaked = scalar(f"SELECT count(*) FROM {messages(wh)} WHERE text LIKE '%FAKEpasted%'")[0]
+    marked = scalar(f"SELECT count(*) FROM {messages(wh)} WHERE text LIKE '%redacted:sk-ant-api03:%'")[0]
+    check("a key left in an archive is written as its marker", leaked == 0 and marked > 0, f"{leaked} leaked, {marked} marked")
+
+    again = json.loads(analyze("export", real, "--format", "parquet", "--with-content", "-o", wh, "--json").stdout)
+    n = scalar(f"SELECT count(*) FROM (SELECT DISTINCT call_id, source, message_index, block_index FROM {messages(wh)})")[0]
+    total = scalar(f"SELECT count(*) FROM {messages(wh)}")[0]
+    check("exporting again adds no message row", again["message_rows_added"] == 0 and n == total, f"{total} rows, {n} distinct")
+
+    doc = documented_messages()
+    schema = ds.dataset(f"{wh}/messages", format="parquet", partitioning="hive").schema
+    wrong = [(name, sql, str(schema.field(name).type) if name in schema.names else None)
+             for name, sql, nullable in doc
+             if name not in schema.names or schema.field(name).type != ARROW[sql] or schema.field(name).nullable != nullable]
+    check(f"pyarrow reads the {len(doc)} documented messages columns with their types", len(doc) > 10 and not wrong, str(wrong))
+    text = (REPO / "analyzer/README.md").read_text()
+    for q in [q for q in re.findall(r"```sql\n(.*?)```", text, re.S) if "warehouse/messages" in q]:
+        q = q.replace("'warehouse/", f"'{wh}/").strip().rstrip(";")
+        rows = scalar(f"SELECT count(*) FROM ({q})")[0]
+        check(f"README messages query runs: {q.splitlines()[0][:50]}…", rows > 0, "no rows")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="cctap-warehouse.") as t:
         tmp = Path(t)
@@ -194,6 +275,7 @@ def main():
         overlapping_archives(tmp)
         types_as_documented(wh)
         peer_archives(tmp)
+        content(tmp)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -288,6 +288,10 @@ pub struct ExportArgs {
     /// With --format parquet: a JSON price table for `cost_usd` (as `usage --prices`).
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// With --format parquet: also the `messages` table, one row per content
+    /// block (prompt text, redacted). Without it no prompt text leaves the archive.
+    #[arg(long)]
+    pub with_content: bool,
 }
 
 #[derive(Debug, Args)]

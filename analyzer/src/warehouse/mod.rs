@@ -12,6 +12,7 @@ pub mod calls;
 pub mod dataset;
 mod ids;
 pub mod manifest;
+pub mod messages;
 pub mod table;
 
 use crate::call::Call;
@@ -32,9 +33,9 @@ pub fn export(args: &ExportArgs, json_out: bool, out: &mut dyn Write) -> anyhow:
     if args.format == ExportFormat::Parquet {
         return run(args, json_out, out);
     }
-    if !args.more.is_empty() || args.prices.is_some() {
+    if !args.more.is_empty() || args.prices.is_some() || args.with_content {
         anyhow::bail!(
-            "several inputs and --prices go with --format parquet; converting an archive takes one IN and one -o OUT"
+            "several inputs, --prices and --with-content go with --format parquet; converting an archive takes one IN and one -o OUT"
         );
     }
     crate::export::run(&args.convert, json_out, out)
@@ -85,6 +86,17 @@ fn run(args: &ExportArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result
         .collect::<anyhow::Result<_>>()?;
     let run_id = run_id(hashed.iter().map(|h| h.1.as_str()));
     let mut table = dataset::Table::new(warehouse, "calls", calls::COLUMNS, &run_id)?;
+    // Prompt text leaves the archive only when asked for.
+    let mut content = if args.with_content {
+        Some(dataset::Table::new(
+            warehouse,
+            "messages",
+            messages::COLUMNS,
+            &run_id,
+        )?)
+    } else {
+        None
+    };
     let mut builder = calls::RowBuilder::new(&prices);
     let mut reports = Vec::new();
     let mut added = Vec::new();
@@ -115,6 +127,11 @@ fn run(args: &ExportArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result
             if seen_as == ids::Seen::New {
                 counts.new += 1;
                 let date = row.date.clone();
+                if let Some(content) = content.as_mut() {
+                    for cells in messages::rows(&call, &row) {
+                        content.push(&date, cells)?;
+                    }
+                }
                 table.push(&date, row.cells())?;
             }
             Ok(())
@@ -165,7 +182,13 @@ fn run(args: &ExportArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result
         });
     }
     let written = table.commit()?;
-    let files: Vec<String> = written.iter().map(|w| w.relative.clone()).collect();
+    let mut files: Vec<String> = written.iter().map(|w| w.relative.clone()).collect();
+    let mut message_rows = 0;
+    if let Some(content) = content {
+        let written = content.commit()?;
+        message_rows = written.iter().map(|w| w.rows).sum::<usize>();
+        files.extend(written.iter().map(|w| w.relative.clone()));
+    }
     for a in &mut added {
         a.files = files.clone();
     }
@@ -175,6 +198,12 @@ fn run(args: &ExportArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result
     manifest
         .tables
         .insert("calls".into(), manifest::ColumnDoc::of(calls::COLUMNS));
+    if args.with_content {
+        manifest.tables.insert(
+            "messages".into(),
+            manifest::ColumnDoc::of(messages::COLUMNS),
+        );
+    }
     manifest.save(warehouse)?;
     let seconds = started.elapsed().as_secs_f64();
     let mb = bytes_read as f64 / 1e6;
@@ -185,6 +214,7 @@ fn run(args: &ExportArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result
                 "warehouse": warehouse.display().to_string(),
                 "archives": reports,
                 "calls_added": new_rows,
+                "message_rows_added": message_rows,
                 "unreadable_archives": unreadable,
                 "calls_in_warehouse": seen.len(),
                 "files": files,

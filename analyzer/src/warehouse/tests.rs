@@ -43,6 +43,7 @@ fn args(inputs: &[&Path], out: &Path) -> ExportArgs {
         more: inputs[1..].iter().map(|p| p.to_path_buf()).collect(),
         format: ExportFormat::Parquet,
         prices: None,
+        with_content: false,
     }
 }
 
@@ -273,10 +274,10 @@ fn memory_stays_bounded_many_days_and_many_rows() {
 }
 
 /// The README's schema table, as the columns say it should read.
-fn schema_markdown() -> String {
+fn schema_markdown(columns: &[super::table::Column]) -> String {
     let mut s =
         String::from("| column | type | null | what it holds |\n| --- | --- | --- | --- |\n");
-    for c in calls::COLUMNS {
+    for c in columns {
         let null = if c.nullable { "yes" } else { "no" };
         s.push_str(&format!(
             "| `{}` | {} | {null} | {} |\n",
@@ -292,15 +293,21 @@ fn schema_markdown() -> String {
 fn the_readme_documents_every_column_with_its_type() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let (begin, end) = ("<!-- calls-schema:begin -->\n", "<!-- calls-schema:end -->");
-    let start = readme
-        .find(begin)
-        .expect("schema markers in analyzer/README.md")
-        + begin.len();
-    let stop = readme[start..].find(end).unwrap() + start;
-    let want = schema_markdown();
-    assert!(
-        readme[start..stop] == want,
-        "analyzer/README.md's calls schema is out of date; it should read:\n{want}"
-    );
+    for (table, columns) in [
+        ("calls", calls::COLUMNS),
+        ("messages", super::messages::COLUMNS),
+    ] {
+        let begin = format!("<!-- {table}-schema:begin -->\n");
+        let end = format!("<!-- {table}-schema:end -->");
+        let start = readme
+            .find(&begin)
+            .expect("schema markers in analyzer/README.md")
+            + begin.len();
+        let stop = readme[start..].find(&end).unwrap() + start;
+        let want = schema_markdown(columns);
+        assert!(
+            readme[start..stop] == want,
+            "analyzer/README.md's {table} schema is out of date; it should read:\n{want}"
+        );
+    }
 }

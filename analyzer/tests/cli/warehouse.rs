@@ -70,3 +70,58 @@ fn usage_against_needs_a_directory_and_says_which() {
         r.stderr
     );
 }
+
+#[test]
+fn prompt_text_is_written_only_with_with_content_and_only_once_per_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = handmade("cc-2.1.332.har");
+    let export = |wh: &str, content: bool| {
+        let mut args = vec!["export", good.as_str(), "--format", "parquet", "-o", wh];
+        args.extend(["--json"]);
+        if content {
+            args.push("--with-content");
+        }
+        let r = analyze(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()
+    };
+    let plain = dir.path().join("plain").display().to_string();
+    let v = export(&plain, false);
+    assert_eq!(v["message_rows_added"], 0);
+    assert!(!std::path::Path::new(&plain).join("messages").exists());
+    let manifest = std::fs::read_to_string(format!("{plain}/_cctap_manifest.json")).unwrap();
+    assert!(!manifest.contains("\"messages\""), "{manifest}");
+
+    let wh = dir.path().join("content").display().to_string();
+    let v = export(&wh, true);
+    let rows = v["message_rows_added"].as_u64().unwrap();
+    assert!(rows > 4, "{v}");
+    let manifest = std::fs::read_to_string(format!("{wh}/_cctap_manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"messages\""),
+        "the manifest documents the table"
+    );
+    assert!(v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f.as_str().unwrap().starts_with("messages/date=")));
+    // The same archive again: its calls are there, so are their blocks.
+    assert_eq!(export(&wh, true)["message_rows_added"], 0);
+
+    // Converting an archive has no tables to add content to.
+    let out = dir.path().join("x.har").display().to_string();
+    let r = analyze(&[
+        "export",
+        good.as_str(),
+        "-o",
+        out.as_str(),
+        "--with-content",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--with-content go with --format parquet"),
+        "{}",
+        r.stderr
+    );
+}
