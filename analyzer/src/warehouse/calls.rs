@@ -11,7 +11,7 @@
 //! Anthropic-compatible APIs number their replies per process) is not
 //! trusted: that call's id is its `request_hash` (see [`super::ids`]).
 
-use super::table::{Cell, Column, Kind};
+use super::table::{col, Cell, Column, Kind};
 use crate::call::{Call, Endpoint};
 use crate::classify::{self, Retries};
 use crate::mask::Masks;
@@ -20,15 +20,6 @@ use cctap_archive::Entry;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-
-const fn col(name: &'static str, kind: Kind, nullable: bool, doc: &'static str) -> Column {
-    Column {
-        name,
-        kind,
-        nullable,
-        doc,
-    }
-}
 
 /// The `calls` columns, in file order. The README's schema table is
 /// checked against this list by a test.

@@ -8,19 +8,10 @@
 //! credential leaves the archive even where the archive kept one.
 
 use super::calls::CallRow;
-use super::table::{Cell, Column, Kind};
+use super::table::{col, Cell, Column, Kind};
 use crate::call::request::Block;
 use crate::call::Call;
 use cctap_archive::redact::redact_text;
-
-const fn col(name: &'static str, kind: Kind, nullable: bool, doc: &'static str) -> Column {
-    Column {
-        name,
-        kind,
-        nullable,
-        doc,
-    }
-}
 
 /// The `messages` columns, in file order (the README's table is checked
 /// against this list by a test).

@@ -50,6 +50,16 @@ pub struct Column {
     pub doc: &'static str,
 }
 
+/// A column, for the tables' `COLUMNS` lists.
+pub const fn col(name: &'static str, kind: Kind, nullable: bool, doc: &'static str) -> Column {
+    Column {
+        name,
+        kind,
+        nullable,
+        doc,
+    }
+}
+
 /// The Parquet message type of a table, in the parquet crate's schema text.
 pub fn message_type(table: &str, columns: &[Column]) -> String {
     let mut s = format!("message {table} {{\n");
