@@ -10,16 +10,19 @@
 //! recorder, a cut zstd frame) ends iteration cleanly, with [`CutOff`]
 //! saying where.
 use crate::model::{Entry, LogHead};
+use cap::{Cuts, StringCap};
 use scan::{ScanError, Scanner};
 use serde::Deserialize;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+mod cap;
 mod lenient;
 mod scan;
 mod surrogates;
 
+pub use cap::MAX_STRING;
 pub use lenient::FieldWarning;
 #[cfg(test)]
 mod tests;
@@ -98,6 +101,8 @@ pub struct ArchiveReader {
     index: usize,
     cut: Option<CutOff>,
     cut_reason: Option<String>,
+    /// Strings past [`MAX_STRING`] cut while reading, not yet warned on.
+    cuts: Cuts,
     /// The last entry's size: how far to read ahead so that the next one
     /// is likely whole in the buffer and parsed there in one pass.
     entry_size: usize,
@@ -119,15 +124,18 @@ impl ArchiveReader {
             path: name.to_owned(),
             source,
         })?;
+        let cuts = Cuts::default();
+        let capped = Box::new(StringCap::new(decoded, MAX_STRING, cuts.clone()));
         let mut reader = ArchiveReader {
             name: name.to_owned(),
-            scan: Scanner::new(decoded),
+            scan: Scanner::new(capped),
             compression,
             head: LogHead::default(),
             stage: Stage::Done,
             index: 0,
             cut: None,
             cut_reason: None,
+            cuts,
             entry_size: 0,
         };
         reader.read_head().map_err(|e| reader.not_har(e))?;
@@ -268,6 +276,37 @@ impl ArchiveReader {
     /// bad. Parsed where it lies in the read buffer when it is whole there
     /// (one pass, no copy); else framed across refills, then parsed.
     fn element(&mut self, b: u8) -> Result<Entry, ScanError> {
+        let start = self.scan.offset();
+        let read = self.element_bytes(b);
+        let end = self.scan.offset();
+        let mut cut = Vec::new();
+        if let Ok(mut cuts) = self.cuts.lock() {
+            cuts.retain(|c| {
+                let here = c.at >= start && c.at < end;
+                if here {
+                    cut.push(*c);
+                }
+                c.at >= end
+            });
+        }
+        let mut entry = read?;
+        for c in cut {
+            entry.warnings.push(FieldWarning {
+                path: String::new(),
+                problem: format!(
+                    "a string of {:.1} MiB was cut to its first {} MiB while reading \
+                     (no string is held whole past that)",
+                    c.len as f64 / f64::from(1 << 20),
+                    MAX_STRING >> 20
+                ),
+                found: String::new(),
+            });
+        }
+        Ok(entry)
+    }
+
+    /// [`ArchiveReader::element`] without the cut strings' warnings.
+    fn element_bytes(&mut self, b: u8) -> Result<Entry, ScanError> {
         if b == b'{' {
             let want = (self.entry_size / 2 * 3 + SLACK).min(MAX_READ_AHEAD);
             if let Some((entry, bytes)) = self.scan.parse_ahead::<Entry>(want)? {

@@ -141,13 +141,7 @@ fn checksum(canned: &Canned) -> u64 {
 
 /// record's peak resident set (VmHWM) and current one, in bytes.
 fn vm_hwm(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
-    kib * 1024
+    peak_rss(pid).expect("VmHWM of a running record")
 }
 
 /// Runs the abuse with a healthy exchange beside it; returns the archive's
@@ -366,6 +360,81 @@ async fn max_body_size_cuts_the_archived_body_not_the_client() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "archives are private");
+    })
+    .await
+}
+
+/// A process's peak RSS in bytes, `None` once it is gone.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// `analyze ls` and `analyze leaks` on a small `.har.zst` whose one entry
+/// holds a 1 GiB JSON string: the string is cut while reading (with a
+/// warning), never held whole, so analyze's peak RSS stays far below it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyze_reads_a_gigabyte_string_without_holding_it() {
+    bounded("analyze, 1 GiB string", Duration::from_secs(240), async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("giant.har.zst");
+        let head = r#"{"log":{"version":"1.2","creator":{"name":"t","version":"0"},"entries":[{"startedDateTime":"2026-12-04T00:00:00.000Z","time":1,"request":{"method":"POST","url":"https://api.anthropic.com/v1/messages","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"queryString":[],"headersSize":-1,"bodySize":2},"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"content":{"size":1073741824,"mimeType":"application/json","text":""#;
+        let tail = r#""},"redirectURL":"","headersSize":-1,"bodySize":1},"cache":{},"timings":{"send":0,"wait":0,"receive":0}}]}}"#;
+        let file = std::fs::File::create(&path).expect("create");
+        let mut z = zstd::stream::write::Encoder::new(file, 3).expect("zstd");
+        z.write_all(head.as_bytes()).unwrap();
+        let piece = vec![b'a'; MIB as usize];
+        for _ in 0..1024 {
+            z.write_all(&piece).unwrap();
+        }
+        z.write_all(tail.as_bytes()).unwrap();
+        z.finish().unwrap();
+        let analyze = cctap_tests::binaries::analyze().expect("analyze built");
+        for command in ["ls", "leaks"] {
+            let mut child = std::process::Command::new(&analyze)
+                .arg(command)
+                .arg(&path)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn analyze");
+            let pid = child.id();
+            let mut peak = 0;
+            let sampled = tokio::task::spawn_blocking(move || {
+                while let Some(rss) = peak_rss(pid) {
+                    peak = peak.max(rss);
+                    if child.try_wait().ok().flatten().is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                (peak, child.wait_with_output().expect("analyze output"))
+            });
+            let (peak, out) = sampled.await.expect("sampler");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            eprintln!(
+                "analyze {command} on a 1 GiB string ({} KiB .har.zst): peak RSS {} MiB",
+                std::fs::metadata(&path).unwrap().len() >> 10,
+                peak / MIB
+            );
+            assert!(
+                out.status.code().is_some_and(|c| c <= 1),
+                "{command}: {stderr}"
+            );
+            assert!(
+                stderr.contains("a string of 1024.0 MiB was cut to its first 64 MiB"),
+                "{command} warns: {stderr}"
+            );
+            assert!(peak < 512 * MIB, "analyze {command} peaked at {} MiB", peak / MIB);
+        }
     })
     .await
 }
