@@ -228,7 +228,8 @@ fn cpu_s(pid: u32) -> Option<f64> {
     Some(ticks / hz)
 }
 
-fn status_kib(pid: u32, key: &str) -> Option<u64> {
+/// A `/proc/PID/status` field in KiB (`VmRSS:`, `VmHWM:`).
+pub fn status_kib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
     line[key.len()..]
