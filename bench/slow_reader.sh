@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-120}
 rate=${2:-1000000}
-bin=target/release
+bin=${BIN:-target/release}
 out=target/bench/slow-reader
 rm -rf "$out"
 mkdir -p "$out"

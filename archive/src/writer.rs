@@ -25,19 +25,21 @@ pub mod stream;
 /// back over the previous request of a 1M-token conversation (4–5 MB of
 /// JSON; each Claude Code request repeats the conversation), and the
 /// encoder's window buffer is most of `record`'s memory (64 MiB at 2^26).
-/// Measured: the 100-turn session compresses to 0.627% of the JSON at
-/// 8 MiB vs 0.604% at 64 MiB (target ≤ 3%).
+/// Measured (`writer_probe`, bench/README.md "Contract v2"): the 100-turn
+/// session compresses to 0.613% of the JSON at 8 MiB without long-distance
+/// matching, 0.627% with it, 0.604% at 64 MiB with it (target ≤ 3%).
 const ZSTD_WINDOW_LOG: u32 = 23;
 /// Level 1 and 2 were no faster here once LDM was cheap (within noise) and
 /// compress worse (session 0.63% vs 0.60%, 300 KiB bodies 0.018% vs 0.014%).
 const ZSTD_LEVEL: i32 = 3;
-/// Long-distance matching (FORMAT.md asks for it) with 2 entries per hash
-/// bucket instead of zstd's default 8 (`LdmBucketSizeLog` 3): with the
-/// default, `ZSTD_ldm_generateSequences` was 56% of the writer thread's CPU
-/// on 300 KiB bodies, and the writer fell behind record's traffic. The
-/// settings tried and their figures are in bench/README.md ("Archive
-/// writer settings").
-const ZSTD_LDM_BUCKET_SIZE_LOG: u32 = 1;
+/// Long-distance matching is off: within an 8 MiB window level 3's own
+/// match finder already finds the previous request (a 4.5 MB conversation
+/// sent twice: 1.267 MB compressed without LDM, 1.371 MB with, 1.263 MB for
+/// one copy alone), and without LDM every workload came out smaller and
+/// 1.2–2.1× faster to write (session 0.613% vs 0.627%, 1 KiB entries
+/// 14.8 vs 31.7 µs each). `Tuning::ldm_bucket_size_log` can still turn it
+/// on for `writer_probe`.
+const ZSTD_LDM_BUCKET_SIZE_LOG: Option<u32> = None;
 /// The head, the tail and (with [`Escaping::SerdeJson`]) serde_json's many
 /// small pieces go through this buffer: each `write` into the zstd encoder
 /// costs a `ZSTD_compressStream2` call (1 KiB entries: 38 µs/entry
@@ -131,7 +133,7 @@ impl Default for Tuning {
         Tuning {
             zstd_level: ZSTD_LEVEL,
             zstd_window_log: ZSTD_WINDOW_LOG,
-            ldm_bucket_size_log: Some(ZSTD_LDM_BUCKET_SIZE_LOG),
+            ldm_bucket_size_log: ZSTD_LDM_BUCKET_SIZE_LOG,
             ldm_hash_rate_log: None,
             escaping: Escaping::Words,
         }

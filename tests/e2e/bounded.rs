@@ -156,8 +156,8 @@ async fn abuse(
 ) {
     let upstream = raw_upstream(canned.clone()).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    // Plain `.har`: a `.har.zst`'s compressor adds its own fixed cost (a
-    // 64 MiB window, reached after 64 MiB of output however it came),
+    // Plain `.har`: a `.har.zst`'s compressor adds its own fixed cost (an
+    // 8 MiB window, reached after 8 MiB of output however it came),
     // which is not what these rows measure (bench/README.md).
     let out = dir.path().join("a.har");
     let recorder =

@@ -52,7 +52,19 @@ enum Work {
 }
 
 fn settings() -> Vec<(&'static str, Work)> {
+    // What record writes: window 8 MiB, level 3, no long-distance matching.
     let record = Tuning::default();
+    let ldm = Tuning {
+        ldm_bucket_size_log: Some(1),
+        ..record
+    };
+    let window = |log: u32, ldm: Option<u32>| {
+        Work::Writer(Tuning {
+            zstd_window_log: log,
+            ldm_bucket_size_log: ldm,
+            ..record
+        })
+    };
     vec![
         (
             "serialise only, serde_json::to_writer",
@@ -60,21 +72,21 @@ fn settings() -> Vec<(&'static str, Work)> {
         ),
         ("serialise only, writer::json", Work::SerialiseWords),
         (
-            "record before: serde_json escaping, L3 + LDM bucket log 1",
+            "serde_json escaping, window 8 MiB, L3, no LDM",
             Work::Writer(Tuning {
                 escaping: Escaping::SerdeJson,
                 ..record
             }),
         ),
         (
-            "record now: writer::json, L3 + LDM bucket log 1",
+            "record now: writer::json, window 8 MiB, L3, no LDM",
             Work::Writer(record),
         ),
         (
             "writer::json, L3 + LDM bucket log 1, hash rate log 10",
             Work::Writer(Tuning {
                 ldm_hash_rate_log: Some(10),
-                ..record
+                ..ldm
             }),
         ),
         (
@@ -84,63 +96,17 @@ fn settings() -> Vec<(&'static str, Work)> {
                 ..record
             }),
         ),
-        (
-            "writer::json, L3, no LDM (not allowed: reference)",
-            Work::Writer(Tuning {
-                ldm_bucket_size_log: None,
-                ..record
-            }),
-        ),
-        (
-            "window 8 MiB, L3 + LDM bucket log 1",
-            Work::Writer(Tuning {
-                zstd_window_log: 23,
-                ..record
-            }),
-        ),
-        (
-            "window 8 MiB, L3, no LDM",
-            Work::Writer(Tuning {
-                zstd_window_log: 23,
-                ldm_bucket_size_log: None,
-                ..record
-            }),
-        ),
-        (
-            "window 16 MiB, L3 + LDM bucket log 1",
-            Work::Writer(Tuning {
-                zstd_window_log: 24,
-                ..record
-            }),
-        ),
-        (
-            "window 16 MiB, L3, no LDM",
-            Work::Writer(Tuning {
-                zstd_window_log: 24,
-                ldm_bucket_size_log: None,
-                ..record
-            }),
-        ),
-        (
-            "window 64 MiB, L3 + LDM bucket log 1",
-            Work::Writer(Tuning {
-                zstd_window_log: 26,
-                ..record
-            }),
-        ),
-        (
-            "window 64 MiB, L3, no LDM",
-            Work::Writer(Tuning {
-                zstd_window_log: 26,
-                ldm_bucket_size_log: None,
-                ..record
-            }),
-        ),
+        ("window 8 MiB, L3 + LDM bucket log 1", window(23, Some(1))),
+        ("window 8 MiB, L3, no LDM", window(23, None)),
+        ("window 16 MiB, L3 + LDM bucket log 1", window(24, Some(1))),
+        ("window 16 MiB, L3, no LDM", window(24, None)),
+        ("window 64 MiB, L3 + LDM bucket log 1", window(26, Some(1))),
+        ("window 64 MiB, L3, no LDM", window(26, None)),
         (
             "writer::json, L1 + LDM bucket log 1",
             Work::Writer(Tuning {
                 zstd_level: 1,
-                ..record
+                ..ldm
             }),
         ),
     ]
