@@ -8,7 +8,7 @@
 //! body: record's idle peak RSS (VmHWM), its peak while the body crosses it
 //! and is written to the archive, the ratio of the peaks against the
 //! smallest size, the download's speed, and the archive read back (the
-//! entry is there with the body's size and all of its base64).
+//! entry is there with the body's size; all of its base64 is in the file).
 //!
 //!     cargo build --release -p cctap-recorder -p cctap-bench
 //!     target/release/big_download --sizes-mib 16,1024
@@ -291,8 +291,12 @@ fn kib_mib(kib: Option<u64>) -> f64 {
     kib.map_or(f64::NAN, |k| k as f64 / 1024.0)
 }
 
-/// Reads the archive back: the download's entry, its size and base64.
+/// Reads the archive back as `analyze` does: the download's entry with its
+/// size, its base64 text (cut at the reader's 64 MiB string bound, with the
+/// warning, past that); and the whole document streamed through, to show
+/// that all of the base64 is in the file.
 fn read_back(archive: &Path, size: u64) -> anyhow::Result<String> {
+    let base64_len = size.div_ceil(3) * 4;
     let reader = cctap_archive::AnyReader::open(archive)?;
     let mut found = None;
     let mut entries = 0;
@@ -302,22 +306,45 @@ fn read_back(archive: &Path, size: u64) -> anyhow::Result<String> {
         if entry.har.request.url.ends_with(&format!("/{size}")) {
             let content = &entry.har.response.content;
             let text_len = content.text.as_ref().map_or(0, String::len) as u64;
-            found = Some((content.size, content.encoding.clone(), text_len));
+            let cut = entry.warnings.iter().any(|w| w.problem.contains("was cut"));
+            found = Some((content.size, content.encoding.clone(), text_len, cut));
         }
     }
-    let Some((content_size, encoding, text_len)) = found else {
+    let Some((content_size, encoding, text_len, cut)) = found else {
         bail!(
             "{}: no entry for the download among {entries}",
             archive.display()
         );
     };
-    let whole = content_size == size as i64
-        && encoding.as_deref() == Some("base64")
-        && text_len == size.div_ceil(3) * 4;
-    if !whole {
+    let text_ok = text_len == base64_len
+        || (cut && text_len == cctap_archive::reader::MAX_STRING.min(base64_len));
+    if content_size != size as i64 || encoding.as_deref() != Some("base64") || !text_ok {
         bail!("the entry has size {content_size}, encoding {encoding:?}, {text_len} text bytes");
     }
-    Ok(format!("{entries} entry, {size} bytes, base64 whole"))
+    let document = document_len(archive)?;
+    if document < base64_len {
+        bail!("the document is {document} bytes, less than the body's base64");
+    }
+    let how = if cut {
+        "text read back cut at 64 MiB with the warning"
+    } else {
+        "text read back whole"
+    };
+    let plural = if entries == 1 { "entry" } else { "entries" };
+    Ok(format!(
+        "{entries} {plural}; the body's: {size} bytes, base64, {how}; document {:.0} MiB",
+        document as f64 / MIB as f64
+    ))
+}
+
+/// The archive's decompressed length, streamed.
+fn document_len(archive: &Path) -> anyhow::Result<u64> {
+    let file = std::fs::File::open(archive)?;
+    let mut decoded: Box<dyn std::io::Read> = match archive.extension() {
+        Some(e) if e == "zst" => Box::new(zstd::stream::read::Decoder::new(file)?),
+        _ => Box::new(file),
+    };
+    Ok(std::io::copy(&mut decoded, &mut std::io::sink())?)
 }
 
 fn print(rows: &[Row], format: &str) {
