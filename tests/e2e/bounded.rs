@@ -1,4 +1,4 @@
-//! Issue 19: whatever crosses `record`, it stays small and available.
+//! Whatever crosses `record`, it stays small and available.
 //! Huge bodies and decompression bombs pass to the client unchanged while
 //! record's peak RSS (VmHWM) stays bounded and a healthy exchange beside
 //! them completes; the archive keeps bombs as wire bytes (`_undecoded`).

@@ -1,4 +1,4 @@
-//! Issue 19: clients that try to exhaust `record` (slowloris, idle
+//! Clients that try to exhaust `record` (slowloris, idle
 //! keep-alive connections, more connections than file descriptors) and a
 //! request that could smuggle a second one past it (`Content-Length` and
 //! `Transfer-Encoding` together). Each test checks that a healthy exchange

@@ -287,7 +287,7 @@ mod tests {
             value: "gzip".into(),
             comment: None,
         });
-        // Issue 14: it used to be an error that aborted the whole archive.
+        // Not an error: one bad body must not abort the whole archive.
         let c = Call::from_entry(7, &e);
         let why = c.body_error.as_deref().unwrap();
         assert!(why.contains("base64"), "{why}");

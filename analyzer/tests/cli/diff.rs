@@ -93,7 +93,7 @@ fn version_2_0_50_to_2_1_332_as_json() {
             .map(|n| n.as_str().unwrap().to_owned())
             .collect()
     };
-    // Task → Agent is one rename, in neither added nor removed (issue 15).
+    // Task → Agent is one rename, in neither added nor removed.
     assert!(!names("added").contains(&"Agent".to_owned()));
     assert!(!names("removed").contains(&"Task".to_owned()));
     assert_eq!(names("added").len(), 6);

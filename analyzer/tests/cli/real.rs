@@ -123,7 +123,7 @@ fn from_2_0_50_to_2_1_332_agent_replaces_task_and_the_environment_moves() {
         1,
     );
     let s = &v["sections"];
-    // One rename (issue 15): Task is not also listed as removed, nor Agent as added.
+    // One rename: Task is not also listed as removed, nor Agent as added.
     assert_eq!(s["tools"]["renamed"][0]["old"], "Task");
     assert_eq!(s["tools"]["renamed"][0]["new"], "Agent");
     let removed: Vec<&str> = s["tools"]["removed"]

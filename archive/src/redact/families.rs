@@ -1,5 +1,5 @@
-//! One test per place a secret travels (issue 20's families): after
-//! `redact_entry` the secret is gone in every form a reader recovers, the
+//! One test per place a secret travels (the places and patterns of
+//! FORMAT.md, "Redaction"): after `redact_entry` the secret is gone in every form a reader recovers, the
 //! rest is byte-identical, and `scan_entry` on the original names the place.
 use super::*;
 use crate::model::{Header, PostData, SseEvent};

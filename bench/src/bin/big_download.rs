@@ -1,4 +1,4 @@
-//! big_download: record's memory while a big file crosses it (issue 19).
+//! big_download: record's memory while a big file crosses it.
 //!
 //! A client downloads one file through `record -m regular` (CONNECT, TLS
 //! interception, the upstream over TLS too), as `curl` of a release

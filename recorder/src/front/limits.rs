@@ -1,4 +1,4 @@
-//! What keeps the front available whatever clients do (issue 19): the
+//! What keeps the front available whatever clients do: the
 //! open-file limit raised at start, a cap on client connections derived
 //! from it, a client timeout (slowloris, idle keep-alive), and warnings that
 //! are said once and then counted instead of flooding the log.

@@ -1,5 +1,5 @@
-//! One fake credential per place a secret travels (issue 20's families),
-//! through `record` in reverse mode: absent from the archive and the `-w`
+//! One fake credential per place a secret travels (the places and patterns
+//! of FORMAT.md, "Redaction"), through `record` in reverse mode: absent from the archive and the `-w`
 //! flow file in every form a reader recovers, the rest byte-identical; in
 //! an archive recorded with `--no-redact`, `analyze leaks` names each one's
 //! place, and `analyze redact` removes each one as `record` does.
