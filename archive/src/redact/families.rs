@@ -1,6 +1,7 @@
 //! One test per place a secret travels (the places and patterns of
-//! FORMAT.md, "Redaction"): after `redact_entry` the secret is gone in every form a reader recovers, the
-//! rest is byte-identical, and `scan_entry` on the original names the place.
+//! FORMAT.md, "Redaction"): after `redact_entry` the secret is gone in every
+//! form a reader recovers, the rest is byte-identical, and `scan_entry` on
+//! the original names the place.
 use super::*;
 use crate::model::{Header, PostData, SseEvent};
 

@@ -1,8 +1,9 @@
 //! One fake credential per place a secret travels (the places and patterns
-//! of FORMAT.md, "Redaction"), through `record` in reverse mode: absent from the archive and the `-w`
-//! flow file in every form a reader recovers, the rest byte-identical; in
-//! an archive recorded with `--no-redact`, `analyze leaks` names each one's
-//! place, and `analyze redact` removes each one as `record` does.
+//! of FORMAT.md, "Redaction"), through `record` in reverse mode: absent
+//! from the archive and the `-w` flow file in every form a reader recovers,
+//! the rest byte-identical; in an archive recorded with `--no-redact`,
+//! `analyze leaks` names each one's place, and `analyze redact` removes each
+//! one as `record` does.
 use super::raw_upstream::{self, response};
 use super::recoverable;
 use crate::common::*;
