@@ -39,6 +39,8 @@ pub struct ReadSummary {
     pub cut_off: bool,
     /// Set when the file could not be read at all and was skipped.
     pub skipped: bool,
+    /// Bytes of the document read, after decompression.
+    pub bytes: u64,
 }
 
 /// Whether a file name looks like an archive (used inside directories).
@@ -203,6 +205,7 @@ fn read_all(
         entries,
         cut_off,
         skipped: false,
+        bytes: reader.bytes_read(),
     })
 }
 

@@ -147,6 +147,11 @@ impl ArchiveReader {
         &self.head
     }
 
+    /// Bytes of the HAR document read so far, after decompression.
+    pub fn bytes_read(&self) -> u64 {
+        self.scan.offset()
+    }
+
     /// After iteration ended: where the archive was cut off, if it was.
     pub fn cut_off(&self) -> Option<&CutOff> {
         self.cut.as_ref()

@@ -125,3 +125,37 @@ fn prompt_text_is_written_only_with_with_content_and_only_once_per_call() {
         r.stderr
     );
 }
+
+#[test]
+fn throughput_counts_the_har_as_read_not_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = handmade("cc-2.1.332.har");
+    let zst = dir.path().join("cc.har.zst");
+    let zst = zst.to_str().unwrap();
+    let unpacked = dir.path().join("cc.har");
+    let unpacked = unpacked.to_str().unwrap();
+    assert_eq!(analyze(&["export", &plain, "-o", zst]).code, 0);
+    assert_eq!(analyze(&["export", zst, "-o", unpacked]).code, 0);
+    let size = |p: &str| std::fs::metadata(p).unwrap().len();
+    // (archive, its size on disk, the size of its HAR document)
+    let cases = [
+        (plain.as_str(), size(&plain), size(&plain)),
+        (zst, size(zst), size(unpacked)),
+    ];
+    assert!(cases[1].1 * 2 < cases[1].2, "{cases:?}");
+    for (archive, stored, document) in cases {
+        let wh = dir.path().join(format!("wh-{stored}"));
+        let wh = wh.to_str().unwrap();
+        let r = analyze(&["export", archive, "--format", "parquet", "-o", wh, "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["bytes_stored"], stored, "{archive}");
+        // The whole document but its final newline.
+        let read = v["bytes_read"].as_u64().unwrap();
+        assert!(
+            read <= document && read + 8 >= document,
+            "{archive}: {read} of {document}"
+        );
+        assert!(r.stderr.contains("as stored"), "{}", r.stderr);
+    }
+}

@@ -75,6 +75,15 @@ impl AnyReader {
         }
     }
 
+    /// Bytes of the document read so far, after decompression: what a
+    /// throughput figure counts.
+    pub fn bytes_read(&self) -> u64 {
+        match self {
+            AnyReader::Har(r) => r.bytes_read(),
+            AnyReader::Flows(r) => r.bytes_read(),
+        }
+    }
+
     /// What kind of file this is, for messages: `HAR` or `mitmproxy flows`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -114,6 +114,11 @@ impl FlowReader {
         Ok(reader)
     }
 
+    /// Bytes of the flow file read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.offset
+    }
+
     /// After iteration ended: where the file was cut off, if it was.
     pub fn cut_off(&self) -> Option<&CutOff> {
         self.cut.as_ref()
