@@ -19,6 +19,12 @@ pub enum TlsError {
     CreateDir { path: PathBuf, source: io::Error },
 
     #[error(
+        "CA directory {path} is writable by every user (mode {mode:04o}): anyone could replace \
+         the CA; fix it with `chmod 700 {path}` or pass --confdir DIR"
+    )]
+    WorldWritable { path: PathBuf, mode: u32 },
+
+    #[error(
         "cannot read CA key at {path}: {source}: fix permissions or pass --confdir DIR / --ca FILE"
     )]
     ReadCa { path: PathBuf, source: io::Error },

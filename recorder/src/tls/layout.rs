@@ -71,13 +71,21 @@ pub fn default_confdir() -> Result<PathBuf> {
 }
 
 /// Creates `dir` (and parents) with mode 0700 if missing; an existing directory is left as the
-/// user set it (mitmproxy makes `~/.mitmproxy` 0755; only its key file is private).
+/// user set it (mitmproxy makes `~/.mitmproxy` 0755; only its key file is private), unless any
+/// user may write to it: then anyone could swap the CA or the trust files, and it is refused.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     let create = DirBuilder::new().recursive(true).mode(0o700).create(dir);
     create.map_err(|source| TlsError::CreateDir {
         path: dir.to_path_buf(),
         source,
-    })
+    })?;
+    match fs::metadata(dir) {
+        Ok(meta) if meta.permissions().mode() & 0o002 != 0 => Err(TlsError::WorldWritable {
+            path: dir.to_path_buf(),
+            mode: meta.permissions().mode() & 0o7777,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Warns when a key file is readable by other users.
@@ -184,6 +192,23 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).expect("stat").permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_world_writable_dir_is_refused_with_the_fix() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("confdir");
+        fs::create_dir(&dir).expect("dir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+        let err = ensure_private_dir(&dir).expect_err("a 0777 confdir was used");
+        let text = err.to_string();
+        assert!(
+            text.contains("chmod 700") && text.contains("0777"),
+            "{text}"
+        );
+        // mitmproxy's 0755 is fine.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        ensure_private_dir(&dir).expect("a 0755 confdir");
     }
 
     #[test]
