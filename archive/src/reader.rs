@@ -10,9 +10,11 @@
 //! recorder, a cut zstd frame) ends iteration cleanly, with [`CutOff`]
 //! saying where.
 use crate::model::{Entry, LogHead};
+use crate::spill::BodyNote;
 use cap::{Cuts, StringCap};
 use scan::{ScanError, Scanner};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -434,9 +436,12 @@ fn tidy(mut entry: Entry) -> Entry {
 }
 
 /// An `"_error"` key may sit in `response`, where only the lenient path
-/// looks (mitmproxy); escaped inside a body it reads `\"_error\"`.
+/// looks (mitmproxy); escaped inside a body it reads `\"_error\"`. A body's
+/// `_undecoded` / `_truncated` are read there too (rare: bombs and cuts).
 fn needs_lenient(bytes: &[u8]) -> bool {
-    memchr::memmem::find(bytes, b"\"_error\"").is_some()
+    [&b"\"_error\""[..], b"\"_undecoded\"", b"\"_truncated\""]
+        .iter()
+        .any(|key| memchr::memmem::find(bytes, key).is_some())
 }
 
 /// The patching path: to a `Value`, every field brought to its type (each
@@ -450,9 +455,28 @@ fn parse_lenient(bytes: &[u8]) -> Result<Entry, String> {
         .as_object_mut()
         .ok_or_else(|| "it is not a JSON object".to_owned())?;
     warnings.extend(lenient::fill_gaps(map));
+    let request_note = body_note(map, "request", "postData");
+    let response_note = body_note(map, "response", "content");
     let mut entry = Entry::deserialize(value).map_err(|e| e.to_string())?;
     entry.warnings = warnings;
+    entry.request_note = request_note;
+    entry.response_note = response_note;
     Ok(tidy(entry))
+}
+
+/// A body object's `_undecoded` and `_truncated` (FORMAT.md, "Bodies"),
+/// taken out so the entry carries them to whatever writes it next.
+fn body_note(entry: &mut Map<String, Value>, side: &str, body: &str) -> Option<BodyNote> {
+    let object = entry.get_mut(side)?.get_mut(body)?.as_object_mut()?;
+    let note = BodyNote {
+        spilled: None,
+        undecoded: match object.remove("_undecoded") {
+            Some(Value::String(why)) => Some(why),
+            _ => None,
+        },
+        truncated: object.remove("_truncated") == Some(Value::Bool(true)),
+    };
+    (!note.is_empty()).then_some(note)
 }
 
 /// A zlib stream's two header bytes (RFC 1950): deflate, a window of at

@@ -303,3 +303,36 @@ fn jsonp_and_zlib_wrapped_hars_read() {
     assert_eq!(r.compression(), Compression::Zlib, "mitmproxy's .zhar");
     assert_eq!(r.count(), 1);
 }
+
+#[test]
+fn a_bodys_undecoded_and_truncated_are_read_back_and_written_again() {
+    let mut e = serde_json::to_value(sample_entry(0)).unwrap();
+    e["response"]["content"]["_undecoded"] = "it decodes to more than 1 MiB".into();
+    e["request"]["postData"] = serde_json::json!({"mimeType": "text/plain", "text": "abc"});
+    e["request"]["postData"]["_truncated"] = true.into();
+    let doc = serde_json::json!({"log": {"version": "1.2",
+        "creator": {"name": "t", "version": "0"}, "entries": [e]}});
+    let mut r = reader(doc.to_string().as_bytes()).unwrap();
+    let entry = r.next().unwrap().unwrap();
+    let response = entry.response_note.clone().expect("response note");
+    assert_eq!(
+        response.undecoded.as_deref(),
+        Some("it decodes to more than 1 MiB")
+    );
+    assert!(!response.truncated);
+    assert!(entry.request_note.as_ref().expect("request note").truncated);
+    // Written again (export, redact): the fields are where they were.
+    let sink = SharedSink::default();
+    let head = LogHead::new("cctap-test", "0.1.0");
+    let mut w = ArchiveWriter::new(Box::new(sink.clone()), Format::Har, &head).unwrap();
+    w.append(&entry).unwrap();
+    w.finish().unwrap();
+    let out: serde_json::Value = serde_json::from_slice(&sink.bytes()).unwrap();
+    let again = &out["log"]["entries"][0];
+    assert_eq!(
+        again["response"]["content"]["_undecoded"],
+        "it decodes to more than 1 MiB"
+    );
+    assert_eq!(again["request"]["postData"]["_truncated"], true);
+    assert_eq!(again["request"]["postData"]["text"], "abc");
+}
