@@ -77,8 +77,11 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
     crate::report::repeated_warnings(&name);
     input::warn_if_cut_off(&source, &reader, ", written as a complete file");
     input::warn_not_http(&source, &reader);
+    // Keys of `log` found after the entries (a browser's `pages`, custom
+    // `_fields`) go in the copy's tail.
+    let head = reader.head().cloned().unwrap_or_default();
     output
-        .finish()
+        .finish_with(&head)
         .with_context(|| format!("finishing {}", args.output.display()))?;
     Ok(copied)
 }

@@ -105,6 +105,14 @@ pub struct LogHead {
     pub browser: Option<Creator>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The pages a browser groups its entries by, kept as found (entries
+    /// name theirs in `pageref`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<Vec<Value>>,
+    /// `log`'s custom `_fields` (other tools'), kept as found so that
+    /// HAR → HAR loses nothing.
+    #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
 }
 
 impl LogHead {
@@ -117,8 +125,7 @@ impl LogHead {
                 version: creator_version.to_owned(),
                 comment: None,
             },
-            browser: None,
-            comment: None,
+            ..LogHead::default()
         }
     }
 }

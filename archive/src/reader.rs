@@ -4,7 +4,8 @@
 //! The format is sniffed by content (zstd and gzip magic, else plain JSON;
 //! a UTF-8 BOM is skipped), never by name, so any HAR opens: ours, a
 //! browser's, mitmproxy's. The document is walked by a byte scanner
-//! ([`scan`]): the `log` object's other keys fill a [`LogHead`], and the
+//! ([`scan`]): the `log` object's other keys fill a [`LogHead`] (those
+//! after `entries` too, once they are read), and the
 //! `entries` array is yielded one element at a time, so memory does not grow
 //! with the archive. An input that ends inside the array (a killed
 //! recorder, a cut zstd frame) ends iteration cleanly, with [`CutOff`]
@@ -20,6 +21,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 mod cap;
+mod hoist;
 mod lenient;
 mod scan;
 mod surrogates;
@@ -38,10 +40,12 @@ pub enum ReadError {
     },
     #[error("{path}: not a HAR archive ({why})")]
     NotHar { path: String, why: String },
-    #[error("{path}: entry {index}: {why}")]
+    #[error("{path}: entry {index}: {why} (the entry starts at byte {offset})")]
     BadEntry {
         path: String,
         index: usize,
+        /// Where the element starts in the decompressed document.
+        offset: u64,
         why: String,
     },
     #[error("{path}: read error: {source}")]
@@ -74,8 +78,10 @@ pub enum Compression {
 /// (requests repeat a growing conversation) plus this, so that it is
 /// usually whole in the buffer; one that is not is framed instead.
 const SLACK: usize = 64 * 1024;
-/// Read-ahead cap: past this an entry is framed across refills instead.
-const MAX_READ_AHEAD: usize = 64 * 1024 * 1024;
+/// Read-ahead cap: past this an entry is framed across refills instead,
+/// where its long strings are lifted out rather than parsed in place
+/// (parsing in place holds an entry's bytes about four times over).
+const MAX_READ_AHEAD: usize = 4 * 1024 * 1024;
 
 /// Where the walk through the document stands.
 #[derive(Debug, PartialEq)]
@@ -97,7 +103,7 @@ pub struct ArchiveReader {
     name: String,
     scan: Scanner,
     compression: Compression,
-    head: LogHead,
+    head: Box<LogHead>,
     stage: Stage,
     /// Elements of `entries` consumed so far.
     index: usize,
@@ -108,6 +114,8 @@ pub struct ArchiveReader {
     /// The last entry's size: how far to read ahead so that the next one
     /// is likely whole in the buffer and parsed there in one pass.
     entry_size: usize,
+    /// Where the element being read starts, for error messages.
+    entry_start: u64,
 }
 
 impl ArchiveReader {
@@ -132,13 +140,14 @@ impl ArchiveReader {
             name: name.to_owned(),
             scan: Scanner::new(capped),
             compression,
-            head: LogHead::default(),
+            head: Box::default(),
             stage: Stage::Done,
             index: 0,
             cut: None,
             cut_reason: None,
             cuts,
             entry_size: 0,
+            entry_start: 0,
         };
         reader.read_head().map_err(|e| reader.not_har(e))?;
         Ok(reader)
@@ -222,7 +231,16 @@ impl ArchiveReader {
                     return Ok(LogStep::Entries);
                 }
                 "version" | "creator" | "browser" | "comment" => self.head_field(&key)?,
-                _ => self.scan.value(None)?, // pages and unknown keys
+                "pages" => {
+                    let pages = serde_json::from_slice(self.scan.value_bytes()?);
+                    self.head.pages = pages.ok();
+                }
+                _ if key.starts_with('_') => {
+                    if let Ok(value) = serde_json::from_slice(self.scan.value_bytes()?) {
+                        self.head.extra.insert(key, value);
+                    }
+                }
+                _ => self.scan.value(None)?, // keys HAR does not have
             }
         }
     }
@@ -261,6 +279,7 @@ impl ArchiveReader {
     /// The next element of `entries`, `None` at its end or a cut.
     fn next_entry(&mut self) -> Result<Option<Entry>, ScanError> {
         let index = self.index;
+        self.entry_start = self.scan.offset();
         let mut b = self.scan.peek()?;
         if index > 0 && b != b']' {
             self.scan.expect(b',', "between entries")?;
@@ -283,6 +302,7 @@ impl ArchiveReader {
     /// bad. Parsed where it lies in the read buffer when it is whole there
     /// (one pass, no copy); else framed across refills, then parsed.
     fn element(&mut self, b: u8) -> Result<Entry, ScanError> {
+        self.entry_start = self.scan.offset();
         let start = self.scan.offset();
         let read = self.element_bytes(b);
         let end = self.scan.offset();
@@ -325,14 +345,19 @@ impl ArchiveReader {
                 return Ok(tidy(entry));
             }
         }
-        let bytes = self.scan.value_bytes()?;
+        let bytes = self.scan.entry_bytes()?;
         self.entry_size = bytes.len();
         let entry = match b {
-            b'{' => parse_entry(bytes).map_err(ScanError::Syntax),
-            _ => Err(ScanError::Syntax("it is not a JSON object".into())),
+            b'{' => parse_entry(bytes),
+            _ => Err("it is not a JSON object".into()),
         };
         self.index += 1;
-        entry
+        let hoisted = self.scan.take_hoisted();
+        let mut entry = entry.map_err(ScanError::Syntax)?;
+        if !hoisted.is_empty() {
+            hoist::put_back(&mut entry, hoisted).map_err(ScanError::Syntax)?;
+        }
+        Ok(entry)
     }
 
     /// Reads the keys of `log` after `entries` into the head.
@@ -379,6 +404,7 @@ impl Iterator for ArchiveReader {
                 Some(Err(ReadError::BadEntry {
                     path: self.name.clone(),
                     index,
+                    offset: self.entry_start,
                     why,
                 }))
             }

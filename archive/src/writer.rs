@@ -14,6 +14,7 @@
 //! across entries, then handed to the compressor in one write.
 use crate::model::{Entry, LogHead};
 use crate::private_file::{open_private, Open};
+use serde_json::{Map, Value};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -272,6 +273,9 @@ pub struct ArchiveWriter {
     path: String,
     format: Format,
     entries: usize,
+    /// The `log` keys the head carried; [`ArchiveWriter::finish_with`]
+    /// writes the others in the tail.
+    head_keys: Box<[String]>,
 }
 
 impl ArchiveWriter {
@@ -335,6 +339,7 @@ impl ArchiveWriter {
             path: name.to_owned(),
             format,
             entries: 0,
+            head_keys: log_keys(head)?.into_iter().map(|(k, _)| k).collect(),
         };
         let head = head_bytes(head)?;
         writer.write(&head)?;
@@ -376,8 +381,25 @@ impl ArchiveWriter {
     }
 
     /// Writes the tail and closes the stream.
-    pub fn finish(mut self) -> Result<(), WriteError> {
-        self.write(b"\n]}}\n")?;
+    pub fn finish(self) -> Result<(), WriteError> {
+        self.finish_with(&LogHead::default())
+    }
+
+    /// Like [`ArchiveWriter::finish`], adding the keys of `head` the head
+    /// did not carry (a copy's `pages` or `comment` found after the
+    /// input's entries) to `log` after `entries`.
+    pub fn finish_with(mut self, head: &LogHead) -> Result<(), WriteError> {
+        let mut tail = b"\n]".to_vec();
+        for (key, value) in log_keys(head)? {
+            if !self.head_keys.contains(&key) {
+                tail.push(b',');
+                serde_json::to_writer(&mut tail, &key)?;
+                tail.push(b':');
+                serde_json::to_writer(&mut tail, &value)?;
+            }
+        }
+        tail.extend_from_slice(b"}}\n");
+        self.write(&tail)?;
         let path = self.path;
         self.stream
             .close()
@@ -413,6 +435,15 @@ impl ArchiveWriter {
 pub(crate) enum Failed {
     Io(io::Error),
     Json(serde_json::Error),
+}
+
+/// The keys and values of the `log` object `head` makes (`version` and
+/// `creator` always, so the tail never repeats them).
+fn log_keys(head: &LogHead) -> Result<Map<String, Value>, WriteError> {
+    Ok(match serde_json::to_value(head)? {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    })
 }
 
 /// `{"log":{"version":…,"creator":…,"entries":[`: the head object with its

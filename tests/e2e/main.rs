@@ -23,6 +23,7 @@ mod https;
 mod load;
 mod mitmproxy;
 mod peers;
+mod peers_head;
 mod redaction;
 mod roundtrip;
 mod streaming;

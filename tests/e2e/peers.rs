@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// `peer-archives`, or `None` with a printed notice.
-fn peer_archives(test: &str) -> Option<PathBuf> {
+pub(crate) fn peer_archives(test: &str) -> Option<PathBuf> {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let candidates = [
         std::env::var_os("CCTAP_SHARED").map(PathBuf::from),
@@ -68,13 +68,13 @@ fn refused(rel: &str) -> bool {
         )
 }
 
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Ran {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-fn analyze(args: &[&str]) -> Ran {
+pub(crate) fn analyze(args: &[&str]) -> Ran {
     let out = Command::new(binaries::analyze().expect("analyze binary"))
         .args(args)
         .stdin(Stdio::null())

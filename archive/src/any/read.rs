@@ -40,7 +40,14 @@ impl AnyReader {
             path: name.to_owned(),
             source,
         })?;
-        let is_flows = crate::flow::sniff(&prefix[..prefix.len().min(16)]);
+        // An empty file is a flow file with no flows (what `export` writes
+        // from an empty archive) when its name says so; else an empty HAR,
+        // which the HAR reader refuses.
+        let is_flows = if prefix.is_empty() {
+            crate::Kind::from_path(Path::new(name)) == crate::Kind::Flows
+        } else {
+            crate::flow::sniff(&prefix[..prefix.len().min(16)])
+        };
         let source: Box<dyn Read + Send> = Box::new(buffered);
         Ok(if is_flows {
             AnyReader::Flows(FlowReader::from_reader(name, source)?)
@@ -111,7 +118,11 @@ mod tests {
     use std::io;
 
     fn read(bytes: Vec<u8>) -> (AnyReader, Vec<Entry>) {
-        let mut r = AnyReader::from_reader("x", Box::new(io::Cursor::new(bytes))).unwrap();
+        read_named("x", bytes)
+    }
+
+    fn read_named(name: &str, bytes: Vec<u8>) -> (AnyReader, Vec<Entry>) {
+        let mut r = AnyReader::from_reader(name, Box::new(io::Cursor::new(bytes))).unwrap();
         let entries = r.by_ref().map(|e| e.unwrap()).collect();
         (r, entries)
     }
@@ -139,6 +150,23 @@ mod tests {
         let flows = flows.bytes();
         let (r, got) = read(flows[..flows.len() - 10].to_vec());
         assert_eq!((got.len(), r.cut_off().map(|c| c.entries)), (1, Some(1)));
+    }
+
+    #[test]
+    fn an_empty_flow_file_has_no_flows_and_an_empty_har_is_refused() {
+        let (r, got) = read_named("empty.flows", Vec::new());
+        assert_eq!(
+            (r.kind(), got.len(), r.cut_off()),
+            ("mitmproxy flows", 0, None)
+        );
+        let err = AnyReader::from_reader("empty.har", Box::new(io::Cursor::new(Vec::new())))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("empty.har: not a HAR archive (the file is empty)"),
+            "{err}"
+        );
     }
 
     #[test]

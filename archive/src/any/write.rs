@@ -271,8 +271,15 @@ impl AnyWriter {
     /// Ends the output (a HAR's tail, the compressed stream's end); in
     /// [`Placement::Atomic`], syncs the file and renames it into place.
     pub fn finish(self) -> Result<(), AnyWriteError> {
+        self.finish_with(&LogHead::default())
+    }
+
+    /// Like [`AnyWriter::finish`]; a HAR also gets the keys of `head` its
+    /// head did not carry ([`ArchiveWriter::finish_with`]): a copy passes
+    /// its reader's head as it stands after the last entry.
+    pub fn finish_with(self, head: &LogHead) -> Result<(), AnyWriteError> {
         match self.inner {
-            Inner::Har(w) => w.finish()?,
+            Inner::Har(w) => w.finish_with(head)?,
             Inner::Flows(w) => w.finish()?,
         }
         let Some(pending) = self.pending else {

@@ -1,8 +1,10 @@
 //! Timestamps between the two models. A flow keeps moments (seconds since
 //! the epoch): request start/end, response start/end, and its server
 //! connection's start, TCP and TLS set-up. HAR keeps a start and
-//! sequential durations in ms: blocked, dns, connect, ssl, send, wait,
-//! receive.
+//! sequential durations in ms: blocked, dns, connect, send, wait, receive,
+//! where `connect` includes `ssl` (HAR 1.2: "If this field is defined then
+//! the time is also included in the connect field"), so `time` never counts
+//! the TLS set-up twice.
 //!
 //! The request's start is the entry's `startedDateTime`. A connection that
 //! was opened for this request, within its span, becomes
@@ -56,7 +58,7 @@ pub(crate) fn to_har(t: &FlowTimes, reused: bool) -> (f64, Timings) {
         if conn >= start && ready <= request_end && t.request_end.is_some() {
             let blocked = ms(start, conn);
             timings.blocked = Some(if blocked > 0.0 { blocked } else { -1.0 });
-            timings.connect = Some(ms(conn, tcp));
+            timings.connect = Some(ms(conn, ready));
             timings.ssl = Some(t.tls_setup.map_or(-1.0, |tls| ms(tcp, tls)));
             setup = ms(start, ready);
         }
@@ -74,7 +76,6 @@ pub(crate) fn to_har(t: &FlowTimes, reused: bool) -> (f64, Timings) {
     let total = [
         timings.blocked.unwrap_or(-1.0),
         timings.connect.unwrap_or(-1.0),
-        timings.ssl.unwrap_or(-1.0),
         timings.send,
         timings.wait,
         timings.receive,
@@ -96,13 +97,15 @@ pub(crate) fn from_har(start: f64, time: f64, timings: &Timings, has_response: b
         request_start: start,
         ..FlowTimes::default()
     };
-    let mut setup = blocked + dns + pos(ssl);
+    let mut setup = blocked + dns;
     if let Some(connect) = timings.connect.filter(|c| *c >= 0.0) {
+        // `ssl` is the end of `connect`, not after it.
+        let tls = ssl.filter(|s| *s >= 0.0).map(|s| s.min(connect));
         let conn = start + secs(blocked);
-        let tcp = conn + secs(dns + connect);
+        let ready = conn + secs(dns + connect);
         t.conn_start = Some(conn);
-        t.tcp_setup = Some(tcp);
-        t.tls_setup = ssl.filter(|s| *s >= 0.0).map(|s| tcp + secs(s));
+        t.tcp_setup = Some(ready - secs(tls.unwrap_or(0.0)));
+        t.tls_setup = tls.map(|_| ready);
         setup += connect;
     }
     let request_end = start + secs(setup + timings.send.max(0.0));
@@ -153,7 +156,8 @@ mod tests {
             ..FlowTimes::default()
         };
         let (time, timings) = to_har(&t, false);
-        assert!((timings.connect.unwrap() - 3.0).abs() < 1e-3);
+        // HAR's connect includes ssl: TCP 3 ms + TLS 16 ms.
+        assert!((timings.connect.unwrap() - 19.0).abs() < 1e-3);
         assert!((timings.ssl.unwrap() - 16.0).abs() < 1e-3);
         assert!((timings.send - 5.0).abs() < 1e-3);
         assert!((time - 1250.0).abs() < 1e-3);
@@ -209,6 +213,29 @@ mod tests {
             assert!((a.unwrap() - b.unwrap()).abs() < 1e-3, "{back:?}");
         }
         assert_eq!(back.ssl, Some(-1.0));
+    }
+
+    #[test]
+    fn ssl_inside_connect_is_counted_once() {
+        // As browsers and `record` write it: connect 50 ms of which TLS 30.
+        let timings = Timings {
+            blocked: Some(-1.0),
+            dns: Some(-1.0),
+            connect: Some(50.0),
+            ssl: Some(30.0),
+            send: 1.0,
+            wait: 100.0,
+            receive: 10.0,
+            comment: None,
+        };
+        let t = from_har(T0, 161.0, &timings, true);
+        assert!(close(t.tcp_setup, Some(T0 + 0.020)), "{t:?}");
+        assert!(close(t.tls_setup, Some(T0 + 0.050)), "{t:?}");
+        assert!(close(t.response_end, Some(T0 + 0.161)), "{t:?}");
+        let (time, back) = to_har(&t, false);
+        assert!((time - 161.0).abs() < 1e-3, "{time}");
+        assert!((back.connect.unwrap() - 50.0).abs() < 1e-3, "{back:?}");
+        assert!((back.ssl.unwrap() - 30.0).abs() < 1e-3, "{back:?}");
     }
 
     #[test]

@@ -142,7 +142,10 @@ fn request(req: &Obj) -> Result<Request, FlowError> {
     let path = req.text("path")?;
     let method = req.text("method")?;
     let http_version = req.text("http_version")?;
-    let headers = wire::headers(req.headers("headers")?);
+    let fields = req.headers("headers")?;
+    let authority = req.opt_text("authority")?;
+    let (host, port) = addressed_to(authority.as_deref(), &fields, &scheme).unwrap_or((host, port));
+    let headers = wire::headers(fields);
     let start_line = method.len() + path.len() + http_version.len() + 4;
     let head = wire::RequestHead {
         size: head_size(&http_version, start_line, &headers),
@@ -153,6 +156,26 @@ fn request(req: &Obj) -> Result<Request, FlowError> {
     };
     let body = req.opt_bytes("content")?.unwrap_or_default();
     Ok(wire::request(head, body.to_vec()))
+}
+
+/// The host and port the client addressed, as mitmproxy's `pretty_url`
+/// takes them: HTTP/2's `:authority`, else the `Host` header. The flow's
+/// `host` field is where the request went, which in transparent mode is
+/// the server's IP address.
+fn addressed_to(
+    authority: Option<&str>,
+    headers: &[(String, String)],
+    scheme: &str,
+) -> Option<(String, u16)> {
+    let host_header = || {
+        headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+            .map(|(_, value)| value.as_str())
+    };
+    let named = authority.filter(|a| !a.is_empty()).or_else(host_header)?;
+    let parts = url::split(&format!("{scheme}://{}/", named.trim()))?;
+    Some((parts.host, parts.port))
 }
 
 fn response(resp: &Obj) -> Result<Response, FlowError> {

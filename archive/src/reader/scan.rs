@@ -6,6 +6,7 @@
 //! which skips the framing pass; framing is for the rest (values cut off,
 //! straddling what was read, or not of the expected type), and there it
 //! jumps over string contents with memchr.
+use super::hoist::{placeholder, unescape_in_place, BIG_STRING};
 use serde::de::DeserializeOwned;
 use std::io::{self, Read};
 
@@ -43,6 +44,9 @@ pub(super) struct Scanner {
     /// handed out by the next refill so that a cut is reported where the
     /// framing meets it, as without reading ahead.
     deferred: Option<io::Error>,
+    /// Long strings lifted out of the entry last framed by
+    /// [`Scanner::entry_bytes`], in the order of their placeholders.
+    hoisted: Vec<String>,
 }
 
 impl Scanner {
@@ -54,6 +58,7 @@ impl Scanner {
             end: 0,
             offset: 0,
             deferred: None,
+            hoisted: Vec::new(),
         }
     }
 
@@ -236,6 +241,24 @@ impl Scanner {
     /// call. The value is kept whole in the buffer (which grows for it if
     /// need be), so an entry is parsed where it was read.
     pub(super) fn value_bytes(&mut self) -> Result<&[u8], ScanError> {
+        self.frame(false)
+    }
+
+    /// As [`Scanner::value_bytes`], for an entry: a string inside it longer
+    /// than [`BIG_STRING`] is lifted out as it is read (never held raw in
+    /// the buffer) and replaced by a placeholder; [`Scanner::take_hoisted`]
+    /// hands the strings out.
+    pub(super) fn entry_bytes(&mut self) -> Result<&[u8], ScanError> {
+        self.hoisted.clear();
+        self.frame(true)
+    }
+
+    /// The strings the last [`Scanner::entry_bytes`] lifted out.
+    pub(super) fn take_hoisted(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.hoisted)
+    }
+
+    fn frame(&mut self, hoist: bool) -> Result<&[u8], ScanError> {
         let first = self.peek()?;
         let mut state = Framing::new(first);
         // `pos` stays at the value's start until it is complete, so a
@@ -249,7 +272,16 @@ impl Scanner {
                 self.consume(scanned);
                 return Ok(&self.buf[start..start + scanned]);
             }
-            match self.refill() {
+            let big = hoist
+                && state.in_string
+                && state.depth > 0
+                && scanned - state.string_at > BIG_STRING;
+            let more = if big {
+                self.hoist_string(&mut state, &mut scanned)
+            } else {
+                self.refill()
+            };
+            match more {
                 Ok(0) => {
                     self.consume(scanned);
                     return Err(ScanError::End(None));
@@ -261,6 +293,59 @@ impl Scanner {
                 }
             }
         }
+    }
+
+    /// Moves the string being framed (opened at `state.string_at`) out of
+    /// the buffer, reading on until it closes, undoes its escapes and
+    /// leaves a placeholder where it was. Returns the bytes that string
+    /// took (0: the input ended inside it).
+    fn hoist_string(&mut self, state: &mut Framing, scanned: &mut usize) -> io::Result<usize> {
+        let quote = self.pos + state.string_at;
+        let here = self.pos + *scanned;
+        let mut raw = self.buf[quote + 1..here].to_vec();
+        self.drop_bytes(quote, here - quote);
+        *scanned = state.string_at;
+        loop {
+            let at = self.pos + *scanned;
+            match state.string_end(&self.buf[at..self.end]) {
+                Some(used) => {
+                    raw.extend_from_slice(&self.buf[at..at + used - 1]);
+                    self.drop_bytes(at, used);
+                    break;
+                }
+                None => {
+                    raw.extend_from_slice(&self.buf[at..self.end]);
+                    self.drop_bytes(at, self.end - at);
+                    if self.refill()? == 0 {
+                        return Ok(0);
+                    }
+                }
+            }
+        }
+        let taken = raw.len() + 2;
+        let mark = placeholder(self.hoisted.len());
+        self.hoisted.push(unescape_in_place(raw));
+        let at = self.pos + *scanned;
+        if self.buf.len() - self.end < mark.len() {
+            self.buf.resize(self.end + mark.len(), 0);
+        }
+        self.buf.copy_within(at..self.end, at + mark.len());
+        self.buf[at..at + mark.len()].copy_from_slice(&mark);
+        self.end += mark.len();
+        // The placeholder is counted when the entry is consumed, but
+        // it was never read.
+        self.offset -= mark.len() as u64;
+        *scanned += mark.len();
+        state.seen = *scanned;
+        Ok(taken)
+    }
+
+    /// Removes `n` read bytes at `at` (part of a lifted string), counting
+    /// them as consumed.
+    fn drop_bytes(&mut self, at: usize, n: usize) {
+        self.buf.copy_within(at + n..self.end, at);
+        self.end -= n;
+        self.offset += n as u64;
     }
 
     /// Consumes one JSON value without keeping it (a key `cctap` does not
@@ -287,6 +372,10 @@ struct Framing {
     depth: u32,
     in_string: bool,
     escaped: bool,
+    /// Bytes of the value scanned so far, and where in them the string
+    /// last opened (its quote): what [`Scanner::hoist_string`] lifts.
+    seen: usize,
+    string_at: usize,
     /// A number, `true`, `false` or `null`: ends before a delimiter.
     scalar: bool,
 }
@@ -297,6 +386,8 @@ impl Framing {
             depth: 0,
             in_string: false,
             escaped: false,
+            seen: 0,
+            string_at: 0,
             scalar: !matches!(first, b'{' | b'[' | b'"'),
         }
     }
@@ -304,6 +395,12 @@ impl Framing {
     /// Scans a buffer: how many bytes belong to the value, and whether it
     /// ended within them.
     fn scan(&mut self, buf: &[u8]) -> (usize, bool) {
+        let (used, done) = self.scan_inner(buf);
+        self.seen += used;
+        (used, done)
+    }
+
+    fn scan_inner(&mut self, buf: &[u8]) -> (usize, bool) {
         if self.scalar {
             return match buf
                 .iter()
@@ -326,7 +423,10 @@ impl Framing {
                 continue;
             }
             match buf[i] {
-                b'"' => self.in_string = true,
+                b'"' => {
+                    self.in_string = true;
+                    self.string_at = self.seen + i;
+                }
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => {
                     self.depth = self.depth.saturating_sub(1);

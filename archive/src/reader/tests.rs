@@ -336,3 +336,144 @@ fn a_bodys_undecoded_and_truncated_are_read_back_and_written_again() {
     assert_eq!(again["request"]["postData"]["_truncated"], true);
     assert_eq!(again["request"]["postData"]["text"], "abc");
 }
+
+/// A string of `len` bytes or so with every kind of escape in it: quotes,
+/// control characters, non-ASCII, a surrogate pair, a NUL.
+fn long_text(seed: &str, len: usize) -> String {
+    let piece = format!("{seed} \"q\" \\ / \n\t\r\u{8}\u{c} café € 😀 \u{0} ]}} ");
+    piece.repeat(len / piece.len() + 1)
+}
+
+/// One entry with strings longer than the scanner keeps in its buffer in
+/// every place a long string can be: bodies, SSE and WebSocket data, a
+/// custom field, a header value (the round-trip fallback).
+fn entry_with_long_strings() -> Entry {
+    let big = 3 * hoist::BIG_STRING;
+    let mut e = sample_entry(1);
+    e.har.request.post_data.as_mut().unwrap().text = Some(long_text("request", big));
+    e.har.request.headers[2].value = long_text("header", big);
+    e.har.response.content.text = Some(long_text("response", big));
+    e.sse_events = Some(vec![crate::model::SseEvent {
+        event: "message".into(),
+        data: long_text("event", big),
+        ..Default::default()
+    }]);
+    e.websocket_messages = Some(vec![crate::model::WebSocketMessage {
+        kind: "send".into(),
+        data: long_text("message", big),
+        ..Default::default()
+    }]);
+    e.extra.insert(
+        "_tool".into(),
+        serde_json::json!({"note": long_text("extra", big)}),
+    );
+    e
+}
+
+fn archive_of(entries: &[Entry], format: Format) -> Vec<u8> {
+    let sink = SharedSink::default();
+    let head = LogHead::new("cctap-test", "0.1.0");
+    let mut w = ArchiveWriter::new(Box::new(sink.clone()), format, &head).unwrap();
+    for e in entries {
+        w.append(e).unwrap();
+    }
+    w.finish().unwrap();
+    sink.bytes()
+}
+
+#[test]
+fn entries_with_long_strings_read_back_equal() {
+    let entries = vec![sample_entry(0), entry_with_long_strings(), sample_entry(2)];
+    for format in [Format::Har, Format::HarZst] {
+        let bytes = archive_of(&entries, format);
+        let mut r = reader(&bytes).unwrap();
+        let got: Vec<Entry> = r.by_ref().map(Result::unwrap).collect();
+        assert_eq!(got.len(), 3, "{format:?}");
+        for (i, (got, want)) in got.iter().zip(&entries).enumerate() {
+            assert!(got == want, "{format:?}: entry {i} differs");
+        }
+        assert_eq!(r.cut_off(), None, "{format:?}");
+    }
+}
+
+#[test]
+fn a_cut_inside_a_long_string_is_reported_where_it_is() {
+    let entries = vec![sample_entry(0), entry_with_long_strings()];
+    let bytes = archive_of(&entries, Format::Har);
+    let body = memchr::memmem::find(&bytes, b"request \\\"q\\\"").unwrap();
+    for cut in [
+        body + 10,
+        body + hoist::BIG_STRING + 7,
+        body + 2 * hoist::BIG_STRING,
+    ] {
+        let mut r = reader(&bytes[..cut]).unwrap();
+        let got: Vec<Entry> = r.by_ref().map(Result::unwrap).collect();
+        assert_eq!(got, entries[..1], "cut at {cut}");
+        let at = r.cut_off().cloned();
+        assert_eq!(
+            at,
+            Some(CutOff {
+                entries: 1,
+                offset: cut as u64
+            }),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn pages_comment_and_custom_log_fields_are_kept_before_or_after_entries() {
+    let pages = r#"[{"startedDateTime":"2026-12-04T09:00:00Z","id":"page_1","title":"t","pageTimings":{"onLoad":12.5},"_custom":1}]"#;
+    let entry = serde_json::to_string(&sample_entry(0)).unwrap();
+    for doc in [
+        format!(
+            r#"{{"log":{{"version":"1.2","creator":{{"name":"x","version":"1"}},"comment":"c","pages":{pages},"_tool":{{"a":[1]}},"other":5,"entries":[{entry}]}}}}"#
+        ),
+        format!(
+            r#"{{"log":{{"version":"1.2","creator":{{"name":"x","version":"1"}},"entries":[{entry}],"pages":{pages},"comment":"c","other":5,"_tool":{{"a":[1]}}}}}}"#
+        ),
+    ] {
+        let mut r = reader(doc.as_bytes()).unwrap();
+        assert_eq!(r.by_ref().count(), 1);
+        let head = r.head().clone();
+        assert_eq!(head.comment.as_deref(), Some("c"));
+        assert_eq!(
+            serde_json::to_string(&head.pages).unwrap(),
+            pages,
+            "pages as found"
+        );
+        assert_eq!(
+            head.extra.get("_tool"),
+            Some(&serde_json::json!({"a": [1]}))
+        );
+        assert!(!head.extra.contains_key("other"), "not a custom field");
+        // A copy made as `export` makes it: the head known at the start,
+        // the rest at the end.
+        let sink = SharedSink::default();
+        let start = reader(doc.as_bytes()).unwrap().head().clone();
+        let mut w = ArchiveWriter::new(Box::new(sink.clone()), Format::Har, &start).unwrap();
+        w.append(&sample_entry(0)).unwrap();
+        w.finish_with(&head).unwrap();
+        let copy: serde_json::Value = serde_json::from_slice(&sink.bytes()).unwrap();
+        let want: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        for key in ["comment", "pages", "_tool", "version", "creator"] {
+            assert_eq!(copy["log"][key], want["log"][key], "{key} in {doc}");
+        }
+        assert!(copy["log"].get("other").is_none());
+        assert_eq!(copy["log"]["entries"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn a_bad_entry_names_the_file_and_where_it_starts() {
+    let good = serde_json::to_string(&sample_entry(1)).unwrap();
+    let doc = format!(r#"{{"log":{{"entries":[{good}, 42]}}}}"#);
+    let err = reader(doc.as_bytes()).unwrap().nth(1).unwrap().unwrap_err();
+    let at = doc.find(", 42").unwrap() + 2;
+    let msg = err.to_string();
+    assert!(msg.starts_with("test.har: entry 1: "), "{msg}");
+    assert!(
+        msg.ends_with(&format!("(the entry starts at byte {at})")),
+        "{msg}"
+    );
+}

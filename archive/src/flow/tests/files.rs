@@ -147,3 +147,47 @@ fn non_finite_timestamps_are_refused() {
         "{err}"
     );
 }
+
+/// Replaces (or adds) a field of the flow's request.
+fn set_request(flow: &mut Value, key: &str, value: Value) {
+    let Value::Dict(pairs) = flow else {
+        panic!("a flow is a dict")
+    };
+    let (_, Value::Dict(req)) = pairs
+        .iter_mut()
+        .find(|(k, _)| k.as_str() == Some("request"))
+        .expect("request")
+    else {
+        panic!("request is a dict")
+    };
+    match req.iter_mut().find(|(k, _)| k.as_str() == Some(key)) {
+        Some((_, v)) => *v = value,
+        None => req.push((Value::str(key), value)),
+    }
+}
+
+#[test]
+fn a_transparent_flow_is_named_by_the_host_it_was_sent_to_not_the_server_ip() {
+    let url = |flow: &Value| flow_to_entry(flow).unwrap().har.request.url;
+    let mut flow = mitm_flow("s", false);
+    // Transparent mode: `host` is the server's address.
+    set_request(&mut flow, "host", Value::str("10.0.0.7"));
+    assert_eq!(url(&flow), "http://127.0.0.1:37399/v1/messages?beta=true");
+    set_request(
+        &mut flow,
+        "headers",
+        Value::List(vec![pair("host", b"api.example.com")]),
+    );
+    assert_eq!(url(&flow), "http://api.example.com/v1/messages?beta=true");
+    // HTTP/2 names it in `:authority` (mitmproxy's `authority` field).
+    set_request(&mut flow, "http_version", Value::bytes("HTTP/2.0"));
+    set_request(&mut flow, "headers", Value::List(vec![]));
+    set_request(&mut flow, "authority", Value::bytes("h2.example.com:8443"));
+    assert_eq!(
+        url(&flow),
+        "http://h2.example.com:8443/v1/messages?beta=true"
+    );
+    // Nothing names it: the address is all there is.
+    set_request(&mut flow, "authority", Value::bytes(""));
+    assert_eq!(url(&flow), "http://10.0.0.7:37399/v1/messages?beta=true");
+}

@@ -1,0 +1,208 @@
+//! Big strings lifted out of an entry before it is parsed, so that a
+//! 200 MB body is held once, not four times.
+//!
+//! Parsing an entry's bytes with serde_json holds the raw bytes, serde's
+//! scratch copy of an escaped string, the `Content` buffer `#[serde(flatten)]`
+//! keeps and the final `String`, all at once. Instead, while the scanner
+//! frames an entry ([`super::scan::Scanner::value_bytes`]), a string longer
+//! than [`BIG_STRING`] is moved out of the read buffer as it arrives, its
+//! escapes are undone in place ([`unescape_in_place`]), and a short
+//! placeholder takes its place in the entry's bytes. The small rest is
+//! parsed as before, then [`put_back`] moves each string into the field
+//! its placeholder landed in.
+use crate::model::Entry;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A string longer than this (raw bytes) is lifted out.
+pub(super) const BIG_STRING: usize = 1 << 20;
+
+/// What a placeholder string starts with, once parsed: a NUL, which no
+/// HAR field of this length begins with.
+const MARK: &str = "\u{0}cctap-hoisted-";
+
+/// The placeholder for the `n`th lifted string, as JSON text.
+pub(super) fn placeholder(n: usize) -> Vec<u8> {
+    format!("\"\\u0000cctap-hoisted-{n}\"").into_bytes()
+}
+
+/// A JSON string's contents (between its quotes) decoded in the same
+/// allocation: every escape is at least as long as what it stands for.
+/// A lone surrogate becomes U+FFFD (as the lenient reader does), and so
+/// do bytes that are not UTF-8; a `\u` without four hex digits is kept.
+pub(super) fn unescape_in_place(mut b: Vec<u8>) -> String {
+    let n = b.len();
+    let (mut r, mut w) = (0, 0);
+    while r < n {
+        let Some(k) = memchr::memchr(b'\\', &b[r..]) else {
+            b.copy_within(r..n, w);
+            w += n - r;
+            break;
+        };
+        b.copy_within(r..r + k, w);
+        w += k;
+        r += k + 1;
+        let Some(&c) = b.get(r) else { break };
+        r += 1;
+        let simple = match c {
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => 0,
+            other => other, // `"`, `\`, `/` (and anything else as itself)
+        };
+        if c != b'u' {
+            b[w] = simple;
+            w += 1;
+            continue;
+        }
+        let Some((ch, used)) = unicode_escape(&b[r..]) else {
+            // Not an escape after all: kept as written.
+            b[w..w + 2].copy_from_slice(b"\\u");
+            w += 2;
+            continue;
+        };
+        r += used;
+        // `\u` and 4 or 10 more bytes were read: room for 3 or 4.
+        w += ch.encode_utf8(&mut b[w..r]).len();
+    }
+    b.truncate(w);
+    b.shrink_to_fit();
+    match String::from_utf8(b) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// The character of a `\u` escape whose hex digits start `rest`, and how
+/// many bytes of `rest` it used (a surrogate pair takes its second
+/// `\uXXXX`); `None` when no four hex digits follow.
+fn unicode_escape(rest: &[u8]) -> Option<(char, usize)> {
+    let unit = hex4(rest)?;
+    if (0xD800..0xDC00).contains(&unit) && rest.get(4..6) == Some(b"\\u") {
+        if let Some(low) = hex4(&rest[6..]).filter(|u| (0xDC00..0xE000).contains(u)) {
+            let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+            return Some((char::from_u32(c)?, 10));
+        }
+    }
+    Some((
+        char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER),
+        4,
+    ))
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    let digits = std::str::from_utf8(b.get(..4)?).ok()?;
+    u32::from_str_radix(digits, 16).ok()
+}
+
+/// Moves the lifted strings back into the fields their placeholders
+/// landed in. Bodies, SSE and WebSocket data and custom fields are looked
+/// at directly; a placeholder anywhere else (a 1 MB header value) is found
+/// by a round trip through a `Value`, which costs a copy but misses none.
+pub(super) fn put_back(entry: &mut Entry, hoisted: Vec<String>) -> Result<(), String> {
+    let mut left: Vec<Option<String>> = hoisted.into_iter().map(Some).collect();
+    let e = &mut *entry;
+    let request = &mut e.har.request;
+    take(&mut request.url, &mut left);
+    if let Some(post) = &mut request.post_data {
+        take_opt(&mut post.text, &mut left);
+        for param in post.params.iter_mut().flatten() {
+            take_opt(&mut param.value, &mut left);
+        }
+    }
+    take_opt(&mut e.har.response.content.text, &mut left);
+    for event in e.sse_events.iter_mut().flatten() {
+        take(&mut event.data, &mut left);
+    }
+    for message in e.websocket_messages.iter_mut().flatten() {
+        take(&mut message.data, &mut left);
+    }
+    take_opt(&mut e.error, &mut left);
+    for value in e.extra.values_mut() {
+        take_value(value, &mut left);
+    }
+    if left.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let warnings = std::mem::take(&mut entry.warnings);
+    let mut value = serde_json::to_value(&*entry).map_err(|e| e.to_string())?;
+    take_value(&mut value, &mut left);
+    *entry = Entry::deserialize(value).map_err(|e| e.to_string())?;
+    entry.warnings = warnings;
+    match left.iter().position(Option::is_some) {
+        None => Ok(()),
+        Some(n) => Err(format!(
+            "a long string (#{n}) is in a field of the wrong type"
+        )),
+    }
+}
+
+/// The lifted string `s` stands for, if it is a placeholder.
+fn placeholder_index(s: &str) -> Option<usize> {
+    if s.len() > 40 || !s.starts_with('\u{0}') {
+        return None;
+    }
+    s.strip_prefix(MARK)?.parse().ok()
+}
+
+fn take(s: &mut String, left: &mut [Option<String>]) {
+    if let Some(big) = placeholder_index(s).and_then(|n| left.get_mut(n)?.take()) {
+        *s = big;
+    }
+}
+
+fn take_opt(s: &mut Option<String>, left: &mut [Option<String>]) {
+    if let Some(s) = s {
+        take(s, left);
+    }
+}
+
+fn take_value(value: &mut Value, left: &mut [Option<String>]) {
+    match value {
+        Value::String(s) => take(s, left),
+        Value::Array(items) => items.iter_mut().for_each(|v| take_value(v, left)),
+        Value::Object(map) => map.values_mut().for_each(|v| take_value(v, left)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescaping_in_place_agrees_with_serde_json() {
+        for json in [
+            r#""plain""#,
+            r#""a\"b\\c\/d\b\f\n\r\t""#,
+            r#""\u00e9\u20ac\ud83d\ude00 and \u0000""#,
+            r#""\\u0041 is not an escape""#,
+            r#""ends with an escape\n""#,
+        ] {
+            let want: String = serde_json::from_str(json).unwrap();
+            let inner = json.as_bytes()[1..json.len() - 1].to_vec();
+            assert_eq!(unescape_in_place(inner), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn lone_surrogates_and_bad_escapes_become_replacement_characters() {
+        assert_eq!(unescape_in_place(br"a\ud800b".to_vec()), "a\u{FFFD}b");
+        assert_eq!(
+            unescape_in_place(br"a\udc00\ud800".to_vec()),
+            "a\u{FFFD}\u{FFFD}"
+        );
+        assert_eq!(unescape_in_place(br"a\uzz".to_vec()), "a\\uzz");
+        assert_eq!(unescape_in_place(b"a\xffb".to_vec()), "a\u{FFFD}b");
+    }
+
+    #[test]
+    fn placeholders_round_trip_through_json() {
+        let text: String = serde_json::from_slice(&placeholder(17)).unwrap();
+        assert_eq!(placeholder_index(&text), Some(17));
+        assert_eq!(placeholder_index("cctap-hoisted-17"), None);
+    }
+}
