@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Peak RSS of `analyze` on an archive whose one entry carries a big body,
-# against issue 14's target: peak RSS <= 2 x the largest body + 64 MiB.
+# against the memory target for reading: peak RSS <= 2 x the largest body + 64 MiB.
 #
 #   bench/big_body.sh [ANALYZE] [MIB]
 #   ONLY='text har.zst' bench/big_body.sh   # rows whose label and file match

@@ -1,5 +1,5 @@
-//! Issue 14, "done when": every archive other tools' projects keep as test
-//! data (`shared/peer-archives`, see its SOURCES.md) goes through every
+//! Every archive other tools' projects keep as test data
+//! (`shared/peer-archives`, see its SOURCES.md) goes through every
 //! `analyze` command: no panic, no whole-archive abort for one bad entry,
 //! exit codes as the README says, the deliberately broken files refused
 //! naming file and position; mitmproxy's own expected HAR imports agree

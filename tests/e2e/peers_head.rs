@@ -1,4 +1,4 @@
-//! Issue 14: HAR → HAR (`export`, `redact`) keeps the `log` object's
+//! HAR → HAR (`export`, `redact`) keeps the `log` object's
 //! `pages`, `comment` and custom `_fields`, whether the input has them
 //! before or after its entries (key order is free in the copy).
 use super::peers::{analyze, peer_archives};

@@ -1,4 +1,4 @@
-//! Issue 14: other tools' archives are read per entry and per field, as
+//! Other tools' archives are read per entry and per field, as
 //! far as they can be (FORMAT.md, "Reading anyone's archive").
 use crate::{analyze, handmade};
 

@@ -320,8 +320,8 @@ fn no_colour_in_a_pipe_even_without_no_color() {
     assert!(!r.stdout.contains('\x1b'), "{}", r.stdout);
 }
 
-/// Issue 14: an undecodable body used to abort the whole archive; now it
-/// is kept as found, flagged naming file and entry, and the rest is read.
+/// An undecodable body must not abort the whole archive: it is kept as
+/// found, flagged naming file and entry, and the rest is read.
 #[test]
 fn a_body_that_cannot_be_decoded_is_flagged_and_the_rest_read() {
     let path = handmade("bad-body.har");
@@ -405,8 +405,7 @@ fn colour_on_a_terminal_unless_no_color() {
 /// cut-off archive but a broken one. The entries before it are listed, the
 /// break is named (file and entry) with no cut-off warning, and the run
 /// exits 2; reading ahead on a thread of its own changes none of that,
-/// from a file or from a pipe. (Issue 14: the entries before the break
-/// used to be dropped too.)
+/// from a file or from a pipe; the entries before the break are kept.
 #[test]
 fn a_broken_entry_mid_archive_is_an_error_naming_it() {
     let doc: serde_json::Value =

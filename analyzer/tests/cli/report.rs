@@ -55,7 +55,7 @@ fn the_real_2_1_332_recording_shows_usage_totals_ttft_and_every_tool() {
     let file = fixture("claude-code/2.1.332-offline.har");
     let file = file.to_str().unwrap();
     // An offline recording: its estimated tokens are kept out of the
-    // totals unless --include-offline, as `analyze usage` does (issue 15).
+    // totals unless --include-offline, as `analyze usage` does.
     let plain = report(&[file], dir.path());
     assert!(plain.contains(r#"<span id="offline-note">1 call answered by"#));
     let html = report_with(&["--include-offline"], &[file], dir.path());

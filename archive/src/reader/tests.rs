@@ -198,8 +198,8 @@ fn a_bad_entry_names_its_index_and_the_rest_still_read() {
         }
         other => panic!("{other:?}"),
     }
-    // An entry with fields missing is read as far as it goes (issue 14:
-    // it used to be refused), each gap named.
+    // An entry with fields missing is read as far as it goes, each
+    // gap named.
     let sparse = results[2].as_ref().unwrap();
     let gaps: Vec<String> = sparse.warnings.iter().map(|w| w.message(2)).collect();
     assert!(
