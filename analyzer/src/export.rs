@@ -48,7 +48,11 @@ pub struct Copied {
 
 /// Copies every entry of `args.input` to `args.output`, passing each
 /// through `change` on the way.
-pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::Result<Copied> {
+pub fn copy(
+    args: &ConvertArgs,
+    mut change: impl FnMut(&mut Entry),
+    change_head: impl Fn(&mut LogHead),
+) -> anyhow::Result<Copied> {
     let source = Source {
         path: args.input.clone(),
     };
@@ -59,7 +63,11 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
         );
     }
     let mut reader = input::open(&source)?;
-    let mut output = create(&args.output, reader.head())?;
+    let head = reader.head().cloned().map(|mut head| {
+        change_head(&mut head);
+        head
+    });
+    let mut output = create(&args.output, head.as_ref())?;
     let mut copied = Copied::default();
     let name = source.name();
     for (index, item) in reader.by_ref().enumerate() {
@@ -79,7 +87,8 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
     input::warn_not_http(&source, &reader);
     // Keys of `log` found after the entries (a browser's `pages`, custom
     // `_fields`) go in the copy's tail.
-    let head = reader.head().cloned().unwrap_or_default();
+    let mut head = reader.head().cloned().unwrap_or_default();
+    change_head(&mut head);
     output
         .finish_with(&head)
         .with_context(|| format!("finishing {}", args.output.display()))?;
@@ -87,7 +96,7 @@ pub fn copy(args: &ConvertArgs, mut change: impl FnMut(&mut Entry)) -> anyhow::R
 }
 
 pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let copied = copy(args, |_| {})?;
+    let copied = copy(args, |_| {}, |_| {})?;
     summary(args, json_out, out, copied, None)?;
     Ok(Outcome::Clean)
 }

@@ -7,16 +7,24 @@
 use crate::cli::ConvertArgs;
 use crate::export;
 use crate::report::Outcome;
-use cctap_archive::redact::redact_entry;
+use cctap_archive::redact::{redact_entry, redact_log_head};
 use std::io::Write;
 
 pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut changed = 0usize;
-    let copied = export::copy(args, |entry| {
-        let before = entry.redacted.len();
-        redact_entry(entry);
-        changed += usize::from(entry.redacted.len() > before);
-    })?;
+    // The log's pages, comment and custom fields are redacted too (a page
+    // title is often a URL, query string and all).
+    let copied = export::copy(
+        args,
+        |entry| {
+            let before = entry.redacted.len();
+            redact_entry(entry);
+            changed += usize::from(entry.redacted.len() > before);
+        },
+        |head| {
+            redact_log_head(head);
+        },
+    )?;
     export::summary(args, json_out, out, copied, Some(changed))?;
     Ok(Outcome::Clean)
 }

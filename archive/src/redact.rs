@@ -291,6 +291,44 @@ pub fn redact_text(text: &str) -> Option<String> {
     scan::Report::default().edits("", &hits).apply(text)
 }
 
+/// The `log` object's other fields (`pages` titles hold URLs, `comment`,
+/// custom `_fields`): every string through [`redact_text`]. Returns how
+/// many strings changed.
+pub fn redact_log_head(head: &mut crate::model::LogHead) -> usize {
+    let mut changed = 0;
+    if let Some(comment) = head.comment.as_mut() {
+        changed += redact_in_place(comment);
+    }
+    for value in head
+        .pages
+        .iter_mut()
+        .flatten()
+        .chain(head.extra.values_mut())
+    {
+        changed += redact_value(value);
+    }
+    changed
+}
+
+fn redact_value(value: &mut serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::String(text) => redact_in_place(text),
+        serde_json::Value::Array(items) => items.iter_mut().map(redact_value).sum(),
+        serde_json::Value::Object(map) => map.values_mut().map(redact_value).sum(),
+        _ => 0,
+    }
+}
+
+fn redact_in_place(text: &mut String) -> usize {
+    match redact_text(text) {
+        Some(clean) => {
+            *text = clean;
+            1
+        }
+        None => 0,
+    }
+}
+
 /// Like [`redact_text`] for bytes that may not all be UTF-8 (a binary body):
 /// credentials are ASCII, so non-ASCII bytes only separate them.
 pub fn redact_bytes(data: &[u8]) -> Option<Vec<u8>> {

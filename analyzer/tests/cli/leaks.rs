@@ -165,3 +165,42 @@ fn recorded_archives_with_markers_are_clean() {
         assert!(r.stdout.contains("0 leak(s), 0 warning(s)"), "{}", r.stdout);
     }
 }
+
+/// A browser HAR's page title is often the page's URL; a key in it (or in
+/// the log's comment or a custom log field) is redacted like any body's,
+/// whether those fields come before or after the entries.
+#[test]
+fn redact_cleans_the_log_pages_comment_and_custom_fields() {
+    let key = format!("sk-ant-api03-FAKE{}", "x".repeat(80));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("pages.har");
+    let out = dir.path().join("clean.har");
+    let har = serde_json::json!({"log": {
+        "version": "1.2", "creator": {"name": "test", "version": "0"},
+        "comment": format!("exported with {key}"),
+        "pages": [{"startedDateTime": "2026-12-04T08:00:00.000Z", "id": "page_1",
+                   "title": format!("https://example.test/?k={key}"), "pageTimings": {}}],
+        "entries": [],
+        "_notes": {"seen": [format!("Bearer {key}")]}
+    }});
+    std::fs::write(&src, serde_json::to_vec(&har).unwrap()).unwrap();
+    let r = analyze(&["redact", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.contains(&key),
+        "the key is still in the copy:\n{text}"
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let log = &v["log"];
+    assert!(log["pages"][0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://example.test/?k=redacted:"));
+    assert!(log["comment"].as_str().unwrap().contains("redacted:"));
+    assert!(log["_notes"]["seen"][0]
+        .as_str()
+        .unwrap()
+        .contains("redacted:"));
+    assert_eq!(log["pages"][0]["id"], "page_1", "the rest is kept");
+}
