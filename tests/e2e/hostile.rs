@@ -22,6 +22,17 @@ async fn small_upstream() -> SocketAddr {
     .await
 }
 
+/// `record` in reverse mode in front of [`small_upstream`], with `args`;
+/// the directory holding its archive lives as long as the caller keeps it.
+async fn record_small(name: &str, args: &[&str]) -> (Recorder, tempfile::TempDir) {
+    let upstream = small_upstream().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join(name);
+    let recorder =
+        Recorder::reverse(&format!("http://{upstream}"), &out, args).expect("start record");
+    (recorder, dir)
+}
+
 /// Waits until the peer closes the connection (or resets it); how long.
 async fn closed_within(sock: &mut TcpStream, limit: Duration) -> Option<Duration> {
     let start = Instant::now();
@@ -38,15 +49,7 @@ async fn closed_within(sock: &mut TcpStream, limit: Duration) -> Option<Duration
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_clients_are_closed_at_the_client_timeout_and_counted() {
     bounded("slowloris", LIMIT, async {
-        let upstream = small_upstream().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("s.har");
-        let recorder = Recorder::reverse(
-            &format!("http://{upstream}"),
-            &out,
-            &["--client-timeout", "1"],
-        )
-        .expect("start record");
+        let (recorder, _dir) = record_small("s.har", &["--client-timeout", "1"]).await;
         let proxy = recorder.addr();
         // 40 clients trickle a request head, one byte every 200 ms: each
         // would take 8 s to finish it.
@@ -95,15 +98,7 @@ async fn slowloris_clients_are_closed_at_the_client_timeout_and_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_after_the_client_timeout() {
     bounded("idle keep-alive", LIMIT, async {
-        let upstream = small_upstream().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("i.har");
-        let recorder = Recorder::reverse(
-            &format!("http://{upstream}"),
-            &out,
-            &["--client-timeout", "1"],
-        )
-        .expect("start record");
+        let (recorder, _dir) = record_small("i.har", &["--client-timeout", "1"]).await;
         let mut sock = TcpStream::connect(recorder.addr()).await.expect("connect");
         sock.write_all(b"GET /small HTTP/1.1\r\nhost: upstream\r\n\r\n")
             .await
@@ -140,15 +135,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_client_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_new_clients_get_503_at_once_with_one_warning() {
     bounded("connection cap", LIMIT, async {
-        let upstream = small_upstream().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("c.har");
-        let recorder = Recorder::reverse(
-            &format!("http://{upstream}"),
-            &out,
-            &["--max-connections", "8"],
-        )
-        .expect("start record");
+        let (recorder, _dir) = record_small("c.har", &["--max-connections", "8"]).await;
         let proxy = recorder.addr();
         let mut idle = Vec::new();
         for _ in 0..8 {
