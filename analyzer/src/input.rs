@@ -41,6 +41,9 @@ pub struct ReadSummary {
     pub skipped: bool,
     /// Bytes of the document read, after decompression.
     pub bytes: u64,
+    /// The `log` object's other fields (pages, comment, custom `_fields`),
+    /// wherever the file had them; `None` for flow files.
+    pub head: Option<Box<cctap_archive::LogHead>>,
 }
 
 /// Whether a file name looks like an archive (used inside directories).
@@ -206,6 +209,7 @@ fn read_all(
         cut_off,
         skipped: false,
         bytes: reader.bytes_read(),
+        head: reader.head().cloned().map(Box::new),
     })
 }
 

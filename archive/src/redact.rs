@@ -12,13 +12,15 @@
 //! exactly the stored bytes that spell it ([`scan`]). Redacting twice
 //! changes nothing.
 //!
-//! One scanner serves `record`, `analyze redact` ([`redact_entry`]) and
-//! `analyze leaks` ([`scan_entry`]): what `leaks` finds, `redact` removes.
+//! One scanner serves `record`, `analyze redact` ([`redact_entry`],
+//! [`redact_log_head`]) and `analyze leaks` ([`scan_entry`],
+//! [`scan_log_head`]): what `leaks` finds, `redact` removes.
 use crate::model::Entry;
 use sha2::{Digest, Sha256};
 
 mod body;
 mod entry;
+mod head;
 mod params;
 mod patterns;
 mod scan;
@@ -292,41 +294,25 @@ pub fn redact_text(text: &str) -> Option<String> {
 }
 
 /// The `log` object's other fields (`pages` titles hold URLs, `comment`,
-/// custom `_fields`): every string through [`redact_text`]. Returns how
-/// many strings changed.
+/// custom `_fields`): every string by the rules of its kind (a URL's
+/// credential-named query parameters too), see [`head`]. Returns how many
+/// strings changed.
 pub fn redact_log_head(head: &mut crate::model::LogHead) -> usize {
-    let mut changed = 0;
-    if let Some(comment) = head.comment.as_mut() {
-        changed += redact_in_place(comment);
-    }
-    for value in head
-        .pages
-        .iter_mut()
-        .flatten()
-        .chain(head.extra.values_mut())
-    {
-        changed += redact_value(value);
-    }
-    changed
+    let mut report = scan::Report::default();
+    head::redact(head, &mut report);
+    report.places.len()
 }
 
-fn redact_value(value: &mut serde_json::Value) -> usize {
-    match value {
-        serde_json::Value::String(text) => redact_in_place(text),
-        serde_json::Value::Array(items) => items.iter_mut().map(redact_value).sum(),
-        serde_json::Value::Object(map) => map.values_mut().map(redact_value).sum(),
-        _ => 0,
-    }
-}
-
-fn redact_in_place(text: &mut String) -> usize {
-    match redact_text(text) {
-        Some(clean) => {
-            *text = clean;
-            1
-        }
-        None => 0,
-    }
+/// Redacts the `log` object's other fields like [`redact_log_head`] and
+/// says what it found, each under its JSON path (`log.pages[0].title`).
+/// What `analyze leaks` reports for the log.
+pub fn scan_log_head(head: &mut crate::model::LogHead) -> Vec<Finding> {
+    let mut report = scan::Report {
+        findings: Some(Vec::new()),
+        ..Default::default()
+    };
+    head::redact(head, &mut report);
+    report.findings.unwrap_or_default()
 }
 
 /// Like [`redact_text`] for bytes that may not all be UTF-8 (a binary body):

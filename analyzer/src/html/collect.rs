@@ -142,6 +142,10 @@ pub fn read(sources: &[Source], prices: &Prices, with_offline: bool) -> anyhow::
             c.model.findings.extend(found);
             Ok(())
         })?;
+        // The log's pages, comment and custom fields, as `leaks` judges them.
+        if let Some(head) = &summary.head {
+            c.model.findings.extend(scan.log(head));
+        }
         let found = scan.finish();
         c.model.findings.extend(found);
         c.model.files.push(FileRow {

@@ -184,7 +184,8 @@ fn overview(m: &Model, prices: &Prices) -> Value {
         .findings
         .iter()
         .map(|f| {
-            json!({"file": f.file, "entry": f.entry, "place": f.place, "kind": f.kind,
+            let entry = f.entry.map_or_else(|| json!("log"), |i| json!(i));
+            json!({"file": f.file, "entry": entry, "place": f.place, "kind": f.kind,
             "fingerprint": f.fingerprint, "leak": f.severity == Severity::Leak,
             "severity": match f.severity {
                 Severity::Leak => "leak",

@@ -6,6 +6,11 @@
 //! vendors' documented example keys are listed as examples. Findings never
 //! hold the secret: only its kind, fingerprint and a masked excerpt.
 //!
+//! The `log` object's pages, comment and custom `_fields` are judged too
+//! (`cctap_archive::redact::scan_log_head`, what `redact` cleans them
+//! with): such a finding has no entry and names its JSON path
+//! (`log.pages[0].title`).
+//!
 //! Findings are printed as they are found (in tables of at most
 //! [`TABLE_ROWS`] rows, or one element of the `--json` document's
 //! `findings` array each), so memory does not grow with their number.
@@ -83,7 +88,7 @@ impl Sink<'_> {
             }
             t.add_row(vec![
                 Cell::new(&f.file),
-                Cell::new(f.entry),
+                Cell::new(f.entry.map_or_else(|| "log".to_owned(), |i| i.to_string())),
                 Cell::new(&f.url),
                 Cell::new(place),
                 kind,
@@ -125,12 +130,18 @@ pub fn run(
             }
             Ok(())
         });
-        if let Err(e) = read {
-            failed = Some(e);
-            break;
-        }
-        for f in scan.finish() {
-            sink.emit(&f)?;
+        let head = match read {
+            Ok(summary) => summary.head,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
+        // The log's pages, comment and custom fields, read wherever the
+        // file had them (before or after the entries).
+        let log = head.map(|h| scan.log(&h)).unwrap_or_default();
+        for f in log.iter().chain(&scan.finish()) {
+            sink.emit(f)?;
         }
         checked.push(json!({"file": source.name(), "entries": scan.entries}));
     }

@@ -4,8 +4,8 @@
 //! fingerprint and a masked excerpt.
 
 use crate::call::{split_url, Endpoint};
-use cctap_archive::redact::{is_marker, is_sensitive_header, scan_entry};
-use cctap_archive::Entry;
+use cctap_archive::redact::{is_marker, is_sensitive_header, scan_entry, scan_log_head};
+use cctap_archive::{Entry, LogHead};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,8 +25,10 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
     pub file: String,
-    pub entry: usize,
-    /// The URL as redaction leaves it (no secret in it).
+    /// The entry; `None` for the `log` object's own fields (`place` says
+    /// which: `log.pages[0].title`).
+    pub entry: Option<usize>,
+    /// The URL as redaction leaves it (no secret in it); empty for the log.
     pub url: String,
     pub place: String,
     /// Other places of the same secret in the same entry.
@@ -111,7 +113,7 @@ impl Scan {
             }
             out.push(Finding {
                 file: self.file.clone(),
-                entry: index,
+                entry: Some(index),
                 url: url.clone(),
                 place: f.place,
                 also: f.also,
@@ -126,6 +128,30 @@ impl Scan {
             });
         }
         out
+    }
+
+    /// The findings in the `log` object's pages, comment and custom
+    /// `_fields` (the same scanner `analyze redact` cleans them with).
+    pub fn log(&self, head: &LogHead) -> Vec<Finding> {
+        let mut head = head.clone();
+        scan_log_head(&mut head)
+            .into_iter()
+            .map(|f| Finding {
+                file: self.file.clone(),
+                entry: None,
+                url: String::new(),
+                place: f.place,
+                also: f.also,
+                kind: f.kind,
+                fingerprint: f.fingerprint,
+                excerpt: f.excerpt,
+                severity: if f.example {
+                    Severity::Example
+                } else {
+                    Severity::Leak
+                },
+            })
+            .collect()
     }
 
     fn sent(&mut self, fp: String, entry: usize, url: &str, host: &str, place: &str, kind: &str) {
@@ -159,7 +185,7 @@ impl Scan {
             for (host, sent) in hosts.iter().filter(|(h, _)| **h != api) {
                 extra.push(Finding {
                     file: self.file.clone(),
-                    entry: sent.entry,
+                    entry: Some(sent.entry),
                     url: sent.url.clone(),
                     place: sent.place.clone(),
                     also: Vec::new(),
@@ -274,7 +300,8 @@ mod tests {
         let f = &findings[0];
         assert_eq!(f.severity, Severity::Warning);
         assert_eq!(
-            f.entry, 0,
+            f.entry,
+            Some(0),
             "the first entry that sent it to api.anthropic.com"
         );
         assert_eq!(f.fingerprint, "0123456789ab");

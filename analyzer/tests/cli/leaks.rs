@@ -204,3 +204,75 @@ fn redact_cleans_the_log_pages_comment_and_custom_fields() {
         .contains("redacted:"));
     assert_eq!(log["pages"][0]["id"], "page_1", "the rest is kept");
 }
+
+/// `leaks` judges the log's pages, comment and custom fields with the
+/// scanner `redact` cleans them with: a page title holding a URL with
+/// `?api_key=` (a value no pattern knows: the parameter's name says it)
+/// and a key in a custom field, after the entries, are found under their
+/// JSON paths; the redacted copy has no finding left.
+#[test]
+fn leaks_scans_the_log_pages_comment_and_custom_fields_as_redact_cleans_them() {
+    let key = format!("sk-ant-api03-FAKE{}", "y".repeat(80));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("pages.har");
+    let out = dir.path().join("clean.har");
+    // `pages` and `_notes` come after the entries, as some tools write them.
+    let text = format!(
+        r#"{{"log": {{"version": "1.2", "creator": {{"name": "test", "version": "0"}},
+        "comment": "a page of the docs",
+        "entries": [{{"startedDateTime": "2026-12-04T08:00:00.000Z", "time": 1, "pageref": "page_1",
+            "request": {{"method": "GET", "url": "https://example.test/", "httpVersion": "HTTP/1.1",
+                "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0}},
+            "response": {{"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [],
+                "cookies": [], "content": {{"size": 0, "mimeType": "text/plain"}}, "redirectURL": "",
+                "headersSize": -1, "bodySize": 0}},
+            "cache": {{}}, "timings": {{"send": 0, "wait": 1, "receive": 0}}}}],
+        "pages": [{{"startedDateTime": "2026-12-04T08:00:00.000Z", "id": "page_1",
+            "title": "https://example.test/docs?lang=en&api_key=opaqueFAKE0123", "pageTimings": {{}}}}],
+        "_notes": {{"seen": ["nothing here", "x-api-key: {key}"]}}}}}}"#
+    );
+    std::fs::write(&src, text).unwrap();
+    let v = analyze_json(&["leaks", src.to_str().unwrap()], 1);
+    assert_eq!(
+        findings(&v),
+        [
+            (
+                "log.pages[0].title".to_owned(),
+                "secret".to_owned(),
+                "leak".to_owned()
+            ),
+            (
+                "log._notes.seen[1]".to_owned(),
+                "sk-ant-api03".to_owned(),
+                "leak".to_owned()
+            ),
+        ]
+    );
+    let page = &v["findings"][0];
+    assert_eq!(page["entry"], Value::Null, "a log finding has no entry");
+    assert_eq!(v["leaks"], 2);
+    let all = v.to_string();
+    assert!(
+        !all.contains("opaqueFAKE0123") && !all.contains(&key),
+        "{all}"
+    );
+    let human = analyze(&["leaks", src.to_str().unwrap()]);
+    assert_eq!(human.code, 1, "{}", human.stderr);
+    assert!(
+        human.stdout.contains("log.pages[0].title"),
+        "{}",
+        human.stdout
+    );
+
+    let r = analyze(&["redact", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let clean = analyze_json(&["leaks", out.to_str().unwrap()], 0);
+    assert_eq!(findings(&clean), [], "{clean}");
+    assert_eq!(clean["leaks"], 0);
+    let copy: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let title = copy["log"]["pages"][0]["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("https://example.test/docs?lang=en&api_key=redacted:secret:"),
+        "{title}"
+    );
+}

@@ -80,7 +80,7 @@ fn response(response: &mut Response, report: &mut Report) {
 }
 
 /// A URL: credential-named query parameters, then patterns in every view.
-fn url(url: &mut String, place: &str, report: &mut Report) {
+pub(super) fn url(url: &mut String, place: &str, report: &mut Report) {
     let mut hits = Vec::new();
     if let Some(query) = params::query_range(url) {
         params::pairs(url, query, &mut hits);
