@@ -30,7 +30,11 @@ pub enum Role {
     /// Any other Messages call without tools.
     Side,
     CountTokens,
-    /// Not a Messages API call.
+    /// An OpenAI-style Chat Completions call (its prompt is not taken apart).
+    ChatCompletions,
+    /// An OpenAI-style Responses API call.
+    Responses,
+    /// Not a model API call.
     Other,
 }
 
@@ -45,6 +49,8 @@ impl Role {
             Role::Quota => "quota",
             Role::Side => "side",
             Role::CountTokens => "count_tokens",
+            Role::ChatCompletions => "chat/completions",
+            Role::Responses => "responses",
             Role::Other => "other",
         }
     }
@@ -61,6 +67,8 @@ impl Role {
 pub fn role(call: &Call) -> Role {
     match call.endpoint {
         Endpoint::CountTokens => return Role::CountTokens,
+        Endpoint::ChatCompletions => return Role::ChatCompletions,
+        Endpoint::Responses => return Role::Responses,
         Endpoint::Other => return Role::Other,
         Endpoint::Messages => {}
     }

@@ -214,6 +214,8 @@ pub enum GroupBy {
     Session,
     ClientVersion,
     Day,
+    /// The API called: `messages`, `chat/completions`, `responses`.
+    Api,
 }
 
 #[derive(Debug, Args)]

@@ -2,8 +2,15 @@
 //! request, file, session, client version or day.
 //!
 //! Counting follows the wire (see [`crate::call::reply`]); failed calls and
-//! `count_tokens` are counted apart, cut-off streams are flagged. The JSON
-//! shape (`total`, `groups`, `failed`, `warnings`) is a stable interface.
+//! `count_tokens` are counted apart, cut-off streams are flagged.
+//! OpenAI-style calls are counted with their usage mapped onto the same
+//! token kinds (see [`crate::call::openai`]); one answered without usage
+//! (a chat stream without `stream_options.include_usage`) is counted apart
+//! as "usage not reported", never as zero. The JSON shape (`total`,
+//! `groups`, `failed`, `usage_not_reported`, `warnings`) is a stable
+//! interface.
+
+mod not_reported;
 
 use crate::call::{Call, Endpoint, Usage};
 use crate::cli::{GroupBy, UsageArgs};
@@ -11,6 +18,7 @@ use crate::input::{self, Source};
 use crate::layout::{Column, Kind};
 use crate::prices::{self, Prices};
 use crate::report::{self, Outcome, Style};
+pub use not_reported::NotReported;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -39,6 +47,9 @@ impl Totals {
         let (w5, w1) = u.cache_writes();
         *t.ephemeral_5m_input_tokens.get_or_insert(0) += w5;
         *t.ephemeral_1h_input_tokens.get_or_insert(0) += w1;
+        if let Some(r) = u.reasoning_tokens {
+            *t.reasoning_tokens.get_or_insert(0) += r;
+        }
         match cost {
             Some(c) => *self.cost_usd.get_or_insert(0.0) += c,
             None => self.unpriced_requests += 1,
@@ -63,6 +74,7 @@ impl Totals {
             "cache_read_input_tokens": u.cache_read_input_tokens,
             "ephemeral_5m_input_tokens": u.ephemeral_5m_input_tokens.unwrap_or(0),
             "ephemeral_1h_input_tokens": u.ephemeral_1h_input_tokens.unwrap_or(0),
+            "reasoning_tokens": u.reasoning_tokens.unwrap_or(0),
             "cost_usd": self.cost_usd,
             "unpriced_requests": self.unpriced_requests,
             "estimated_requests": self.estimated_requests,
@@ -96,9 +108,10 @@ pub struct Tally {
     pub failed_by_status: BTreeMap<String, u64>,
     pub count_tokens: u64,
     pub other_entries: u64,
-    /// OpenAI-style calls (`…/chat/completions`, `…/responses`): their usage
-    /// has other fields and is not counted, which a warning says.
-    pub openai_style: u64,
+    /// Answered OpenAI-style calls whose reply carried no usage, by reason
+    /// and by model: their tokens are unknown, so they stay out of the
+    /// totals and are said apart.
+    pub not_reported: NotReported,
     pub unpriced_models: BTreeSet<String>,
     /// Calls answered by `record -m offline` (estimated tokens), kept out
     /// of `total` unless `--include-offline`.
@@ -114,17 +127,17 @@ impl Tally {
         match call.endpoint {
             Endpoint::Other => {
                 self.other_entries += 1;
-                let path = call.path.trim_end_matches('/');
-                if path.ends_with("/chat/completions") || path.ends_with("/responses") {
-                    self.openai_style += 1;
-                }
                 return;
             }
             Endpoint::CountTokens => {
                 self.count_tokens += 1;
                 return;
             }
-            Endpoint::Messages => {}
+            Endpoint::Messages | Endpoint::ChatCompletions | Endpoint::Responses => {}
+        }
+        if let Some(why) = call.usage_not_reported() {
+            self.not_reported.add(call, why);
+            return;
         }
         let usage = match &call.reply.usage {
             Some(u) if !call.failed() => u,
@@ -188,6 +201,7 @@ pub fn key_of(by: GroupBy, source: &Source, call: &Call) -> String {
             .as_ref()
             .map_or_else(|| "(unknown)".to_owned(), |(n, v)| format!("{n}/{v}")),
         GroupBy::Day => call.day(),
+        GroupBy::Api => call.endpoint.api_name().to_owned(),
     }
 }
 
@@ -235,11 +249,13 @@ pub fn run(
     if args.by != GroupBy::Request {
         tally.groups.sort_by(|a, b| a.0.cmp(&b.0));
     }
-    if tally.openai_style > 0 {
+    if tally.not_reported.requests > 0 {
         tally.warnings.push(format!(
-            "{} OpenAI-style calls (chat/completions, responses) were not counted: \
-             these totals are Anthropic Messages API usage only",
-            tally.openai_style
+            "usage not reported by {} answered call(s) ({}): their tokens are unknown and \
+             not in the totals; a chat/completions stream reports usage only when the request \
+             sets stream_options.include_usage",
+            tally.not_reported.requests,
+            tally.not_reported.reasons()
         ));
     }
     for w in tally.warnings.iter().filter(|w| !w.contains("was cut off")) {
@@ -277,7 +293,7 @@ pub fn to_json(t: &Tally, by: GroupBy, files: Vec<Value>, prices: &Prices) -> Va
         "failed": {"requests": t.failed, "by_status": t.failed_by_status},
         "count_tokens": {"requests": t.count_tokens},
         "other_entries": t.other_entries,
-        "not_counted": {"openai_style": t.openai_style},
+        "usage_not_reported": t.not_reported.to_json(),
         "files": files,
         "offline_estimated": t.offline.to_json(),
         "prices": prices.to_json(),
@@ -375,6 +391,14 @@ fn write_table(
                 t.failed,
                 detail.join(", ")
             ))
+        )?;
+    }
+    if t.not_reported.requests > 0 {
+        writeln!(
+            out,
+            "usage not reported (answered, tokens unknown, not counted): {} ({})",
+            t.not_reported.requests,
+            t.not_reported.reasons()
         )?;
     }
     if t.total.cut_off_streams > 0 {

@@ -25,6 +25,8 @@ mod lenient;
 mod misc;
 #[path = "cli/mitmproxy.rs"]
 mod mitmproxy;
+#[path = "cli/openai.rs"]
+mod openai;
 #[path = "cli/real.rs"]
 mod real;
 #[path = "cli/report.rs"]

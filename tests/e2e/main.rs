@@ -24,6 +24,7 @@ mod load;
 mod mitmproxy;
 mod peers;
 mod peers_head;
+mod peers_openai;
 mod redaction;
 mod roundtrip;
 mod streaming;

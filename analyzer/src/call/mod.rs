@@ -1,11 +1,14 @@
-//! The typed Messages API call derived from one archive entry: where it
+//! The typed model API call derived from one archive entry: where it
 //! went, which client sent it, what it asked ([`request`]) and what came
-//! back ([`reply`]). Commands read this model, not raw JSON.
+//! back ([`reply`]). Commands read this model, not raw JSON. Anthropic's
+//! Messages API is read in full; OpenAI-style calls (Chat Completions,
+//! Responses: [`openai`]) for their model, reply and usage.
 //!
 //! The reply comes from `_sseEvents` when present, else from parsing the
 //! raw stream in `content.text` (mitmproxy's HARs), else from a JSON body.
 
 pub mod body;
+pub mod openai;
 pub mod reply;
 pub mod request;
 
@@ -21,19 +24,65 @@ pub enum Endpoint {
     Messages,
     /// `…/v1/messages/count_tokens`.
     CountTokens,
+    /// `POST …/chat/completions` (OpenAI and compatible servers).
+    ChatCompletions,
+    /// `POST …/responses` (OpenAI's Responses API).
+    Responses,
     /// Anything else (telemetry, metrics_enabled, a web page, …).
     Other,
 }
 
 impl Endpoint {
+    /// By the path alone (any method).
     pub fn of_path(path: &str) -> Endpoint {
         let path = path.trim_end_matches('/');
         if path.ends_with("/v1/messages") {
             Endpoint::Messages
         } else if path.ends_with("/v1/messages/count_tokens") {
             Endpoint::CountTokens
+        } else if path.ends_with("/chat/completions") {
+            Endpoint::ChatCompletions
+        } else if path.ends_with("/responses") {
+            Endpoint::Responses
         } else {
             Endpoint::Other
+        }
+    }
+
+    /// By method and path: OpenAI's paths are model calls only as `POST`
+    /// (`GET …/chat/completions` lists stored completions).
+    pub fn of(method: &str, path: &str) -> Endpoint {
+        match Endpoint::of_path(path) {
+            e if e.openai().is_some() && !method.eq_ignore_ascii_case("POST") => Endpoint::Other,
+            e => e,
+        }
+    }
+
+    /// A call a model answers with usage (not count_tokens, not other traffic).
+    pub fn is_model_call(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Messages | Endpoint::ChatCompletions | Endpoint::Responses
+        )
+    }
+
+    /// Which OpenAI API, for OpenAI-style calls.
+    pub fn openai(self) -> Option<openai::Api> {
+        match self {
+            Endpoint::ChatCompletions => Some(openai::Api::Chat),
+            Endpoint::Responses => Some(openai::Api::Responses),
+            _ => None,
+        }
+    }
+
+    /// The API's name as `usage --by api` groups and `ls` shows it.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Endpoint::Messages => "messages",
+            Endpoint::CountTokens => "count_tokens",
+            Endpoint::ChatCompletions => "chat/completions",
+            Endpoint::Responses => "responses",
+            Endpoint::Other => "other",
         }
     }
 }
@@ -58,8 +107,10 @@ pub struct Call {
     pub api_version: Option<String>,
     /// 2.1.x's `X-Claude-Code-Session-Id` header.
     pub session_header: Option<String>,
-    /// `None` when the body is not a JSON object (or not an API call).
+    /// `None` when the body is not a JSON object (or not a Messages API call).
     pub request: Option<MessagesRequest>,
+    /// An OpenAI-style call's model and stream options.
+    pub openai: Option<openai::RequestFacts>,
     pub reply: Reply,
     /// The entry's `_error`.
     pub error: Option<String>,
@@ -76,12 +127,18 @@ impl Call {
     pub fn from_entry(index: usize, entry: &Entry) -> Call {
         let req = &entry.har.request;
         let (host, path) = split_url(&req.url);
-        let endpoint = Endpoint::of_path(&path);
-        let request = match endpoint {
-            Endpoint::Other => None,
-            _ => entry.request_text().and_then(MessagesRequest::parse),
+        let endpoint = Endpoint::of(&req.method, &path);
+        let (request, openai) = match endpoint {
+            Endpoint::Messages | Endpoint::CountTokens => {
+                (entry.request_text().and_then(MessagesRequest::parse), None)
+            }
+            Endpoint::ChatCompletions | Endpoint::Responses => (
+                None,
+                entry.request_text().and_then(openai::RequestFacts::parse),
+            ),
+            Endpoint::Other => (None, None),
         };
-        let (reply, body_error) = match reply_of(entry) {
+        let (reply, body_error) = match reply_of(entry, endpoint) {
             Ok(reply) => (reply, None),
             Err(e) => (Reply::default(), Some(e.to_string())),
         };
@@ -103,6 +160,7 @@ impl Call {
                 .request_header("x-claude-code-session-id")
                 .map(str::to_owned),
             request,
+            openai,
             reply,
             error: entry.error.clone(),
             duration_ms: entry.har.time,
@@ -128,6 +186,7 @@ impl Call {
         self.request
             .as_ref()
             .map(|r| r.model.as_str())
+            .or(self.openai.as_ref().map(|f| f.model.as_str()))
             .filter(|m| !m.is_empty())
             .or(self.reply.model.as_deref())
             .unwrap_or("")
@@ -152,9 +211,24 @@ impl Call {
     }
 
     /// An API call that did not produce usage: refused, errored, reset.
+    /// (A successful OpenAI-style call whose reply carries no usage is not
+    /// failed: see [`Call::usage_not_reported`].)
     pub fn failed(&self) -> bool {
-        self.endpoint == Endpoint::Messages
+        self.endpoint.is_model_call()
             && (!(200..300).contains(&self.status) || self.reply.usage.is_none())
+            && self.usage_not_reported().is_none()
+    }
+
+    /// Why an OpenAI-style call that was answered (2xx, a reply, no error)
+    /// has no usage: most often a chat stream whose request did not set
+    /// `stream_options.include_usage`. Its tokens are unknown, not zero.
+    pub fn usage_not_reported(&self) -> Option<&'static str> {
+        let answered = (200..300).contains(&self.status)
+            && self.reply.source != ReplySource::None
+            && self.reply.api_error.is_none()
+            && self.error.is_none();
+        (self.endpoint.openai().is_some() && answered && self.reply.usage.is_none())
+            .then(|| openai::why_no_usage(self.openai.as_ref(), &self.reply))
     }
 
     /// Start time in Unix nanoseconds, for ordering (0 when unparsable).
@@ -182,10 +256,15 @@ pub fn split_url(url: &str) -> (String, String) {
     (authority.to_owned(), path.to_owned())
 }
 
-/// The reply, from the best source the entry has.
-fn reply_of(entry: &Entry) -> Result<Reply, body::BodyError> {
+/// The reply, from the best source the entry has, read by its API's rules.
+fn reply_of(entry: &Entry, endpoint: Endpoint) -> Result<Reply, body::BodyError> {
+    let api = endpoint.openai();
+    let from_events = |events: &[cctap_archive::SseEvent], source| match api {
+        Some(api) => openai::from_events(api, events, source),
+        None => Reply::from_events(events, source),
+    };
     if let Some(events) = entry.sse_events.as_deref().filter(|e| !e.is_empty()) {
-        return Ok(Reply::from_events(events, ReplySource::SseEvents));
+        return Ok(from_events(events, ReplySource::SseEvents));
     }
     let content = &entry.har.response.content;
     let Some(text) = content.text.as_deref().filter(|t| !t.is_empty()) else {
@@ -202,11 +281,20 @@ fn reply_of(entry: &Entry) -> Result<Reply, body::BodyError> {
         .as_deref()
         .or(entry.response_header("content-type"))
         .unwrap_or("");
-    if mime.contains("event-stream") || text.trim_start().starts_with("event:") {
+    let start = text.trim_start();
+    // A chat stream has no event names: its lines start `data:`.
+    if mime.contains("event-stream")
+        || start.starts_with("event:")
+        || (api.is_some() && start.starts_with("data:"))
+    {
         let events = cctap_archive::sse::parse_all(&text);
-        return Ok(Reply::from_events(&events, ReplySource::SseText));
+        return Ok(from_events(&events, ReplySource::SseText));
     }
-    Ok(Reply::from_json(&text).unwrap_or_default())
+    let reply = match api {
+        Some(api) => openai::from_json(api, &text),
+        None => Reply::from_json(&text),
+    };
+    Ok(reply.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ pub struct Usage {
     pub ephemeral_5m_input_tokens: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ephemeral_1h_input_tokens: Option<u64>,
+    /// Of `output_tokens`, those spent reasoning, where the API says so
+    /// (OpenAI's `reasoning_tokens`, already counted in `output_tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
 }
 
 impl Usage {

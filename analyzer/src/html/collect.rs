@@ -8,7 +8,7 @@
 //! messages are taken ([`super::detail::Threads`]).
 
 use super::detail::{Detail, PromptVersion, Threads};
-use crate::call::{Call, Endpoint, Usage};
+use crate::call::{Call, Usage};
 use crate::classify::{self, Role};
 use crate::cli::GroupBy;
 use crate::input::{self, Source};
@@ -329,10 +329,7 @@ fn row_of(
     let sent_ms = before_send + t.send.max(0.0);
     let first_byte_ms = Some(t.wait).filter(|w| *w >= 0.0).map(|w| sent_ms + w);
     let r = &call.reply;
-    let usage = r
-        .usage
-        .clone()
-        .filter(|_| call.endpoint == Endpoint::Messages);
+    let usage = r.usage.clone().filter(|_| call.endpoint.is_model_call());
     // Priced as `usage` prices: on the call's day; offline calls only
     // with --include-offline.
     let cost = usage

@@ -220,6 +220,7 @@ fn overview(m: &Model, prices: &Prices) -> Value {
         "models": models,
         "failed": m.tally.failed,
         "count_tokens": m.tally.count_tokens,
+        "usage_not_reported": m.tally.not_reported.requests,
         "errors": errors,
         "leaks": m.leaks,
         "warnings": count(Severity::Warning),

@@ -65,7 +65,7 @@ pub struct Scan {
     pub file: String,
     /// fingerprint → host → where it was first sent there.
     sent: HashMap<String, BTreeMap<String, Sent>>,
-    /// Hosts of Messages API calls, with counts.
+    /// Hosts of model API calls (Anthropic's or OpenAI-style), with counts.
     api_hosts: BTreeMap<String, usize>,
     pub entries: usize,
 }
@@ -82,7 +82,7 @@ impl Scan {
     pub fn entry(&mut self, index: usize, mut e: Entry) -> Vec<Finding> {
         self.entries += 1;
         let (host, path) = split_url(&e.har.request.url);
-        if Endpoint::of_path(&path) != Endpoint::Other {
+        if Endpoint::of(&e.har.request.method, &path) != Endpoint::Other {
             *self.api_hosts.entry(host.clone()).or_default() += 1;
         }
         // Credentials already redacted still tell where they went.

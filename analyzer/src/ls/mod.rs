@@ -46,6 +46,8 @@ fn row(file: &str, call: &Call, entry: &Entry, retry_of: Option<usize>, prices: 
         "output_tokens": u.map(|u| u.output_tokens),
         "cache_creation_input_tokens": u.map(|u| u.cache_creation_input_tokens),
         "cache_read_input_tokens": u.map(|u| u.cache_read_input_tokens),
+        "reasoning_tokens": u.and_then(|u| u.reasoning_tokens),
+        "usage_not_reported": call.usage_not_reported(),
         "duration_ms": call.duration_ms,
         "cost_usd": cost,
         "estimated_offline": call.offline(),
@@ -250,6 +252,9 @@ fn notes(r: &Value) -> Vec<String> {
     }
     if r["cut_off"].as_bool() == Some(true) {
         notes.push("stream cut off".into());
+    }
+    if let Some(why) = r["usage_not_reported"].as_str() {
+        notes.push(format!("usage not reported ({why})"));
     }
     for k in ["api_error", "error"] {
         if let Some(s) = r[k].as_str() {

@@ -2,7 +2,7 @@
 //! tools, messages), the reply, usage and cost, the stream's timeline.
 
 use super::Shown;
-use crate::call::{Call, MessagesRequest, Reply};
+use crate::call::{Call, Endpoint, MessagesRequest};
 use crate::classify;
 use crate::report::{self, Style};
 use cctap_archive::model::WebSocketMessage;
@@ -17,7 +17,10 @@ pub(super) fn write(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> 
         tools(out, req, style)?;
         messages(out, req, style)?;
     }
-    reply(out, &s.call.reply, style)?;
+    if let Some(facts) = &s.call.openai {
+        openai_request(out, s.call, facts, style)?;
+    }
+    reply(out, s.call, style)?;
     usage(out, s, style)?;
     timeline(out, s, style)
 }
@@ -151,7 +154,48 @@ fn messages(out: &mut dyn Write, req: &MessagesRequest, style: Style) -> Result<
     Ok(())
 }
 
-fn reply(out: &mut dyn Write, r: &Reply, style: Style) -> Result<()> {
+/// What an OpenAI-style request says about its reply (its prompt is not
+/// taken apart: `show --json` and the HAR hold it whole).
+fn openai_request(
+    out: &mut dyn Write,
+    call: &Call,
+    facts: &crate::call::openai::RequestFacts,
+    style: Style,
+) -> Result<()> {
+    heading(
+        out,
+        style,
+        &format!("request ({})", call.endpoint.api_name()),
+    )?;
+    let mut line = format!("model {}  stream {}", or_dash(&facts.model), facts.stream);
+    if call.endpoint == Endpoint::ChatCompletions && facts.stream {
+        line.push_str(&format!(
+            "  stream_options.include_usage {}",
+            facts.include_usage
+        ));
+    }
+    writeln!(out, "{line}")
+}
+
+/// The event that ends a complete stream of this API.
+fn stream_end(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::ChatCompletions => "data: [DONE]",
+        Endpoint::Responses => "response.completed",
+        _ => "message_stop",
+    }
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
+fn reply(out: &mut dyn Write, call: &Call, style: Style) -> Result<()> {
+    let r = &call.reply;
     heading(out, style, "reply")?;
     if let Some(e) = &r.api_error {
         writeln!(out, "{}", style.red(&format!("API error: {e}")))?;
@@ -172,7 +216,10 @@ fn reply(out: &mut dyn Write, r: &Reply, style: Style) -> Result<()> {
         writeln!(
             out,
             "{}",
-            style.red("the stream was cut off before message_stop")
+            style.red(&format!(
+                "the stream was cut off before {}",
+                stream_end(call.endpoint)
+            ))
         )?;
     }
     if let Some(n) = r.counted_tokens {
@@ -183,6 +230,16 @@ fn reply(out: &mut dyn Write, r: &Reply, style: Style) -> Result<()> {
 
 fn usage(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
     let Some(u) = &s.call.reply.usage else {
+        if let Some(why) = s.call.usage_not_reported() {
+            heading(out, style, "usage")?;
+            writeln!(
+                out,
+                "{}",
+                style.red(&format!(
+                    "usage not reported ({why}): the tokens are unknown, not zero"
+                ))
+            )?;
+        }
         return Ok(());
     };
     heading(out, style, "usage")?;
@@ -210,6 +267,19 @@ fn usage(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
     t.add_row(cells);
     report::align_numbers_right(&mut t);
     report::write_table(out, &t)?;
+    if s.call.endpoint.openai().is_some() {
+        // Said in OpenAI's own terms, so the mapping can be checked.
+        let mut line = format!(
+            "as sent: prompt {} (cached {}), output {}",
+            report::thousands(u.input_tokens + u.cache_read_input_tokens),
+            report::thousands(u.cache_read_input_tokens),
+            report::thousands(u.output_tokens)
+        );
+        if let Some(r) = u.reasoning_tokens {
+            line.push_str(&format!(" (reasoning {})", report::thousands(r)));
+        }
+        writeln!(out, "{line}; input = prompt - cached")?;
+    }
     report::write_note(out, style, &s.prices.footer())
 }
 

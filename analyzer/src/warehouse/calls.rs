@@ -1,6 +1,8 @@
 //! The `calls` table: one row per Messages API call (and per
-//! `count_tokens` call), built from the call model, priced with the price
-//! table, its role named by [`crate::classify`].
+//! `count_tokens` call, and per OpenAI-style `chat/completions` or
+//! `responses` call, its usage mapped as `usage` maps it), built from the
+//! call model, priced with the price table, its role named by
+//! [`crate::classify`].
 //!
 //! `call_id` is what makes the warehouse mergeable: Anthropic's
 //! `request-id` response header where the archive has it (unique per call
@@ -36,7 +38,7 @@ pub const COLUMNS: &[Column] = &[
     col("method", Kind::Str, false, "HTTP method"),
     col("client_name", Kind::Str, true, "from `User-Agent` (`claude-cli`)"),
     col("client_version", Kind::Str, true, "from `User-Agent` (`2.1.332`)"),
-    col("kind", Kind::Str, false, "`main`, `warmup`, `git-history`, `title`, `topic`, `quota`, `side`, `count_tokens` (side-call kinds as `analyze ls` names them)"),
+    col("kind", Kind::Str, false, "`main`, `warmup`, `git-history`, `title`, `topic`, `quota`, `side`, `count_tokens`, or `chat/completions` / `responses` for OpenAI-style calls (kinds as `analyze ls` names them)"),
     col("retry_of_entry", Kind::I64, true, "for a retry: the `entry_index` of the failed attempt it repeats"),
     col("model", Kind::Str, true, "the requested model (else the reply's)"),
     col("stream", Kind::Bool, true, "the request's `stream` flag"),
@@ -45,7 +47,7 @@ pub const COLUMNS: &[Column] = &[
     col("stop_reason", Kind::Str, true, "the reply's `stop_reason`"),
     col("message_id", Kind::Str, true, "the reply's message id (`msg_…`)"),
     col("request_id", Kind::Str, true, "the `request-id` response header"),
-    col("input_tokens", Kind::I64, true, "usage as the API reported it; null for failed calls and count_tokens, which are not billed"),
+    col("input_tokens", Kind::I64, true, "usage as the API reported it (prompt tokens not read from the cache); null for failed calls and count_tokens, which are not billed, and for OpenAI-style replies without usage"),
     col("output_tokens", Kind::I64, true, "the final `message_delta`'s count"),
     col("cache_read_input_tokens", Kind::I64, true, "prompt tokens read from the cache"),
     col("cache_creation_input_tokens", Kind::I64, true, "prompt tokens written to the cache (both TTLs)"),
@@ -218,7 +220,7 @@ impl<'a> RowBuilder<'a> {
             .reply
             .usage
             .as_ref()
-            .filter(|_| call.endpoint == Endpoint::Messages && !call.failed());
+            .filter(|_| call.endpoint.is_model_call() && !call.failed());
         let model = Some(call.model()).filter(|m| !m.is_empty());
         let offline = call.offline();
         let cost = usage.filter(|_| !offline).and_then(|u| {
@@ -261,7 +263,9 @@ impl<'a> RowBuilder<'a> {
             kind: classify::role(call).name().to_owned(),
             retry_of_entry: retry_of.map(|i| i as i64),
             model: model.map(str::to_owned),
-            stream: req.map(|r| r.params.get("stream") == Some(&serde_json::Value::Bool(true))),
+            stream: req
+                .map(|r| r.params.get("stream") == Some(&serde_json::Value::Bool(true)))
+                .or(call.openai.as_ref().map(|f| f.stream)),
             status: call.status as i32,
             error,
             stop_reason: reply.stop_reason.clone(),

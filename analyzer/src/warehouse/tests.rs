@@ -311,3 +311,81 @@ fn the_readme_documents_every_column_with_its_type() {
         );
     }
 }
+
+/// OpenAI-style calls get rows with their usage mapped as `usage` maps it
+/// (the cached part of the prompt under cache reads); one whose stream
+/// reported no usage has null tokens, not zeros; the GET listing stored
+/// completions gets no row.
+#[test]
+fn openai_style_calls_are_rows_with_mapped_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/handmade/openai.har");
+    let wh = dir.path().join("wh");
+    assert_eq!(export_json(&[&har], &wh)["calls_added"], 7);
+    let mut got: Vec<(i64, String, String, Field, Field, Field, Field)> = rows(&wh)
+        .into_iter()
+        .map(|r| {
+            let s = |k: &str| r[k].to_string().trim_matches('"').to_owned();
+            let Field::Long(i) = r["entry_index"] else {
+                panic!("{r:?}")
+            };
+            (
+                i,
+                s("kind"),
+                s("model"),
+                r["input_tokens"].clone(),
+                r["output_tokens"].clone(),
+                r["cache_read_input_tokens"].clone(),
+                r["cache_creation_input_tokens"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by_key(|r| r.0);
+    let (l, n) = (Field::Long, Field::Null);
+    let row = |i, k: &str, m: &str, t: [Field; 4]| {
+        let [a, b, c, d] = t;
+        (i, k.to_owned(), m.to_owned(), a, b, c, d)
+    };
+    assert_eq!(
+        got,
+        [
+            row(
+                0,
+                "chat/completions",
+                "gpt-4o",
+                [l(176), l(300), l(1024), l(0)]
+            ),
+            row(
+                1,
+                "chat/completions",
+                "gpt-4o-mini",
+                [l(128), l(21), l(1920), l(0)]
+            ),
+            row(
+                2,
+                "chat/completions",
+                "gpt-4o-mini",
+                [n.clone(), n.clone(), n.clone(), n.clone()]
+            ),
+            row(3, "responses", "o4-mini", [l(500), l(900), l(0), l(0)]),
+            row(
+                4,
+                "responses",
+                "gpt-5-mini",
+                [l(952), l(400), l(2048), l(0)]
+            ),
+            row(
+                5,
+                "chat/completions",
+                "gpt-4o",
+                [n.clone(), n.clone(), n.clone(), n.clone()]
+            ),
+            row(
+                7,
+                "side",
+                "claude-haiku-4-5-20251001",
+                [l(7), l(5), l(0), l(0)]
+            ),
+        ]
+    );
+}

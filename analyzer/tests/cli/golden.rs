@@ -39,6 +39,9 @@ pub const GOLDEN: &[Golden] = &[
     // Fake upstream's formula on the bodies (279 B stream, 127 B JSON): 70/9 (+279 write, 34 read), 32/9 (+127, 15).
     Golden { file: "mitmproxy/messages.har", entries: 3, requests: 2, input: 102, output: 18, cache_write: 406, cache_read: 49, failed: 0, leaks: 3 },
     Golden { file: "mitmproxy/messages.flows", entries: 3, requests: 2, input: 102, output: 18, cache_write: 406, cache_read: 49, failed: 0, leaks: 3 },
+    // OpenAI-style calls beside one Messages call (see cli/openai.rs): prompt minus cached as input;
+    // the chat stream without include_usage is neither counted nor failed; the 429 is failed.
+    Golden { file: "handmade/openai.har", entries: 8, requests: 5, input: 1763, output: 1626, cache_write: 0, cache_read: 4992, failed: 1, leaks: 0 },
     // Cut off inside the main loop: git-history and both warmups survive.
     Golden { file: "handmade/cut-off.har", entries: 3, requests: 3, input: 258, output: 54, cache_write: 4700, cache_read: 0, failed: 0, leaks: 0 },
 ];

@@ -152,10 +152,12 @@ fn diff_entry_on_a_non_messages_entry_says_what_it_is() {
     );
 }
 
-/// OpenAI-style calls in an archive are said not to be counted, in the
-/// JSON and in a warning, rather than silently zero.
+/// An OpenAI-style call in an archive is counted (its usage mapped onto
+/// the same token kinds), not silently zero: a bare chat reply with only
+/// `usage` and the request's model. (Until OpenAI-style usage was read,
+/// this test asserted the "were not counted" warning instead.)
 #[test]
-fn openai_style_calls_are_said_not_to_be_counted() {
+fn openai_style_calls_are_counted_not_silently_zero() {
     let doc = r#"{"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","time":1,
         "request":{"method":"POST","url":"https://api.openai.com/v1/chat/completions",
                    "postData":{"mimeType":"application/json","text":"{\"model\":\"gpt-x\"}"}},
@@ -166,11 +168,12 @@ fn openai_style_calls_are_said_not_to_be_counted() {
     std::fs::write(&path, doc).unwrap();
     let r = analyze(&["usage", path.to_str().unwrap(), "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.json()["not_counted"]["openai_style"], 1);
-    assert!(
-        r.stderr
-            .contains("1 OpenAI-style calls (chat/completions, responses) were not counted"),
-        "{}",
-        r.stderr
-    );
+    let v = r.json();
+    assert_eq!(v["total"]["requests"], 1);
+    assert_eq!(v["total"]["input_tokens"], 5);
+    assert_eq!(v["total"]["output_tokens"], 7);
+    assert_eq!(v["groups"][0]["key"], "gpt-x");
+    assert_eq!(v["total"]["unpriced_requests"], 1, "unpriced, not $0");
+    assert_eq!(v["usage_not_reported"]["requests"], 0);
+    assert!(!r.stderr.contains("not counted"), "{}", r.stderr);
 }
