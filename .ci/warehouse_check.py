@@ -87,8 +87,10 @@ ARROW = {
 
 
 def usage_sums_match(tmp):
-    # Real recordings: unique calls, several models, failures, retries.
-    archives = [REPO / "fixtures/claude-code", REPO / "fixtures/claude-code-forward"]
+    # Real recordings: unique calls, several models, failures, retries;
+    # and OpenAI-style calls (usage mapped, one stream without usage).
+    archives = [REPO / "fixtures/claude-code", REPO / "fixtures/claude-code-forward",
+                REPO / "fixtures/handmade/openai.har"]
     wh = tmp / "sums"
     v = export(wh, *archives)
     dups = sum(a.get("duplicate_calls", 0) for a in v["archives"])
@@ -116,8 +118,13 @@ def usage_sums_match(tmp):
             (g[7] is None and w[7] is None) or (g[7] is not None and w[7] is not None and abs(g[7] - w[7]) < 1e-9))
         check(f"per-model sums equal usage --json ({model}: {w[0]} calls, ${w[7]})", same, f"parquet {g} vs usage {w}")
     failed_calls = scalar(f"SELECT count(*) FROM {calls(wh)} WHERE input_tokens IS NULL AND kind <> 'count_tokens'")[0]
-    check("failed calls are the ones usage sets apart", failed_calls == usage["failed"]["requests"],
-          f"{failed_calls} vs {usage['failed']['requests']}")
+    apart = usage["failed"]["requests"] + usage["usage_not_reported"]["requests"]
+    check("calls without tokens are the ones usage sets apart (failed, usage not reported)",
+          failed_calls == apart and usage["usage_not_reported"]["requests"] == 1, f"{failed_calls} vs {apart}")
+    openai_kinds = dict(duckdb.sql(f"SELECT kind, count(*) FROM {calls(wh)} "
+                                   "WHERE kind IN ('chat/completions', 'responses') GROUP BY ALL").fetchall())
+    check("OpenAI-style calls are rows of their kind", openai_kinds == {"chat/completions": 4, "responses": 2},
+          f"{openai_kinds}")
     n, d = distinct_ids(wh)
     again = export(wh, *archives)
     check("exporting twice adds nothing", again["calls_added"] == 0 and distinct_ids(wh) == (n, d), f"{again['calls_added']} added")

@@ -114,14 +114,20 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// Reassembles a stream. `timed` says whether event times are real.
-    pub fn from_events(events: &[SseEvent], source: ReplySource) -> Reply {
-        let timed = source == ReplySource::SseEvents;
-        let mut r = Reply {
+    /// The empty reply a stream of `events` is read into, and whether
+    /// their times are real (timed `_sseEvents`, not raw text).
+    pub fn for_stream(events: &[SseEvent], source: ReplySource) -> (Reply, bool) {
+        let reply = Reply {
             source,
             events: events.len(),
             ..Reply::default()
         };
+        (reply, source == ReplySource::SseEvents)
+    }
+
+    /// Reassembles a stream. `source` says whether event times are real.
+    pub fn from_events(events: &[SseEvent], source: ReplySource) -> Reply {
+        let (mut r, timed) = Reply::for_stream(events, source);
         let mut started = false;
         let mut stopped = false;
         let mut current_tool: Option<usize> = None;
@@ -261,14 +267,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ev(time: f64, data: Value) -> SseEvent {
-        SseEvent {
-            time,
-            event: data["type"].as_str().unwrap_or("message").to_owned(),
-            data: data.to_string(),
-            ..SseEvent::default()
-        }
-    }
+    use crate::call::testkit::typed_event as ev;
 
     fn stream() -> Vec<SseEvent> {
         vec![

@@ -119,3 +119,14 @@ pub fn warmup_body(model: &str) -> Value {
         "metadata": {"user_id": "user_aa11_account__session_11111111-2222-4333-8444-555555555555"},
         "max_tokens": 32000, "stream": true})
 }
+
+/// One stream event whose name is its data's `type` (as the Messages and
+/// Responses APIs send them), at `time` ms.
+pub fn typed_event(time: f64, data: Value) -> SseEvent {
+    SseEvent {
+        time,
+        event: data["type"].as_str().unwrap_or("message").to_owned(),
+        data: data.to_string(),
+        ..SseEvent::default()
+    }
+}

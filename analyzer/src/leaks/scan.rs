@@ -40,6 +40,27 @@ pub struct Finding {
     pub severity: Severity,
 }
 
+impl Finding {
+    /// The scanner's finding at `entry` (`None`: the log's own fields).
+    fn of(file: &str, entry: Option<usize>, url: &str, f: cctap_archive::redact::Finding) -> Self {
+        Finding {
+            file: file.to_owned(),
+            entry,
+            url: url.to_owned(),
+            place: f.place,
+            also: f.also,
+            kind: f.kind,
+            fingerprint: f.fingerprint,
+            excerpt: f.excerpt,
+            severity: if f.example {
+                Severity::Example
+            } else {
+                Severity::Leak
+            },
+        }
+    }
+}
+
 /// The fingerprint inside a marker (`Bearer redacted:kind:fp` → `fp`).
 fn marker_fp(value: &str) -> Option<String> {
     let at = value.find("redacted:")?;
@@ -111,21 +132,7 @@ impl Scan {
             if header && !f.example {
                 self.sent(f.fingerprint.clone(), index, &url, &host, &f.place, &f.kind);
             }
-            out.push(Finding {
-                file: self.file.clone(),
-                entry: Some(index),
-                url: url.clone(),
-                place: f.place,
-                also: f.also,
-                kind: f.kind,
-                fingerprint: f.fingerprint,
-                excerpt: f.excerpt,
-                severity: if f.example {
-                    Severity::Example
-                } else {
-                    Severity::Leak
-                },
-            });
+            out.push(Finding::of(&self.file, Some(index), &url, f));
         }
         out
     }
@@ -136,21 +143,7 @@ impl Scan {
         let mut head = head.clone();
         scan_log_head(&mut head)
             .into_iter()
-            .map(|f| Finding {
-                file: self.file.clone(),
-                entry: None,
-                url: String::new(),
-                place: f.place,
-                also: f.also,
-                kind: f.kind,
-                fingerprint: f.fingerprint,
-                excerpt: f.excerpt,
-                severity: if f.example {
-                    Severity::Example
-                } else {
-                    Severity::Leak
-                },
-            })
+            .map(|f| Finding::of(&self.file, None, "", f))
             .collect()
     }
 

@@ -14,12 +14,7 @@ use std::collections::HashMap;
 
 /// Reassembles a stream. `source` says whether event times are real.
 pub fn from_events(events: &[SseEvent], source: ReplySource) -> Reply {
-    let timed = source == ReplySource::SseEvents;
-    let mut r = Reply {
-        source,
-        events: events.len(),
-        ..Reply::default()
-    };
+    let (mut r, timed) = Reply::for_stream(events, source);
     let mut started = false;
     let mut done = false;
     // A tool call's `index` in the deltas → its place in `r.tool_calls`.

@@ -11,12 +11,7 @@ use std::collections::HashMap;
 
 /// Reassembles a stream. `source` says whether event times are real.
 pub fn from_events(events: &[SseEvent], source: ReplySource) -> Reply {
-    let timed = source == ReplySource::SseEvents;
-    let mut r = Reply {
-        source,
-        events: events.len(),
-        ..Reply::default()
-    };
+    let (mut r, timed) = Reply::for_stream(events, source);
     let mut started = false;
     let mut ended = false;
     // A function call's item id → its place in `r.tool_calls`.
@@ -137,14 +132,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ev(time: f64, data: Value) -> SseEvent {
-        SseEvent {
-            time,
-            event: data["type"].as_str().unwrap_or("message").to_owned(),
-            data: data.to_string(),
-            ..SseEvent::default()
-        }
-    }
+    use crate::call::testkit::typed_event as ev;
 
     fn response(status: &str, usage: Value) -> Value {
         json!({"id": "resp_FAKE1", "object": "response", "status": status, "model": "gpt-5-mini-2025-08-07",
