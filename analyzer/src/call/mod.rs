@@ -219,14 +219,14 @@ impl Call {
             && self.usage_not_reported().is_none()
     }
 
-    /// Why an OpenAI-style call that was answered (2xx, a reply, no error)
-    /// has no usage: most often a chat stream whose request did not set
-    /// `stream_options.include_usage`. Its tokens are unknown, not zero.
+    /// Why an OpenAI-style call that was answered (2xx, a reply, no API
+    /// error) has no usage: most often a chat stream whose request did not
+    /// set `stream_options.include_usage`, or a stream reset before its
+    /// usage. Its tokens are unknown (and were likely billed), not zero.
     pub fn usage_not_reported(&self) -> Option<&'static str> {
         let answered = (200..300).contains(&self.status)
             && self.reply.source != ReplySource::None
-            && self.reply.api_error.is_none()
-            && self.error.is_none();
+            && self.reply.api_error.is_none();
         (self.endpoint.openai().is_some() && answered && self.reply.usage.is_none())
             .then(|| openai::why_no_usage(self.openai.as_ref(), &self.reply))
     }
@@ -381,6 +381,45 @@ mod tests {
         assert!(why.contains("base64"), "{why}");
         assert_eq!((c.status, c.url.as_str()), (200, "https://h/v1/messages"));
         assert!(c.reply.usage.is_none());
+    }
+
+    #[test]
+    fn openai_calls_failed_or_without_usage_and_the_get_that_is_not_one() {
+        let url = "https://api.openai.com/v1/chat/completions";
+        let body = json!({"model": "gpt-4o-mini", "messages": [], "stream": true,
+            "stream_options": {"include_usage": true}});
+        // Reset after two chunks: answered, its usage never came.
+        let mut e = request(url, &[], &body);
+        e.har.response.status = 200;
+        e.har.response.content.mime_type = Some("text/event-stream".into());
+        e.har.response.content.text = Some(
+            "data: {\"id\":\"c\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+                .into(),
+        );
+        e.error = Some("upstream reset the stream".into());
+        let c = Call::from_entry(0, &e);
+        assert_eq!(c.endpoint, Endpoint::ChatCompletions);
+        assert!(c.reply.cut_off && c.reply.text == "Hi");
+        assert_eq!(
+            c.usage_not_reported(),
+            Some("stream cut off before its usage")
+        );
+        assert!(!c.failed());
+        let refused = answered_json(
+            request(url, &[], &body),
+            429,
+            &json!({"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}}),
+        );
+        let c = Call::from_entry(1, &refused);
+        assert!(c.failed() && c.usage_not_reported().is_none());
+        assert_eq!(c.reply.api_error.as_deref(), Some("requests: slow down"));
+        assert_eq!(c.model(), "gpt-4o-mini", "the request's model");
+        assert_eq!(Endpoint::of("GET", "/v1/chat/completions"), Endpoint::Other);
+        assert_eq!(
+            Endpoint::of("post", "/openai/v1/responses"),
+            Endpoint::Responses
+        );
+        assert_eq!(Endpoint::of("GET", "/v1/messages"), Endpoint::Messages);
     }
 
     #[test]

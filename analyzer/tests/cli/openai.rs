@@ -304,6 +304,15 @@ fn the_report_counts_them_and_leaks_finds_the_markers_clean() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("id=\"usage-not-reported\">1 answered call with usage not reported"));
+    // The report's totals are usage's: 1,763 + 4,992 + 1,626.
+    for want in [
+        "id=\"n-tokens\">8,381",
+        "id=\"tok-input\" data-raw=\"1763\"",
+        "id=\"tok-read\" data-raw=\"4992\"",
+        "id=\"tok-output\" data-raw=\"1626\"",
+    ] {
+        assert!(page.contains(want), "{want} not in the report");
+    }
     let v = analyze_json(&["leaks", &openai()], 0);
     assert_eq!(v["leaks"], 0, "{v}");
 }
