@@ -355,7 +355,8 @@ impl ArchiveReader {
         let hoisted = self.scan.take_hoisted();
         let mut entry = entry.map_err(ScanError::Syntax)?;
         if !hoisted.is_empty() {
-            hoist::put_back(&mut entry, hoisted).map_err(ScanError::Syntax)?;
+            hoisted.warn(&mut entry.warnings);
+            hoist::put_back(&mut entry, hoisted.strings).map_err(ScanError::Syntax)?;
         }
         Ok(entry)
     }

@@ -10,6 +10,7 @@
 //! placeholder takes its place in the entry's bytes. The small rest is
 //! parsed as before, then [`put_back`] moves each string into the field
 //! its placeholder landed in.
+use super::FieldWarning;
 use crate::model::Entry;
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,11 +27,58 @@ pub(super) fn placeholder(n: usize) -> Vec<u8> {
     format!("\"\\u0000cctap-hoisted-{n}\"").into_bytes()
 }
 
+/// The strings lifted out of one entry, in the order of their
+/// placeholders, and what their decoding replaced (warned on like the
+/// rest of the entry).
+#[derive(Debug, Default)]
+pub(super) struct Hoisted {
+    pub strings: Vec<String>,
+    lone_surrogates: usize,
+    not_utf8: usize,
+}
+
+impl Hoisted {
+    pub fn push(&mut self, u: Unescaped) {
+        self.strings.push(u.text);
+        self.lone_surrogates += u.lone_surrogates;
+        self.not_utf8 += usize::from(u.not_utf8);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
+    /// Adds what was replaced to the entry's warnings: lone surrogates
+    /// into the same warning the small strings get.
+    pub fn warn(&self, warnings: &mut Vec<FieldWarning>) {
+        super::surrogates::note_replaced(warnings, self.lone_surrogates);
+        if self.not_utf8 > 0 {
+            warnings.push(FieldWarning {
+                path: String::new(),
+                problem: "bytes that are not UTF-8 were replaced by U+FFFD".into(),
+                found: format!("(in {} long string(s) of this entry)", self.not_utf8),
+            });
+        }
+    }
+}
+
+/// A lifted string, decoded, and what had to be replaced in it.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Unescaped {
+    pub text: String,
+    /// Lone surrogate escapes (`\ud800`) made U+FFFD.
+    pub lone_surrogates: usize,
+    /// Whether bytes that are not UTF-8 were made U+FFFD.
+    pub not_utf8: bool,
+}
+
 /// A JSON string's contents (between its quotes) decoded in the same
 /// allocation: every escape is at least as long as what it stands for.
 /// A lone surrogate becomes U+FFFD (as the lenient reader does), and so
-/// do bytes that are not UTF-8; a `\u` without four hex digits is kept.
-pub(super) fn unescape_in_place(mut b: Vec<u8>) -> String {
+/// do bytes that are not UTF-8, each counted for a warning; a `\u`
+/// without four hex digits is kept.
+pub(super) fn unescape_in_place(mut b: Vec<u8>) -> Unescaped {
+    let mut lone_surrogates = 0;
     let n = b.len();
     let (mut r, mut w) = (0, 0);
     while r < n {
@@ -58,39 +106,46 @@ pub(super) fn unescape_in_place(mut b: Vec<u8>) -> String {
             w += 1;
             continue;
         }
-        let Some((ch, used)) = unicode_escape(&b[r..]) else {
+        let Some((ch, used, lone)) = unicode_escape(&b[r..]) else {
             // Not an escape after all: kept as written.
             b[w..w + 2].copy_from_slice(b"\\u");
             w += 2;
             continue;
         };
         r += used;
+        lone_surrogates += usize::from(lone);
         // `\u` and 4 or 10 more bytes were read: room for 3 or 4.
         w += ch.encode_utf8(&mut b[w..r]).len();
     }
     b.truncate(w);
     b.shrink_to_fit();
-    match String::from_utf8(b) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    let (text, not_utf8) = match String::from_utf8(b) {
+        Ok(s) => (s, false),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+    };
+    Unescaped {
+        text,
+        lone_surrogates,
+        not_utf8,
     }
 }
 
-/// The character of a `\u` escape whose hex digits start `rest`, and how
+/// The character of a `\u` escape whose hex digits start `rest`, how
 /// many bytes of `rest` it used (a surrogate pair takes its second
-/// `\uXXXX`); `None` when no four hex digits follow.
-fn unicode_escape(rest: &[u8]) -> Option<(char, usize)> {
+/// `\uXXXX`), and whether it was a lone surrogate (made U+FFFD); `None`
+/// when no four hex digits follow.
+fn unicode_escape(rest: &[u8]) -> Option<(char, usize, bool)> {
     let unit = hex4(rest)?;
     if (0xD800..0xDC00).contains(&unit) && rest.get(4..6) == Some(b"\\u") {
         if let Some(low) = hex4(&rest[6..]).filter(|u| (0xDC00..0xE000).contains(u)) {
             let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-            return Some((char::from_u32(c)?, 10));
+            return Some((char::from_u32(c)?, 10, false));
         }
     }
-    Some((
-        char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER),
-        4,
-    ))
+    Some(match char::from_u32(unit) {
+        Some(c) => (c, 4, false),
+        None => (char::REPLACEMENT_CHARACTER, 4, true),
+    })
 }
 
 fn hex4(b: &[u8]) -> Option<u32> {
@@ -184,19 +239,26 @@ mod tests {
         ] {
             let want: String = serde_json::from_str(json).unwrap();
             let inner = json.as_bytes()[1..json.len() - 1].to_vec();
-            assert_eq!(unescape_in_place(inner), want, "{json}");
+            let got = unescape_in_place(inner);
+            assert_eq!(got.text, want, "{json}");
+            assert_eq!((got.lone_surrogates, got.not_utf8), (0, false), "{json}");
         }
     }
 
     #[test]
     fn lone_surrogates_and_bad_escapes_become_replacement_characters() {
-        assert_eq!(unescape_in_place(br"a\ud800b".to_vec()), "a\u{FFFD}b");
+        let replaced = |s: &[u8]| {
+            let u = unescape_in_place(s.to_vec());
+            (u.text, u.lone_surrogates, u.not_utf8)
+        };
+        assert_eq!(replaced(br"a\ud800b"), ("a\u{FFFD}b".into(), 1, false));
         assert_eq!(
-            unescape_in_place(br"a\udc00\ud800".to_vec()),
-            "a\u{FFFD}\u{FFFD}"
+            replaced(br"a\udc00\ud800"),
+            ("a\u{FFFD}\u{FFFD}".into(), 2, false)
         );
-        assert_eq!(unescape_in_place(br"a\uzz".to_vec()), "a\\uzz");
-        assert_eq!(unescape_in_place(b"a\xffb".to_vec()), "a\u{FFFD}b");
+        assert_eq!(replaced(br"\ud83d\ude00"), ("😀".into(), 0, false));
+        assert_eq!(replaced(br"a\uzz"), ("a\\uzz".into(), 0, false));
+        assert_eq!(replaced(b"a\xffb"), ("a\u{FFFD}b".into(), 0, true));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! which skips the framing pass; framing is for the rest (values cut off,
 //! straddling what was read, or not of the expected type), and there it
 //! jumps over string contents with memchr.
-use super::hoist::{placeholder, unescape_in_place, BIG_STRING};
+use super::hoist::{placeholder, unescape_in_place, Hoisted, BIG_STRING};
 use serde::de::DeserializeOwned;
 use std::io::{self, Read};
 
@@ -46,7 +46,7 @@ pub(super) struct Scanner {
     deferred: Option<io::Error>,
     /// Long strings lifted out of the entry last framed by
     /// [`Scanner::entry_bytes`], in the order of their placeholders.
-    hoisted: Vec<String>,
+    hoisted: Hoisted,
 }
 
 impl Scanner {
@@ -58,7 +58,7 @@ impl Scanner {
             end: 0,
             offset: 0,
             deferred: None,
-            hoisted: Vec::new(),
+            hoisted: Hoisted::default(),
         }
     }
 
@@ -249,12 +249,12 @@ impl Scanner {
     /// the buffer) and replaced by a placeholder; [`Scanner::take_hoisted`]
     /// hands the strings out.
     pub(super) fn entry_bytes(&mut self) -> Result<&[u8], ScanError> {
-        self.hoisted.clear();
+        self.hoisted = Hoisted::default();
         self.frame(true)
     }
 
     /// The strings the last [`Scanner::entry_bytes`] lifted out.
-    pub(super) fn take_hoisted(&mut self) -> Vec<String> {
+    pub(super) fn take_hoisted(&mut self) -> Hoisted {
         std::mem::take(&mut self.hoisted)
     }
 
@@ -323,7 +323,7 @@ impl Scanner {
             }
         }
         let taken = raw.len() + 2;
-        let mark = placeholder(self.hoisted.len());
+        let mark = placeholder(self.hoisted.strings.len());
         self.hoisted.push(unescape_in_place(raw));
         let at = self.pos + *scanned;
         if self.buf.len() - self.end < mark.len() {

@@ -14,12 +14,39 @@ pub(super) fn parse_replacing(bytes: &[u8]) -> Option<(Value, Vec<FieldWarning>)
         return None;
     }
     let value = serde_json::from_slice(&fixed).ok()?;
-    let warning = FieldWarning {
-        path: String::new(),
-        problem: "a lone UTF-16 surrogate escape (invalid in UTF-8) was replaced by U+FFFD".into(),
-        found: format!("({replaced} in this entry)"),
-    };
-    Some((value, vec![warning]))
+    let mut warnings = Vec::new();
+    note_replaced(&mut warnings, replaced);
+    Some((value, warnings))
+}
+
+const LONE: &str = "a lone UTF-16 surrogate escape (invalid in UTF-8) was replaced by U+FFFD";
+
+/// Notes `count` more lone surrogates replaced in this entry: one warning
+/// per entry, whether they were in its small strings (here) or in long
+/// ones lifted out of it ([`super::hoist`]).
+pub(super) fn note_replaced(warnings: &mut Vec<FieldWarning>, count: usize) {
+    if count == 0 {
+        return;
+    }
+    let found = |n: usize| format!("({n} in this entry)");
+    let earlier = warnings.iter_mut().find(|w| w.problem == LONE);
+    match earlier {
+        Some(w) => {
+            let before = w
+                .found
+                .trim_start_matches('(')
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0);
+            w.found = found(before + count);
+        }
+        None => warnings.push(FieldWarning {
+            path: String::new(),
+            problem: LONE.into(),
+            found: found(count),
+        }),
+    }
 }
 
 /// Rewrites every lone `\uD800`–`\uDFFF` escape as `\uFFFD`; returns how

@@ -477,3 +477,65 @@ fn a_bad_entry_names_the_file_and_where_it_starts() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_lone_surrogate_in_a_long_string_is_replaced_with_the_same_warning() {
+    // Entry 0: a lone surrogate in a small string only (the lenient
+    // path); entry 1: one in its long body only (lifted out, unescaped in
+    // place); entry 2: in both, one warning counting the two.
+    let big = 2 * hoist::BIG_STRING;
+    let mut entries = Vec::new();
+    for (i, (small, long)) in [(true, false), (false, true), (true, true)]
+        .iter()
+        .enumerate()
+    {
+        let mut e = sample_entry(i);
+        if *small {
+            e.har.response.status_text = "LONE-SMALL".into();
+        }
+        let mut text = long_text("body", big);
+        if *long {
+            text.insert_str(big / 2, "LONE-BIG");
+        }
+        e.har.response.content.text = Some(text);
+        entries.push(e);
+    }
+    let mut bytes = archive_of(&entries, Format::Har);
+    for mark in [&b"LONE-SMALL"[..], b"LONE-BIG"] {
+        while let Some(at) = memchr::memmem::find(&bytes, mark) {
+            bytes.splice(at..at + mark.len(), br"\ud800".iter().copied());
+        }
+    }
+    let got: Vec<Entry> = reader(&bytes).unwrap().map(Result::unwrap).collect();
+    assert_eq!(got.len(), 3);
+    let lone: Vec<Vec<String>> = got
+        .iter()
+        .map(|e| {
+            e.warnings
+                .iter()
+                .filter(|w| w.problem.contains("lone UTF-16 surrogate"))
+                .map(|w| w.message(0))
+                .collect()
+        })
+        .collect();
+    let want = |n: usize| {
+        vec![format!(
+            "entries[0]: a lone UTF-16 surrogate escape (invalid in UTF-8) was replaced by U+FFFD ({n} in this entry)"
+        )]
+    };
+    assert_eq!(lone, [want(1), want(1), want(2)]);
+    let body = |e: &Entry| e.har.response.content.text.clone().unwrap();
+    assert_eq!(body(&got[0]), body(&entries[0]), "no surrogate in the body");
+    for i in [1, 2] {
+        let want = body(&entries[i]).replacen("LONE-BIG", "\u{FFFD}", 1);
+        assert!(
+            body(&got[i]) == want,
+            "entry {i}: the surrogate is U+FFFD, the rest kept"
+        );
+        assert!(got[i]
+            .warnings
+            .iter()
+            .all(|w| !w.problem.contains("not UTF-8")));
+    }
+    assert_eq!(got[2].har.response.status_text, "\u{FFFD}");
+}
