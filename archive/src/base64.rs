@@ -30,36 +30,85 @@ pub fn encode(data: &[u8]) -> String {
 /// lines). `None` if it is not base64.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    let mut padding = false;
-    for &c in text.as_bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => {
-                padding = true;
-                continue;
-            }
-            c if c.is_ascii_whitespace() => continue,
-            _ => return None,
-        };
-        if padding {
-            return None; // data after padding
+    let mut d = Decoder::default();
+    (d.feed(text.as_bytes(), &mut out) && d.finish()).then_some(out)
+}
+
+/// The first `n` bytes or so that `text` decodes to (all of them when it
+/// is shorter), reading only as much of it as that takes; `None` if that
+/// much is not base64. For looking at a body's start without decoding it.
+pub fn decode_prefix(text: &str, n: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(n + 3);
+    let mut d = Decoder::default();
+    for chunk in text.as_bytes().chunks(n.div_ceil(3) * 4 + 4) {
+        if !d.feed(chunk, &mut out) {
+            return None;
         }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
+        if out.len() >= n {
+            return Some(out);
         }
     }
-    // Leftover bits are only the zero fill of the last group.
-    (bits < 6).then_some(out)
+    d.finish().then_some(out)
+}
+
+/// Whether `text` is base64 that [`decode`] accepts, checked in pieces
+/// (no buffer the size of what it decodes to).
+pub fn is_valid(text: &str) -> bool {
+    let mut out = Vec::with_capacity(48 * 1024);
+    let mut d = Decoder::default();
+    for chunk in text.as_bytes().chunks(64 * 1024) {
+        out.clear();
+        if !d.feed(chunk, &mut out) {
+            return false;
+        }
+    }
+    d.finish()
+}
+
+/// Base64 decoding fed in pieces of any length.
+#[derive(Default)]
+struct Decoder {
+    acc: u32,
+    bits: u32,
+    padding: bool,
+}
+
+impl Decoder {
+    /// Appends what `text` decodes to; `false` if it is not base64.
+    fn feed(&mut self, text: &[u8], out: &mut Vec<u8>) -> bool {
+        for &c in text {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' | b'-' => 62,
+                b'/' | b'_' => 63,
+                b'=' => {
+                    self.padding = true;
+                    continue;
+                }
+                c if c.is_ascii_whitespace() => continue,
+                _ => return false,
+            };
+            if self.padding {
+                return false; // data after padding
+            }
+            self.acc = (self.acc << 6) | u32::from(v);
+            self.bits += 6;
+            if self.bits >= 8 {
+                self.bits -= 8;
+                out.push((self.acc >> self.bits) as u8);
+                self.acc &= (1 << self.bits) - 1;
+            }
+        }
+        true
+    }
+
+    /// Whether the input ended where base64 may end: leftover bits are
+    /// only the zero fill of the last group.
+    fn finish(&self) -> bool {
+        self.bits < 6
+    }
 }
 
 #[cfg(test)]
@@ -91,5 +140,28 @@ mod tests {
         assert!(decode("not base64!").is_none());
         assert!(decode("Zg==Zg").is_none());
         assert!(decode("Z").is_none());
+    }
+
+    #[test]
+    fn a_prefix_and_validity_agree_with_decoding_it_whole() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
+        let text = encode(&data);
+        for n in [0, 1, 47, 48, 1000] {
+            let got = decode_prefix(&text, n).unwrap();
+            assert!(got.len() >= n && data.starts_with(&got), "{n}");
+        }
+        assert_eq!(decode_prefix("Zm9v\nYmE", 100).unwrap(), b"fooba");
+        assert!(decode_prefix("Z", 100).is_none());
+        assert!(
+            decode_prefix("Zm9vYmFy!!", 1).is_some(),
+            "only the start is read"
+        );
+        assert!(is_valid(&text));
+        for bad in ["not base64!", "Zg==Zg", "Z"] {
+            assert!(!is_valid(bad), "{bad}");
+        }
+        let mut late = text.clone();
+        late.push('!');
+        assert!(!is_valid(&late), "a bad byte past the first piece");
     }
 }

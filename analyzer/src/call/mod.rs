@@ -274,13 +274,17 @@ fn reply_of(entry: &Entry, endpoint: Endpoint) -> Result<Reply, body::BodyError>
         .encoding
         .as_deref()
         .is_some_and(|e| e.eq_ignore_ascii_case("base64"));
-    let bytes = body::response_bytes(text, base64, entry.response_header("content-encoding"))?;
-    let text = String::from_utf8_lossy(&bytes);
     let mime = content
         .mime_type
         .as_deref()
         .or(entry.response_header("content-type"))
         .unwrap_or("");
+    let coding = entry.response_header("content-encoding");
+    if base64 && !body::may_hold_reply(text, coding, mime.contains("event-stream"))? {
+        return Ok(Reply::default());
+    }
+    let bytes = body::response_bytes(text, base64, coding)?;
+    let text = String::from_utf8_lossy(&bytes);
     let start = text.trim_start();
     // A chat stream has no event names: its lines start `data:`.
     if mime.contains("event-stream")
