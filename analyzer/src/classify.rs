@@ -75,32 +75,130 @@ pub fn role(call: &Call) -> Role {
     let Some(req) = &call.request else {
         return Role::Other;
     };
-    let user = req.first_user_text().unwrap_or_default();
-    let user = user.trim();
-    if user.eq_ignore_ascii_case("warmup") {
+    // The first user message is read in pieces, never whole: a 200 MB
+    // prompt costs no copy (what follows is `trim`, `eq_ignore_ascii_case`
+    // and a lowercased `contains` on it, piece by piece).
+    let mut user = Short::default();
+    let mut words = Words::default();
+    words.feed(&req.system_text());
+    words.feed("\n");
+    let mut started = false;
+    req.first_user_text_pieces(&mut |piece| {
+        let piece = if started { piece } else { piece.trim_start() };
+        started |= !piece.is_empty();
+        user.push(piece);
+        words.feed(piece);
+    });
+    if user.is("warmup") {
         return Role::Warmup;
     }
-    if user.eq_ignore_ascii_case("quota") {
+    if user.is("quota") {
         return Role::Quota;
     }
     if req.tool_count() > 0 {
         return Role::Main;
     }
-    let prompt = format!("{}\n{}", req.system_text(), user).to_lowercase();
-    if prompt.contains("git history")
-        || prompt.contains("commit messages")
-        || prompt.contains("recent commits")
-    {
+    let mut has = |w: &str| words.found(w);
+    if has("git history") || has("commit messages") || has("recent commits") {
         Role::GitHistory
-    } else if prompt.contains("isnewtopic") || prompt.contains("new conversation topic") {
+    } else if has("isnewtopic") || has("new conversation topic") {
         // 2.0.x's topic check also asks for a title: it is told apart first.
         Role::Topic
-    } else if prompt.contains("title") {
+    } else if has("title") {
         Role::Title
-    } else if prompt.contains("topic") {
+    } else if has("topic") {
         Role::Topic
     } else {
         Role::Side
+    }
+}
+
+/// A text read in pieces (its start already trimmed), kept only while it
+/// is short enough to be one of the words a side call is known by.
+#[derive(Default)]
+struct Short {
+    text: String,
+    /// Trailing whitespace was left out to stay short: any more text
+    /// makes it long.
+    dropped: bool,
+    long: bool,
+}
+
+impl Short {
+    const MAX: usize = 64;
+
+    fn push(&mut self, piece: &str) {
+        if self.long {
+        } else if self.dropped {
+            self.long = !piece.trim().is_empty();
+        } else if self.text.len() + piece.len() <= Short::MAX {
+            self.text.push_str(piece);
+        } else if self.text.len() + piece.trim_end().len() <= Short::MAX {
+            self.text.push_str(piece.trim_end());
+            self.dropped = true;
+        } else {
+            self.long = true;
+        }
+    }
+
+    /// Whether the whole text, trimmed, is `word` (ASCII case ignored).
+    fn is(&self, word: &str) -> bool {
+        !self.long && self.text.trim_end().eq_ignore_ascii_case(word)
+    }
+}
+
+/// The words that tell side calls apart, looked for in a text read in
+/// pieces, ASCII letters lowercased: as in the text's `to_lowercase()`,
+/// since no other character lowercases to one of their letters (the
+/// Kelvin sign's `k` and `İ`'s `i` + U+0307 cannot complete a match).
+#[derive(Default)]
+struct Words {
+    /// Bytes read and not yet searched, lowercased, after the last bytes
+    /// searched (a word may straddle two searches).
+    buf: Vec<u8>,
+    found: [bool; WORDS.len()],
+}
+
+const WORDS: [&str; 7] = [
+    "git history",
+    "commit messages",
+    "recent commits",
+    "isnewtopic",
+    "new conversation topic",
+    "title",
+    "topic",
+];
+
+impl Words {
+    /// Searched in blocks this large: pieces are often a few bytes long.
+    const BLOCK: usize = 64 * 1024;
+
+    fn feed(&mut self, text: &str) {
+        for chunk in text.as_bytes().chunks(Words::BLOCK) {
+            self.buf.extend(chunk.iter().map(u8::to_ascii_lowercase));
+            if self.buf.len() >= Words::BLOCK {
+                self.search();
+            }
+        }
+    }
+
+    /// Searches what was fed, keeping the tail a word could start in.
+    fn search(&mut self) {
+        for (found, word) in self.found.iter_mut().zip(WORDS) {
+            *found = *found || memchr::memmem::find(&self.buf, word.as_bytes()).is_some();
+        }
+        let longest = WORDS.iter().map(|w| w.len()).max().unwrap_or(1);
+        let searched = self.buf.len().saturating_sub(longest - 1);
+        self.buf.drain(..searched);
+    }
+
+    /// Whether `word` was in the text (all fed by now).
+    fn found(&mut self, word: &str) -> bool {
+        self.search();
+        WORDS
+            .iter()
+            .position(|w| *w == word)
+            .is_some_and(|i| self.found[i])
     }
 }
 
@@ -139,6 +237,70 @@ mod tests {
 
     fn call(i: usize, e: &cctap_archive::Entry) -> Call {
         Call::from_entry(i, e)
+    }
+
+    /// The role as it was computed before the first user text was read
+    /// in pieces: the whole text, trimmed, lowercased with the system's.
+    fn role_whole(call: &Call) -> Role {
+        let req = call.request.as_ref().unwrap();
+        let user = req.first_user_text().unwrap_or_default();
+        let user = user.trim();
+        if user.eq_ignore_ascii_case("warmup") {
+            return Role::Warmup;
+        }
+        if user.eq_ignore_ascii_case("quota") {
+            return Role::Quota;
+        }
+        if req.tool_count() > 0 {
+            return Role::Main;
+        }
+        let prompt = format!("{}\n{}", req.system_text(), user).to_lowercase();
+        let has = |w: &str| prompt.contains(w);
+        if has("git history") || has("commit messages") || has("recent commits") {
+            Role::GitHistory
+        } else if has("isnewtopic") || has("new conversation topic") {
+            Role::Topic
+        } else if has("title") {
+            Role::Title
+        } else if has("topic") {
+            Role::Topic
+        } else {
+            Role::Side
+        }
+    }
+
+    #[test]
+    fn roles_read_in_pieces_agree_with_reading_the_text_whole() {
+        let pad = " ".repeat(100);
+        let long = "x\"y ".repeat(40_000); // pieces of 3 bytes, 160 KB
+        let users = [
+            "warmup".to_owned(),
+            format!("{pad}\n QUOTA \t{pad}"),
+            format!("warmu{pad}p"),
+            format!("warmup{pad}x"),
+            "quota\u{0}".to_owned(),
+            format!("{long}Git\nHistory? no: git History"),
+            format!("{long}new Conversation TOPIC"),
+            format!("{}tit\"le", "a".repeat(64 * 1024 - 3)),
+            format!("{}title", "a".repeat(64 * 1024 - 3)),
+            format!("KELVIN \u{212A} {long} Ti\u{130}tle IsNewTopic"),
+            "t".to_owned(),
+            String::new(),
+        ];
+        for user in &users {
+            for system in ["", "you write a title", "topic"] {
+                let mut b = warmup_body("h");
+                b["system"][0]["text"] = json!(system);
+                b["messages"][0]["content"][0]["text"] = json!(user);
+                let c = call(0, &streamed(UA_2_0, &b, (1, 1, 0, 0), "x"));
+                let short: String = user.chars().take(40).collect();
+                assert_eq!(
+                    role(&c),
+                    role_whole(&c),
+                    "system {system:?}, user {short:?}…"
+                );
+            }
+        }
     }
 
     #[test]

@@ -224,8 +224,8 @@ pub fn run(
     let mut tally = Tally::default();
     let mut files = Vec::new();
     for source in &sources {
-        let summary = input::read_entries(source, |i, entry| {
-            let call = Call::from_entry(i, &entry);
+        let summary = input::read_entries(source, |i, mut entry| {
+            let call = Call::taking_body(i, &mut entry);
             call.warn_body(&source.name());
             tally.add(
                 &call,

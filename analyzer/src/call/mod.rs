@@ -11,6 +11,7 @@ pub mod body;
 pub mod openai;
 pub mod reply;
 pub mod request;
+pub mod text;
 
 use cctap_archive::Entry;
 pub use reply::{Reply, ReplySource, Usage};
@@ -125,13 +126,33 @@ impl Call {
     /// Derives the call. A response body that cannot be decoded leaves the
     /// reply empty and is named in [`Call::body_error`]; the rest is read.
     pub fn from_entry(index: usize, entry: &Entry) -> Call {
+        Call::build(index, entry, None)
+    }
+
+    /// [`Call::from_entry`] for a caller done with the entry's request
+    /// body: a Messages request's body is moved into the call, not copied
+    /// (a 200 MB prompt is held once). Other entries keep theirs.
+    pub fn taking_body(index: usize, entry: &mut Entry) -> Call {
+        let req = &mut entry.har.request;
+        let (_, path) = split_url(&req.url);
+        let body = match Endpoint::of(&req.method, &path) {
+            Endpoint::Messages | Endpoint::CountTokens => {
+                req.post_data.as_mut().and_then(|p| p.text.take())
+            }
+            _ => None,
+        };
+        Call::build(index, entry, body)
+    }
+
+    fn build(index: usize, entry: &Entry, body: Option<String>) -> Call {
         let req = &entry.har.request;
         let (host, path) = split_url(&req.url);
         let endpoint = Endpoint::of(&req.method, &path);
         let (request, openai) = match endpoint {
-            Endpoint::Messages | Endpoint::CountTokens => {
-                (entry.request_text().and_then(MessagesRequest::parse), None)
-            }
+            Endpoint::Messages | Endpoint::CountTokens => match body {
+                Some(body) => (MessagesRequest::parse_owned(body), None),
+                None => (entry.request_text().and_then(MessagesRequest::parse), None),
+            },
             Endpoint::ChatCompletions | Endpoint::Responses => (
                 None,
                 entry.request_text().and_then(openai::RequestFacts::parse),

@@ -10,6 +10,8 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::ops::Range;
+use std::sync::Arc;
 
 /// One content block (system, message or tool result).
 #[derive(Clone, Debug, PartialEq)]
@@ -118,14 +120,18 @@ impl UserId {
 /// A Messages API request body, taken apart.
 ///
 /// `system`, `messages` and `tools` (nearly all of a 60 KB body) are kept
-/// as raw JSON and parsed when asked for: `usage` over a large archive
-/// never needs them, `ls` only the first user message.
+/// as places in the body and parsed when asked for: `usage` over a large
+/// archive never needs them, `ls` only the first user message. The body
+/// is held once: taken from the entry ([`MessagesRequest::parse_owned`])
+/// it is not copied at all.
 #[derive(Clone, Debug)]
 pub struct MessagesRequest {
     pub model: String,
-    system: Option<Box<RawValue>>,
-    messages: Option<Box<RawValue>>,
-    tools: Option<Box<RawValue>>,
+    /// The body as sent; the three below are byte ranges of it.
+    body: Arc<String>,
+    system: Option<Range<usize>>,
+    messages: Option<Range<usize>>,
+    tools: Option<Range<usize>>,
     /// Every other top-level field in body order, except `metadata`:
     /// `max_tokens`, `temperature`, `thinking`, `context_management`,
     /// `output_config`, `stream`, and whatever is new.
@@ -135,20 +141,20 @@ pub struct MessagesRequest {
     pub metadata_extra: Map<String, Value>,
 }
 
-/// A JSON object's fields in order, values unparsed.
-struct Fields(Vec<(String, Box<RawValue>)>);
+/// A JSON object's fields in order, values unparsed (borrowed from it).
+pub(super) struct Fields<'a>(pub Vec<(String, &'a RawValue)>);
 
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fields<'de>, D::Error> {
         struct Visit;
         impl<'de> Visitor<'de> for Visit {
-            type Value = Fields;
+            type Value = Fields<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
                 let mut out = Vec::new();
-                while let Some(kv) = map.next_entry::<String, Box<RawValue>>()? {
+                while let Some(kv) = map.next_entry::<String, &'de RawValue>()? {
                     out.push(kv);
                 }
                 Ok(Fields(out))
@@ -167,16 +173,21 @@ struct RawMessage<'a> {
     content: Option<&'a RawValue>,
 }
 
-fn value_of(raw: &RawValue) -> Value {
-    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+pub(super) fn value_of(raw: &str) -> Value {
+    serde_json::from_str(raw).unwrap_or(Value::Null)
 }
 
 impl MessagesRequest {
     /// Takes a body apart; `None` when it is not a JSON object.
     pub fn parse(body: &str) -> Option<MessagesRequest> {
-        let Fields(fields) = serde_json::from_str(body).ok()?;
+        MessagesRequest::parse_owned(body.to_owned())
+    }
+
+    /// [`MessagesRequest::parse`] keeping `body` itself, no copy of it.
+    pub fn parse_owned(body: String) -> Option<MessagesRequest> {
         let mut r = MessagesRequest {
             model: String::new(),
+            body: Arc::new(String::new()),
             system: None,
             messages: None,
             tools: None,
@@ -184,14 +195,20 @@ impl MessagesRequest {
             user_id: None,
             metadata_extra: Map::new(),
         };
+        let Fields(fields) = serde_json::from_str(&body).ok()?;
+        // A borrowed raw value is a slice of `body`: where it lies.
+        let place = |raw: &RawValue| {
+            let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+            start..start + raw.get().len()
+        };
         for (key, raw) in fields {
             match key.as_str() {
                 "model" => r.model = serde_json::from_str(raw.get()).unwrap_or_default(),
-                "system" => r.system = Some(raw),
-                "messages" => r.messages = Some(raw),
-                "tools" => r.tools = Some(raw),
+                "system" => r.system = Some(place(raw)),
+                "messages" => r.messages = Some(place(raw)),
+                "tools" => r.tools = Some(place(raw)),
                 "metadata" => {
-                    if let Value::Object(mut m) = value_of(&raw) {
+                    if let Value::Object(mut m) = value_of(raw.get()) {
                         r.user_id = m
                             .shift_remove("user_id")
                             .and_then(|v| v.as_str().map(UserId::parse));
@@ -199,29 +216,39 @@ impl MessagesRequest {
                     }
                 }
                 _ => {
-                    r.params.insert(key, value_of(&raw));
+                    r.params.insert(key, value_of(raw.get()));
                 }
             }
         }
+        r.body = Arc::new(body);
         Some(r)
     }
 
+    /// The body as sent.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// One of the parts kept unparsed, as sent.
+    fn part(&self, place: &Option<Range<usize>>) -> Option<&str> {
+        place.clone().map(|r| &self.body[r])
+    }
+
     pub fn system(&self) -> Vec<Block> {
-        self.system
-            .as_deref()
+        self.part(&self.system)
             .map(|raw| blocks_of(value_of(raw)))
             .unwrap_or_default()
     }
 
     pub fn messages(&self) -> Vec<Message> {
-        match self.messages.as_deref().map(value_of) {
+        match self.part(&self.messages).map(value_of) {
             Some(Value::Array(items)) => items.into_iter().map(message_of).collect(),
             _ => Vec::new(),
         }
     }
 
     pub fn tools(&self) -> Vec<Tool> {
-        match self.tools.as_deref().map(value_of) {
+        match self.part(&self.tools).map(value_of) {
             Some(Value::Array(items)) => items.into_iter().map(tool_of).collect(),
             _ => Vec::new(),
         }
@@ -229,9 +256,8 @@ impl MessagesRequest {
 
     /// How many tools, without parsing them.
     pub fn tool_count(&self) -> usize {
-        self.tools
-            .as_deref()
-            .and_then(|raw| serde_json::from_str::<Vec<IgnoredAny>>(raw.get()).ok())
+        self.part(&self.tools)
+            .and_then(|raw| serde_json::from_str::<Vec<IgnoredAny>>(raw).ok())
             .map_or(0, |v| v.len())
     }
 
@@ -242,44 +268,46 @@ impl MessagesRequest {
             #[serde(default)]
             name: String,
         }
-        self.tools
-            .as_deref()
-            .and_then(|raw| serde_json::from_str::<Vec<Named>>(raw.get()).ok())
+        self.part(&self.tools)
+            .and_then(|raw| serde_json::from_str::<Vec<Named>>(raw).ok())
             .map(|v| v.into_iter().map(|t| t.name).collect())
             .unwrap_or_default()
     }
 
     /// The conversation as sent, for recognising a request sent again.
     pub fn messages_json(&self) -> &str {
-        self.messages.as_deref().map_or("", RawValue::get)
+        self.part(&self.messages).unwrap_or("")
     }
 
     /// The tools as sent, for recognising a tool set sent again without
     /// parsing it.
     pub fn tools_json(&self) -> &str {
-        self.tools.as_deref().map_or("", RawValue::get)
+        self.part(&self.tools).unwrap_or("")
     }
 
     /// How many messages there are, and the messages from `from` on,
     /// parsing only those (the conversation's new tail in a long session).
     pub fn messages_from(&self, from: usize) -> (usize, Vec<Message>) {
-        let Some(raw) = self.messages.as_deref() else {
+        let Some(raw) = self.part(&self.messages) else {
             return (0, Vec::new());
         };
-        let items: Vec<&RawValue> = serde_json::from_str(raw.get()).unwrap_or_default();
-        let tail = items.iter().skip(from).map(|m| message_of(value_of(m)));
+        let items: Vec<&RawValue> = serde_json::from_str(raw).unwrap_or_default();
+        let tail = items
+            .iter()
+            .skip(from)
+            .map(|m| message_of(value_of(m.get())));
         (items.len(), tail.collect())
     }
 
     /// The first user message's text, all text blocks joined (parses
     /// only that message).
     pub fn first_user_text(&self) -> Option<String> {
-        let raw = self.messages.as_deref()?;
-        let items: Vec<RawMessage> = serde_json::from_str(raw.get()).ok()?;
+        let raw = self.part(&self.messages)?;
+        let items: Vec<RawMessage> = serde_json::from_str(raw).ok()?;
         let first = items.into_iter().find(|m| m.role == "user")?;
         let blocks = first
             .content
-            .map(|c| blocks_of(value_of(c)))
+            .map(|c| blocks_of(value_of(c.get())))
             .unwrap_or_default();
         Some(
             blocks
@@ -289,6 +317,44 @@ impl MessagesRequest {
                 .collect::<Vec<_>>()
                 .join("\n"),
         )
+    }
+
+    /// `first_user_text().unwrap_or_default()` handed to `f` in pieces,
+    /// read out of the body without a copy of it (a 200 MB prompt is
+    /// classified without holding it twice).
+    pub fn first_user_text_pieces(&self, f: &mut dyn FnMut(&str)) {
+        let content = || {
+            let items: Vec<RawMessage> = serde_json::from_str(self.part(&self.messages)?).ok()?;
+            items.into_iter().find(|m| m.role == "user")?.content
+        };
+        let Some(content) = content() else {
+            return;
+        };
+        // Checked whole first: a piece handed out cannot be taken back.
+        if super::text::content_text_pieces(content.get(), &mut |_| {}).is_ok() {
+            let _ = super::text::content_text_pieces(content.get(), f);
+        } else {
+            f(&self.first_user_text().unwrap_or_default());
+        }
+    }
+
+    /// How many messages [`MessagesRequest::message_blocks`] hands out, or
+    /// `None` when it cannot be read in pieces (then use `messages()`).
+    pub fn message_count_in_pieces(&self) -> Option<usize> {
+        let Some(raw) = self.part(&self.messages) else {
+            return Some(0);
+        };
+        super::text::message_blocks(raw, &mut super::text::Nowhere).ok()
+    }
+
+    /// The messages' blocks, as [`MessagesRequest::messages`] has them,
+    /// with the texts of text, thinking and tool result blocks in pieces
+    /// (`show` prints a 200 MB message without a copy of it). Only after
+    /// [`MessagesRequest::message_count_in_pieces`] said it can.
+    pub fn message_blocks(&self, sink: &mut dyn super::text::BlockSink) {
+        if let Some(raw) = self.part(&self.messages) {
+            let _ = super::text::message_blocks(raw, sink);
+        }
     }
 
     /// All system text joined, for classification.
@@ -314,7 +380,7 @@ fn blocks_of(v: Value) -> Vec<Block> {
     }
 }
 
-fn block_of(raw: Value) -> Block {
+pub(super) fn block_of(raw: Value) -> Block {
     let kind = raw
         .get("type")
         .and_then(Value::as_str)
@@ -471,6 +537,56 @@ mod tests {
             r.first_user_text().unwrap(),
             "<system-reminder>git</system-reminder>\nhi"
         );
+    }
+
+    #[test]
+    fn the_first_user_text_in_pieces_is_the_first_user_text() {
+        let contents = [
+            json!("  Warmup \n"),
+            json!("say \"hi\" \u{e9}\u{1F600}\t\\ end"),
+            json!([{"type": "text", "text": "a"}, {"type": "image", "source": {}}, {"type": "text", "text": "b\nc"}]),
+            json!([{"type": "tool_result", "content": "x"}, {"text": "no type"}, 7, "s", {"type": "text"}]),
+            json!([]),
+            json!({"type": "text", "text": "one block"}),
+            json!(null),
+            json!(12),
+        ];
+        for content in contents {
+            for messages in [
+                json!([{"role": "assistant", "content": "no"}, {"role": "user", "content": content}]),
+                json!([{"role": "user"}]),
+                json!([]),
+                json!("not a list"),
+            ] {
+                let body = json!({"model": "m", "messages": messages}).to_string();
+                let r = MessagesRequest::parse(&body).unwrap();
+                let mut got = String::new();
+                r.first_user_text_pieces(&mut |p| got.push_str(p));
+                assert_eq!(got, r.first_user_text().unwrap_or_default(), "{body}");
+            }
+        }
+        // A lone surrogate (which serde_json refuses) is read the ordinary way.
+        let body = r#"{"messages":[{"role":"user","content":"a\ud800b"}]}"#;
+        let r = MessagesRequest::parse(body).unwrap();
+        let mut got = String::new();
+        r.first_user_text_pieces(&mut |p| got.push_str(p));
+        assert_eq!(got, r.first_user_text().unwrap_or_default());
+    }
+
+    #[test]
+    fn a_body_taken_apart_is_held_once_not_copied() {
+        let body = json!({"model": "m", "system": "s", "messages": [{"role": "user", "content": "hi"}], "tools": []})
+            .to_string();
+        let (start, len) = (body.as_ptr() as usize, body.len());
+        let r = MessagesRequest::parse_owned(body).unwrap();
+        let at = r.messages_json().as_ptr() as usize;
+        assert!(
+            at > start && at < start + len,
+            "messages are a slice of the body"
+        );
+        assert_eq!(r.messages_json(), r#"[{"role":"user","content":"hi"}]"#);
+        assert_eq!((r.tools_json(), r.system_text().as_str()), ("[]", "s"));
+        assert!(MessagesRequest::parse_owned("[1]".into()).is_none());
     }
 
     #[test]

@@ -158,8 +158,9 @@ fn list(
     let style = how.style;
     for source in sources {
         let mut retries = Retries::default();
-        input::read_entries(source, |i, e| {
-            let call = Call::from_entry(i, &e);
+        input::read_entries(source, |i, mut e| {
+            // The row needs the call, not the request body: moved, not copied.
+            let call = Call::taking_body(i, &mut e);
             call.warn_body(&source.name());
             // Retries are observed before filtering, so "retry of #N" holds.
             let retry_of = retries.observe(&call);

@@ -29,6 +29,15 @@ fn heading(out: &mut dyn Write, style: Style, title: &str) -> Result<()> {
     writeln!(out, "\n{}", style.bold(&format!("== {title} ==")))
 }
 
+/// The request body's size, wherever it is: a Messages body was moved
+/// into the call ([`Call::taking_body`]).
+fn request_len(call: &Call, entry: &Entry) -> usize {
+    entry
+        .request_text()
+        .or(call.request.as_ref().map(MessagesRequest::body))
+        .map_or(0, str::len)
+}
+
 fn head(out: &mut dyn Write, call: &Call, entry: &Entry, style: Style) -> Result<()> {
     let title = format!("entry {}: {} {}", call.index, call.method, call.url);
     writeln!(out, "{}", style.bold(&title))?;
@@ -46,7 +55,7 @@ fn head(out: &mut dyn Write, call: &Call, entry: &Entry, style: Style) -> Result
     writeln!(
         out,
         "request body {}  response {} ({})",
-        report::bytes(entry.request_text().map_or(0, str::len)),
+        report::bytes(request_len(call, entry)),
         report::bytes(content.text.as_deref().map_or(0, str::len)),
         content.mime_type.as_deref().unwrap_or("no type")
     )?;
@@ -139,6 +148,59 @@ fn tools(out: &mut dyn Write, req: &MessagesRequest, style: Style) -> Result<()>
 }
 
 fn messages(out: &mut dyn Write, req: &MessagesRequest, style: Style) -> Result<()> {
+    let Some(n) = req.message_count_in_pieces() else {
+        return messages_whole(out, req, style);
+    };
+    heading(out, style, &format!("messages ({n})"))?;
+    let mut printer = Printer {
+        out,
+        style,
+        open: false,
+        error: None,
+    };
+    req.message_blocks(&mut printer);
+    printer.finish()
+}
+
+/// Prints blocks as [`messages_whole`] does, their texts piece by piece.
+struct Printer<'a> {
+    out: &'a mut dyn Write,
+    style: Style,
+    /// A block's text is being printed (its line not yet ended).
+    open: bool,
+    error: Option<std::io::Error>,
+}
+
+impl Printer<'_> {
+    fn put(&mut self, f: impl FnOnce(&mut dyn Write) -> Result<()>) {
+        if self.error.is_none() {
+            self.error = f(self.out).err();
+        }
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if self.open {
+            self.put(|out| writeln!(out));
+        }
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+impl crate::call::text::BlockSink for Printer<'_> {
+    fn block(&mut self, index: usize, role: &str, kind: &str) {
+        let head = self.style.cyan(&format!("[{index} {role} {kind}]"));
+        let end = if self.open { "\n" } else { "" };
+        self.put(|out| writeln!(out, "{end}{head}"));
+        self.open = true;
+    }
+
+    fn text(&mut self, piece: &str) {
+        self.put(|out| out.write_all(piece.as_bytes()));
+    }
+}
+
+/// The messages parsed whole (when they cannot be read in pieces).
+fn messages_whole(out: &mut dyn Write, req: &MessagesRequest, style: Style) -> Result<()> {
     let messages = req.messages();
     heading(out, style, &format!("messages ({})", messages.len()))?;
     for (i, m) in messages.iter().enumerate() {
@@ -305,4 +367,61 @@ fn timeline(out: &mut dyn Write, s: &Shown, style: Style) -> Result<()> {
         rate,
         report::count(t.events, "event", "events"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_printed_in_pieces_read_as_printed_whole() {
+        let color = Style {
+            color: true,
+            ..Style::default()
+        };
+        let arrays = [
+            json!([
+                {"role": "user", "content": "say \"hi\"\n\ttwice \u{e9}\u{1F600}"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "hm"},
+                    {"type": "text", "text": "a"},
+                    {"type": "tool_use", "id": "t", "name": "Bash", "input": {"command": "ls"}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "t", "content": "x\ny"},
+                    {"type": "tool_result", "content": [{"type": "text", "text": "in"}]},
+                    {"type": "image", "source": {}},
+                    {"text": "no type"}, 7, "s", null, {"type": "text", "text": 3}
+                ]},
+                {"content": {"type": "text", "text": "one block, no role"}},
+                {"role": "user", "content": null},
+                {"role": "user"},
+                "not a message",
+                {"role": "user", "content": [], "role": "assistant"}
+            ]),
+            json!([]),
+            json!({"not": "a list"}),
+        ];
+        for messages in arrays {
+            for style in [Style::default(), color] {
+                let body = json!({"model": "m", "messages": messages}).to_string();
+                let r = MessagesRequest::parse(&body).unwrap();
+                assert!(r.message_count_in_pieces().is_some(), "{body}");
+                let (mut pieces, mut whole) = (Vec::new(), Vec::new());
+                super::messages(&mut pieces, &r, style).unwrap();
+                messages_whole(&mut whole, &r, style).unwrap();
+                assert_eq!(
+                    String::from_utf8(pieces).unwrap(),
+                    String::from_utf8(whole).unwrap(),
+                    "{body}"
+                );
+            }
+        }
+        // A lone surrogate empties `messages()`: printed the whole way.
+        let r = MessagesRequest::parse(r#"{"messages":[{"role":"user","content":"a\ud800"}]}"#)
+            .unwrap();
+        assert_eq!(r.message_count_in_pieces(), None);
+        assert!(r.messages().is_empty());
+    }
 }

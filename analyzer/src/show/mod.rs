@@ -53,8 +53,9 @@ pub fn run(
     let source = Source {
         path: args.file.clone(),
     };
-    let entry = find(&source, args.entry)?;
-    let call = Call::from_entry(args.entry, &entry);
+    let mut entry = find(&source, args.entry)?;
+    // Shown from the call: the request body is moved there, not copied.
+    let call = Call::taking_body(args.entry, &mut entry);
     call.warn_body(&source.name());
     let shown = Shown {
         call: &call,
