@@ -12,7 +12,7 @@
 //! saying where.
 use crate::model::{Entry, LogHead};
 use crate::spill::BodyNote;
-use cap::{Cuts, StringCap};
+use cap::{Cuts, Off, StringCap};
 use scan::{ScanError, Scanner};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -111,6 +111,10 @@ pub struct ArchiveReader {
     cut_reason: Option<String>,
     /// Strings past [`MAX_STRING`] cut while reading, not yet warned on.
     cuts: Cuts,
+    /// Turns the cap off once the entries begin (they are cut as lifted).
+    cap_off: Off,
+    /// The longest string kept whole in an entry ([`MAX_STRING`]).
+    max_string: u64,
     /// The last entry's size: how far to read ahead so that the next one
     /// is likely whole in the buffer and parsed there in one pass.
     entry_size: usize,
@@ -130,12 +134,28 @@ impl ArchiveReader {
         name: &str,
         source: Box<dyn Read + Send>,
     ) -> Result<ArchiveReader, ReadError> {
+        ArchiveReader::capped(name, source, MAX_STRING)
+    }
+
+    /// [`ArchiveReader::from_reader`] keeping strings of entries up to
+    /// `limit` bytes (tests use a small one).
+    fn capped(
+        name: &str,
+        source: Box<dyn Read + Send>,
+        limit: u64,
+    ) -> Result<ArchiveReader, ReadError> {
         let (compression, decoded) = sniff(source).map_err(|source| ReadError::Io {
             path: name.to_owned(),
             source,
         })?;
         let cuts = Cuts::default();
-        let capped = Box::new(StringCap::new(decoded, MAX_STRING, cuts.clone()));
+        let cap_off = Off::default();
+        let capped = Box::new(StringCap::new(
+            decoded,
+            MAX_STRING,
+            cuts.clone(),
+            cap_off.clone(),
+        ));
         let mut reader = ArchiveReader {
             name: name.to_owned(),
             scan: Scanner::new(capped),
@@ -146,6 +166,8 @@ impl ArchiveReader {
             cut: None,
             cut_reason: None,
             cuts,
+            cap_off,
+            max_string: limit,
             entry_size: 0,
             entry_start: 0,
         };
@@ -205,6 +227,12 @@ impl ArchiveReader {
             .expect(b'{', "to open \"log\" (it must be an object)")?;
         if let LogStep::Entries = self.log_keys(true)? {
             self.stage = Stage::Entries;
+            // From here long strings are cut by the scanner: an entry
+            // that fits the read-ahead (4 MiB) holds none, one that does
+            // not is framed, and framing lifts and cuts them.
+            self.cap_off
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            self.scan.cut_long_values(self.max_string);
         }
         Ok(())
     }
@@ -318,16 +346,7 @@ impl ArchiveReader {
         }
         let mut entry = read?;
         for c in cut {
-            entry.warnings.push(FieldWarning {
-                path: String::new(),
-                problem: format!(
-                    "a string of {:.1} MiB was cut to its first {} MiB while reading \
-                     (no string is held whole past that)",
-                    c.len as f64 / f64::from(1 << 20),
-                    MAX_STRING >> 20
-                ),
-                found: String::new(),
-            });
+            entry.warnings.push(cap::cut_warning(c.len, MAX_STRING));
         }
         Ok(entry)
     }

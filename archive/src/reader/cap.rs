@@ -9,6 +9,7 @@
 //! what JSON strings need: quotes, backslash escapes (`\uXXXX` whole), and
 //! UTF-8 character starts, so the kept part is still a valid string.
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The longest string kept whole: 64 MiB (a Claude Code request is a few
@@ -26,6 +27,28 @@ pub(crate) struct Cut {
 
 /// Cuts made so far, taken by the reader entry by entry.
 pub(crate) type Cuts = Arc<Mutex<Vec<Cut>>>;
+
+/// Set by the reader once the `entries` array opens: from there the cap
+/// passes bytes through untouched, and the scanner cuts long strings
+/// itself as it lifts them out of entries ([`super::hoist`]), so the
+/// common path does not pay a third pass over every byte (a quarter of
+/// `analyze usage`'s reading, most of it per-escape bookkeeping).
+pub(crate) type Off = Arc<AtomicBool>;
+
+/// The warning for a string of `len` bytes (as stored) that was cut to
+/// its first `limit`.
+pub(crate) fn cut_warning(len: u64, limit: u64) -> super::FieldWarning {
+    super::FieldWarning {
+        path: String::new(),
+        problem: format!(
+            "a string of {:.1} MiB was cut to its first {} MiB while reading \
+             (no string is held whole past that)",
+            len as f64 / f64::from(1 << 20),
+            limit >> 20
+        ),
+        found: String::new(),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum State {
@@ -51,16 +74,18 @@ pub(crate) struct StringCap<R> {
     /// Bytes handed out so far.
     out: u64,
     cuts: Cuts,
+    off: Off,
 }
 
 impl<R: Read> StringCap<R> {
-    pub(crate) fn new(inner: R, limit: u64, cuts: Cuts) -> StringCap<R> {
+    pub(crate) fn new(inner: R, limit: u64, cuts: Cuts, off: Off) -> StringCap<R> {
         StringCap {
             inner,
             limit,
             state: State::Outside,
             out: 0,
             cuts,
+            off,
         }
     }
 
@@ -72,12 +97,12 @@ impl<R: Read> StringCap<R> {
             match self.state {
                 State::Outside => match memchr::memchr(b'"', &buf[i..n]) {
                     Some(q) => {
-                        buf.copy_within(i..i + q + 1, w);
+                        shift(buf, i..i + q + 1, w);
                         (i, w) = (i + q + 1, w + q + 1);
                         self.state = State::Inside { len: 0, escape: 0 };
                     }
                     None => {
-                        buf.copy_within(i..n, w);
+                        shift(buf, i..n, w);
                         (i, w) = (n, w + n - i);
                     }
                 },
@@ -109,7 +134,7 @@ impl<R: Read> StringCap<R> {
                     let end = n.min(i.saturating_add(room.max(1)));
                     let found = memchr::memchr2(b'"', b'\\', &buf[i..end]);
                     let run = found.unwrap_or(end - i);
-                    buf.copy_within(i..i + run, w);
+                    shift(buf, i..i + run, w);
                     (i, w) = (i + run, w + run);
                     let len = len + run as u64;
                     self.state = State::Inside { len, escape: 0 };
@@ -172,6 +197,15 @@ impl<R: Read> StringCap<R> {
     }
 }
 
+/// Moves kept bytes down to `to`; nothing to do until something was
+/// dropped (the common case: no string reaches the cap), and a memmove
+/// of every byte onto itself cost a third of reading.
+fn shift(buf: &mut [u8], from: std::ops::Range<usize>, to: usize) {
+    if from.start != to {
+        buf.copy_within(from, to);
+    }
+}
+
 /// A UTF-8 continuation byte: not where a character starts.
 fn is_continuation(b: u8) -> bool {
     b & 0xC0 == 0x80
@@ -179,6 +213,9 @@ fn is_continuation(b: u8) -> bool {
 
 impl<R: Read> Read for StringCap<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.off.load(Ordering::Relaxed) {
+            return self.inner.read(buf);
+        }
         loop {
             let n = self.inner.read(buf)?;
             if n == 0 {
@@ -210,7 +247,7 @@ mod tests {
             }
         }
         let cuts = Cuts::default();
-        let mut r = StringCap::new(Steps(text, step), limit, cuts.clone());
+        let mut r = StringCap::new(Steps(text, step), limit, cuts.clone(), Off::default());
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();
         let cuts = cuts.lock().unwrap().clone();

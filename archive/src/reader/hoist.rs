@@ -35,6 +35,8 @@ pub(super) struct Hoisted {
     pub strings: Vec<String>,
     lone_surrogates: usize,
     not_utf8: usize,
+    /// Strings cut to their head: (stored length, bytes kept).
+    cuts: Vec<(u64, u64)>,
 }
 
 impl Hoisted {
@@ -48,9 +50,17 @@ impl Hoisted {
         self.strings.is_empty()
     }
 
+    /// Notes that the string being lifted was `len` bytes as stored, and
+    /// only its first `limit` were kept.
+    pub fn cut(&mut self, len: u64, limit: u64) {
+        self.cuts.push((len, limit));
+    }
+
     /// Adds what was replaced to the entry's warnings: lone surrogates
     /// into the same warning the small strings get.
     pub fn warn(&self, warnings: &mut Vec<FieldWarning>) {
+        let cuts = self.cuts.iter();
+        warnings.extend(cuts.map(|&(len, limit)| super::cap::cut_warning(len, limit)));
         super::surrogates::note_replaced(warnings, self.lone_surrogates);
         if self.not_utf8 > 0 {
             warnings.push(FieldWarning {
@@ -128,6 +138,55 @@ pub(super) fn unescape_in_place(mut b: Vec<u8>) -> Unescaped {
         lone_surrogates,
         not_utf8,
     }
+}
+
+/// Shortens the head of a cut string (its raw, escaped bytes) to where a
+/// whole escape and a whole UTF-8 character end, as the stream cap does:
+/// no `\` or `\u12` at its end, no half of a surrogate pair, no part of
+/// a character.
+pub(super) fn cut_whole(raw: &mut Vec<u8>) {
+    // A high surrogate left alone by trimming its low half goes too.
+    while trim_escape(raw) {}
+    // A character cut short.
+    let n = raw.len();
+    if let Some(start) = (n.saturating_sub(4)..n)
+        .rev()
+        .find(|&i| raw[i] & 0xC0 != 0x80)
+    {
+        let len = match raw[start] {
+            b if b >= 0xF0 => 4,
+            b if b >= 0xE0 => 3,
+            b if b >= 0xC0 => 2,
+            _ => 1,
+        };
+        if n - start < len {
+            raw.truncate(start);
+        }
+    }
+}
+
+/// Drops an escape cut short at the end of `raw`; whether it did.
+fn trim_escape(raw: &mut Vec<u8>) -> bool {
+    let n = raw.len();
+    let Some(k) = (n.saturating_sub(12)..n).rev().find(|&i| raw[i] == b'\\') else {
+        return false;
+    };
+    let run = raw[..=k].iter().rev().take_while(|&&b| b == b'\\').count();
+    if run % 2 == 0 {
+        return false; // `\\`: an escaped backslash, complete
+    }
+    let need = match raw.get(k + 1) {
+        Some(b'u') => 6,
+        _ => 2,
+    };
+    let high = need == 6
+        && n - k >= 6
+        && hex4(&raw[k + 2..k + 6]).is_some_and(|u| (0xD800..0xDC00).contains(&u));
+    if n - k < need || high && n - k < 12 {
+        raw.truncate(k);
+        return true;
+    }
+    false
 }
 
 /// The character of a `\u` escape whose hex digits start `rest`, how
@@ -259,6 +318,30 @@ mod tests {
         assert_eq!(replaced(br"\ud83d\ude00"), ("😀".into(), 0, false));
         assert_eq!(replaced(br"a\uzz"), ("a\\uzz".into(), 0, false));
         assert_eq!(replaced(b"a\xffb"), ("a\u{FFFD}b".into(), 0, true));
+    }
+
+    #[test]
+    fn a_cut_head_ends_on_a_whole_escape_and_character() {
+        for (raw, want) in [
+            (&br"abc"[..], &br"abc"[..]),
+            (br"ab\\", br"ab\\"),
+            (br"ab\", br"ab"),
+            (br"ab\\\", br"ab\\"),
+            (br"ab\u00", br"ab"),
+            (br"ab\u00e9", br"ab\u00e9"),
+            (br"ab\ud83d", br"ab"),
+            (br"ab\ud83d\ude", br"ab"),
+            (br"ab\ud83d\ude00", br"ab\ud83d\ude00"),
+            ("ab\u{e9}".as_bytes(), "ab\u{e9}".as_bytes()),
+            (&"ab\u{1F600}".as_bytes()[..5], b"ab"),
+            (&"ab\u{20ac}".as_bytes()[..4], b"ab"),
+        ] {
+            let mut got = raw.to_vec();
+            cut_whole(&mut got);
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(raw));
+            let u = unescape_in_place(got);
+            assert_eq!((u.lone_surrogates, u.not_utf8), (0, false));
+        }
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub(super) struct Scanner {
     /// Long strings lifted out of the entry last framed by
     /// [`Scanner::entry_bytes`], in the order of their placeholders.
     hoisted: Hoisted,
+    /// The longest value held, once the entries begin
+    /// ([`Scanner::cut_long_values`]); `u64::MAX` before.
+    bound: u64,
 }
 
 impl Scanner {
@@ -59,6 +62,7 @@ impl Scanner {
             offset: 0,
             deferred: None,
             hoisted: Hoisted::default(),
+            bound: u64::MAX,
         }
     }
 
@@ -253,6 +257,14 @@ impl Scanner {
         self.frame(true)
     }
 
+    /// From now on the scanner bounds what it holds itself (the stream's
+    /// string cap is off): a string lifted out of an entry keeps its first
+    /// `limit` bytes ([`super::MAX_STRING`]), and any other value framed
+    /// whole past that size (a key of `log` after the entries) is refused.
+    pub(super) fn cut_long_values(&mut self, limit: u64) {
+        self.bound = limit;
+    }
+
     /// The strings the last [`Scanner::entry_bytes`] lifted out.
     pub(super) fn take_hoisted(&mut self) -> Hoisted {
         std::mem::take(&mut self.hoisted)
@@ -271,6 +283,13 @@ impl Scanner {
                 let start = self.pos;
                 self.consume(scanned);
                 return Ok(&self.buf[start..start + scanned]);
+            }
+            if !hoist && scanned as u64 > self.bound {
+                return Err(ScanError::Syntax(format!(
+                    "a value of more than {} MiB at byte {} is not read",
+                    self.bound >> 20,
+                    self.offset
+                )));
             }
             let big = hoist
                 && state.in_string
@@ -305,16 +324,25 @@ impl Scanner {
         let mut raw = self.buf[quote + 1..here].to_vec();
         self.drop_bytes(quote, here - quote);
         *scanned = state.string_at;
+        // Past the cap (when bounded) the rest is counted, not kept.
+        let cap = self.bound;
+        let mut stored = raw.len() as u64;
+        let mut keep = |raw: &mut Vec<u8>, bytes: &[u8]| {
+            let room = cap.saturating_sub(raw.len() as u64);
+            let n = usize::try_from(room).map_or(bytes.len(), |r| r.min(bytes.len()));
+            raw.extend_from_slice(&bytes[..n]);
+            stored += bytes.len() as u64;
+        };
         loop {
             let at = self.pos + *scanned;
             match state.string_end(&self.buf[at..self.end]) {
                 Some(used) => {
-                    raw.extend_from_slice(&self.buf[at..at + used - 1]);
+                    keep(&mut raw, &self.buf[at..at + used - 1]);
                     self.drop_bytes(at, used);
                     break;
                 }
                 None => {
-                    raw.extend_from_slice(&self.buf[at..self.end]);
+                    keep(&mut raw, &self.buf[at..self.end]);
                     self.drop_bytes(at, self.end - at);
                     if self.refill()? == 0 {
                         return Ok(0);
@@ -322,7 +350,11 @@ impl Scanner {
                 }
             }
         }
-        let taken = raw.len() + 2;
+        if stored > raw.len() as u64 {
+            super::hoist::cut_whole(&mut raw);
+            self.hoisted.cut(stored, cap);
+        }
+        let taken = usize::try_from(stored + 2).unwrap_or(usize::MAX);
         let mark = placeholder(self.hoisted.strings.len());
         self.hoisted.push(unescape_in_place(raw));
         let at = self.pos + *scanned;

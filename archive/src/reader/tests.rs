@@ -539,3 +539,57 @@ fn a_lone_surrogate_in_a_long_string_is_replaced_with_the_same_warning() {
     }
     assert_eq!(got[2].har.response.status_text, "\u{FFFD}");
 }
+
+#[test]
+fn long_strings_in_entries_are_cut_as_they_are_lifted() {
+    // The stream's cap is off inside the entries: the scanner keeps the
+    // first `limit` bytes of each long string itself, with the same
+    // warning (a 2 MiB limit here stands for the 64 MiB one).
+    let limit = 2 << 20;
+    let entries = vec![sample_entry(0), entry_with_long_strings(), sample_entry(2)];
+    for format in [Format::Har, Format::HarZst] {
+        let bytes = archive_of(&entries, format);
+        let source = Box::new(Cursor::new(bytes));
+        let r = ArchiveReader::capped("test.har", source, limit).unwrap();
+        let got: Vec<Entry> = r.map(Result::unwrap).collect();
+        assert_eq!(got.len(), 3, "{format:?}");
+        assert!(got[0] == entries[0] && got[2] == entries[2], "{format:?}");
+        let (e, want) = (&got[1], &entries[1]);
+        let cut: Vec<&str> = e.warnings.iter().map(|w| w.problem.as_str()).collect();
+        assert_eq!(cut.len(), 6, "{format:?}: {cut:?}");
+        let said = "was cut to its first 2 MiB while reading (no string is held whole past that)";
+        assert!(cut.iter().all(|w| w.ends_with(said)), "{cut:?}");
+        let sse = |e: &Entry| e.sse_events.as_ref().unwrap()[0].data.clone();
+        let ws = |e: &Entry| e.websocket_messages.as_ref().unwrap()[0].data.clone();
+        let note = |e: &Entry| e.extra["_tool"]["note"].as_str().unwrap().to_owned();
+        let pairs = [
+            (
+                e.request_text().unwrap().to_owned(),
+                want.request_text().unwrap(),
+            ),
+            (
+                e.har.request.headers[2].value.clone(),
+                &want.har.request.headers[2].value,
+            ),
+            (
+                e.response_text().unwrap().to_owned(),
+                want.response_text().unwrap(),
+            ),
+            (sse(e), &sse(want)),
+            (ws(e), &ws(want)),
+            (note(e), &note(want)),
+        ];
+        for (i, (got, whole)) in pairs.iter().enumerate() {
+            assert!(
+                whole.starts_with(got.as_str()),
+                "{format:?} string {i}: a head of it"
+            );
+            // Escapes shrink when undone: at most `limit` kept as stored.
+            let n = got.len();
+            assert!(
+                n > limit as usize / 2 && n <= limit as usize,
+                "{format:?} {i}: {n}"
+            );
+        }
+    }
+}
