@@ -169,31 +169,51 @@ impl Tap {
 
     /// Accumulates a head until it parses; returns the bytes after it.
     fn feed_head<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        if self.buf.is_empty() {
+            // A head nearly always arrives whole, often with body bytes
+            // behind it: parsed where it lies, nothing copied (copying each
+            // read had kept a buffer as large as the largest read, per
+            // connection).
+            return match self.parse_head(data) {
+                Ok(Some(len)) => &data[len..],
+                Ok(None) if data.len() <= MAX_HEAD => {
+                    self.buf.extend_from_slice(data);
+                    &[]
+                }
+                _ => self.give_up(),
+            };
+        }
+        // The head began in an earlier read: join no more than a head may be.
         let before = self.buf.len();
-        self.buf.extend_from_slice(data);
-        match self.parse_head() {
-            Ok(Some(len)) => {
-                self.buf.clear();
-                // The head ended inside `data`; what follows is body or the next head.
-                &data[len - before..]
-            }
-            Ok(None) if self.buf.len() <= MAX_HEAD => &[],
-            _ => {
-                self.state = State::Off;
-                self.buf = Vec::new();
+        let take = data.len().min((MAX_HEAD + 1).saturating_sub(before));
+        self.buf.extend_from_slice(&data[..take]);
+        let joined = std::mem::take(&mut self.buf);
+        match self.parse_head(&joined) {
+            // The head ended inside `data`; what follows is body or the next head.
+            Ok(Some(len)) => &data[len - before..],
+            Ok(None) if joined.len() <= MAX_HEAD => {
+                self.buf = joined;
                 &[]
             }
+            _ => self.give_up(),
         }
     }
 
-    /// Parses `self.buf`; on a complete head queues it, sets the body state
+    /// Stops tapping this stream (not HTTP/1, or a head past [`MAX_HEAD`]).
+    fn give_up<'a>(&mut self) -> &'a [u8] {
+        self.state = State::Off;
+        self.buf = Vec::new();
+        &[]
+    }
+
+    /// Parses `bytes`; on a complete head queues it, sets the body state
     /// and returns the head's length.
-    fn parse_head(&mut self) -> Result<Option<usize>, httparse::Error> {
+    fn parse_head(&mut self, bytes: &[u8]) -> Result<Option<usize>, httparse::Error> {
         let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let (len, headers, framing, reason) = match self.side {
             Side::Request => {
                 let mut req = httparse::Request::new(&mut storage);
-                let httparse::Status::Complete(len) = req.parse(&self.buf)? else {
+                let httparse::Status::Complete(len) = req.parse(bytes)? else {
                     return Ok(None);
                 };
                 let tunnel = req.method == Some("CONNECT");
@@ -202,7 +222,7 @@ impl Tap {
             }
             Side::Response => {
                 let mut res = httparse::Response::new(&mut storage);
-                let httparse::Status::Complete(len) = res.parse(&self.buf)? else {
+                let httparse::Status::Complete(len) = res.parse(bytes)? else {
                     return Ok(None);
                 };
                 let code = res.code.unwrap_or(0);
@@ -436,6 +456,29 @@ mod tests {
             tap.feed(std::slice::from_ref(b));
         }
         check_two_requests(&heads);
+    }
+
+    #[test]
+    fn a_head_read_with_its_body_is_not_copied() {
+        let body = vec![b'x'; 300 * 1024];
+        let mut read = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            body.len() + 5
+        )
+        .into_bytes();
+        read.extend_from_slice(&body);
+        let heads = Heads::default();
+        let mut tap = Tap::new(Side::Request, heads.clone());
+        tap.feed(&read);
+        assert_eq!(tap.buf.capacity(), 0, "the read was copied");
+        // A head split over two reads is joined, and only the head is kept.
+        tap.feed(b"12345GET / HTTP/1.1\r\nHo");
+        tap.feed(b"st: a\r\n\r\n");
+        tap.feed(&read);
+        assert_eq!(tap.buf.capacity(), 0, "the joined head outlived it");
+        assert_eq!(names(&heads.pop().unwrap()), ["Content-Length"]);
+        assert_eq!(names(&heads.pop().unwrap()), ["Host"]);
+        assert_eq!(names(&heads.pop().unwrap()), ["Content-Length"]);
     }
 
     #[test]
