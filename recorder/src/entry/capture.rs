@@ -1,7 +1,10 @@
 //! A body as it crossed the wire, kept for the archive without memory in
-//! proportion to its size (FORMAT.md, "Bodies"): chunks are held (cheap
-//! `Bytes` clones) up to [`SPILL_AT`], then everything goes to a spill file
-//! in a private temporary directory. `--max-body-size` stops keeping bytes
+//! proportion to its size (FORMAT.md, "Bodies"): chunks are copied into one
+//! buffer (with each chunk's end and arrival time) up to [`SPILL_AT`], then
+//! everything goes to a spill file in a private temporary directory.
+//! Copying, rather than holding the chunks' `Bytes`, lets hyper reuse its
+//! read buffer at once (a held chunk kept a whole read buffer alive) and
+//! leaves no join to do when the entry is built. `--max-body-size` stops keeping bytes
 //! past its limit (`_truncated`). Turning what was kept into the entry's
 //! body (decoding bounded, text or base64) is [`archive_body`].
 use bytes::Bytes;
@@ -23,9 +26,10 @@ const DECODE_IN_MEMORY: u64 = 4 * SPILL_AT as u64;
 /// What one direction's body left behind.
 #[derive(Debug, Default)]
 pub struct Captured {
-    /// Chunks and their arrival times, while the body is in memory.
-    chunks: Vec<(Instant, Bytes)>,
-    held: usize,
+    /// The bytes kept, while the body is in memory.
+    held: Vec<u8>,
+    /// Where each chunk ends in `held`, and when it arrived.
+    marks: Vec<(Instant, usize)>,
     spill: Option<Spill>,
     /// Wire bytes seen (kept or not).
     seen: u64,
@@ -34,6 +38,8 @@ pub struct Captured {
     /// Bytes were not kept: past `--max-body-size`, or the spill failed.
     pub truncated: bool,
     last_at: Option<Instant>,
+    /// The announced length ([`Captured::expect`]), 0 if none.
+    expected: usize,
 }
 
 impl Captured {
@@ -68,27 +74,36 @@ impl Captured {
             }
             return;
         }
-        self.held += chunk.len();
-        self.chunks.push((at, chunk));
-        if self.held > SPILL_AT {
+        if self.held.is_empty() {
+            // Exact for a body with a length; grows by doubling otherwise.
+            let want = self.expected.min(SPILL_AT + 1).max(chunk.len());
+            self.held.reserve_exact(want);
+        }
+        self.held.extend_from_slice(&chunk);
+        self.marks.push((at, self.held.len()));
+        if self.held.len() > SPILL_AT {
             self.spill_now();
         }
+    }
+
+    /// The body's length as announced (`Content-Length`), so that its
+    /// buffer is allocated once.
+    pub fn expect(&mut self, len: u64) {
+        self.expected = usize::try_from(len).unwrap_or(usize::MAX);
     }
 
     /// Moves the held chunks to a spill file (or keeps them, if none can
     /// be made: memory then, rather than losing the body).
     fn spill_now(&mut self) {
         let spilled = Spill::create().and_then(|mut spill| {
-            for (_, chunk) in &self.chunks {
-                spill.append(chunk)?;
-            }
+            spill.append(&self.held)?;
             Ok(spill)
         });
         match spilled {
             Ok(spill) => {
                 self.spill = Some(spill);
-                self.chunks = Vec::new();
-                self.held = 0;
+                self.held = Vec::new();
+                self.marks = Vec::new();
             }
             Err(e) => spill_failed(&e),
         }
@@ -109,8 +124,15 @@ impl Captured {
     }
 
     /// The chunks and their arrival times, unless the body was spilled.
-    pub fn timed_chunks(&self) -> Option<&[(Instant, Bytes)]> {
-        self.spill.is_none().then_some(&self.chunks[..])
+    pub fn timed_chunks(&self) -> Option<impl Iterator<Item = (Instant, &[u8])>> {
+        let mut start = 0;
+        self.spill.is_none().then(|| {
+            self.marks.iter().map(move |&(at, end)| {
+                let chunk = &self.held[start..end];
+                start = end;
+                (at, chunk)
+            })
+        })
     }
 }
 
@@ -158,14 +180,7 @@ pub fn archive_body(
     let encoding = encoding.filter(|e| !is_identity(Some(e)));
     let mut body = match captured.spill {
         Some(spill) => from_spill(spill, encoding, which, redact, truncated),
-        None => {
-            let mut wire = Vec::with_capacity(captured.held);
-            for (_, chunk) in &captured.chunks {
-                wire.extend_from_slice(chunk);
-            }
-            drop(captured.chunks);
-            from_memory(wire, encoding, which, redact, truncated)
-        }
+        None => from_memory(captured.held, encoding, which, redact, truncated),
     };
     body.note.truncated = truncated;
     body

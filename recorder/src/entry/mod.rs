@@ -243,7 +243,7 @@ fn sse_events(rec: &Recorded, end: Instant, encoding: Option<&str>) -> Option<Ve
     let mut out = Vec::new();
     let mut parser = SseParser::new();
     for (t, chunk) in chunks {
-        parser.feed(chunk, rec.ms(*t), &mut out);
+        parser.feed(chunk, rec.ms(t), &mut out);
     }
     parser.finish(rec.ms(end), &mut out);
     Some(out)

@@ -118,7 +118,7 @@ impl Pipeline {
         async move {
             // A slow disk slows new requests down rather than losing them;
             // nothing already under way waits.
-            self.archive.admit().await;
+            let admitted = self.archive.admit().await;
             let (parts, body) = req.into_parts();
             let url = match &dest {
                 Destination::Remote(t) => t.url(),
@@ -135,8 +135,11 @@ impl Pipeline {
             let mut rec = Recorded::new(parts.method.to_string(), version, url, headers, head_size);
             rec.redact = self.redact;
             rec.request_body = Captured::new(self.max_body_size);
+            if let Some(len) = content_length(&parts.headers) {
+                rec.request_body.expect(len);
+            }
             rec.response_body = Captured::new(self.max_body_size);
-            let ex = Exchange::start(rec, &self);
+            let ex = Exchange::start(rec, &self, admitted);
             let body = TeeBody::new(body, RequestSink(ex.clone()));
             match dest {
                 Destination::Remote(target) => self.forward(ex, parts, body, target).await,
@@ -276,6 +279,17 @@ fn hint_trust_once(ex: &Exchange, e: &crate::upstream::UpstreamError) {
     }
 }
 
+/// A body's announced length, if it has one.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// How long a failed exchange waits for the rest of the client's body.
 const UNSENT_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -311,10 +325,12 @@ pub struct Exchange {
     cut_off: Arc<AtomicBool>,
     /// The exchange's span, so its end is logged inside it wherever it drops.
     span: tracing::Span,
+    /// The archive's queue had room when it started (its entry is kept).
+    admitted: bool,
 }
 
 impl Exchange {
-    fn start(rec: Recorded, pipeline: &Pipeline) -> Arc<Exchange> {
+    fn start(rec: Recorded, pipeline: &Pipeline, admitted: bool) -> Arc<Exchange> {
         pipeline.stats.in_flight.fetch_add(1, Relaxed);
         Arc::new(Exchange {
             rec: Mutex::new(Some(rec)),
@@ -323,6 +339,7 @@ impl Exchange {
             redact: pipeline.redact,
             cut_off: pipeline.cut_off.clone(),
             span: tracing::Span::current(),
+            admitted,
         })
     }
 
@@ -365,9 +382,13 @@ impl Exchange {
             head_size: wire.as_ref().map(|w| w.size),
             headers: wire.map_or_else(|| header_list(&parts.headers), |w| w.headers),
         };
+        let length = content_length(&parts.headers);
         self.with(|r| {
             r.response_at = Some(now);
             r.response = Some(head);
+            if let Some(len) = length {
+                r.response_body.expect(len);
+            }
         });
     }
 
@@ -410,7 +431,7 @@ impl Exchange {
             stats.tokens_in.fetch_add(tokens_in, Relaxed);
             stats.tokens_out.fetch_add(tokens_out, Relaxed);
         }
-        self.archive.submit(entry);
+        self.archive.submit(entry, self.admitted);
     }
 
     /// Why an exchange with no recorded error did not complete.

@@ -84,10 +84,12 @@ impl ArchiveSink {
     /// writer's queue is over half full, waits for room (at most
     /// [`PATIENCE`]), so a disk slower than the traffic slows new requests
     /// instead of losing them. Never waits once the writer has failed.
-    /// Exchanges already under way are never held back.
-    pub async fn admit(&self) {
+    /// Exchanges already under way are never held back. Whether room was
+    /// found: the exchange's entry is then kept even past the budget
+    /// ([`ArchiveSink::submit`]).
+    pub async fn admit(&self) -> bool {
         if self.budget.has_room() {
-            return;
+            return true;
         }
         if !self.warned.waiting.swap(true, Relaxed) {
             self.stats.say(&format!(
@@ -103,12 +105,14 @@ impl ArchiveSink {
         if room.is_err() {
             tracing::debug!("gave up waiting for room in the archive queue");
         }
+        room.is_ok()
     }
 
     /// Queues an entry without waiting; counts it if it cannot be kept.
-    pub fn submit(&self, entry: Entry) {
+    /// `admitted`: [`ArchiveSink::admit`] found room for its exchange.
+    pub fn submit(&self, entry: Entry, admitted: bool) {
         let bytes = weight(&entry);
-        if !self.budget.take(bytes) {
+        if !self.budget.take(bytes, admitted) {
             self.stats.not_archived.fetch_add(1, Relaxed);
             if !self.warned.lost.swap(true, Relaxed) {
                 self.stats.say(&format!(

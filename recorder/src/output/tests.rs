@@ -138,7 +138,7 @@ fn a_full_disk_is_reported_and_counted_and_never_blocks() {
     )
     .unwrap();
     for _ in 0..3 {
-        sink.submit(entry());
+        sink.submit(entry(), true);
     }
     let closed = thread.finish();
     assert!(
@@ -153,7 +153,7 @@ fn a_full_disk_is_reported_and_counted_and_never_blocks() {
 }
 
 #[test]
-fn a_full_queue_drops_and_counts_instead_of_waiting() {
+fn a_full_queue_drops_and_counts_the_entries_of_exchanges_that_were_not_let_in() {
     let stats = Arc::new(Stats::default());
     let jam = Jam::default();
     let disk = jam.clone();
@@ -162,7 +162,7 @@ fn a_full_queue_drops_and_counts_instead_of_waiting() {
     jam.set(true);
     let started = std::time::Instant::now();
     for _ in 0..12 {
-        sink.submit(entry());
+        sink.submit(entry(), false);
     }
     assert!(
         started.elapsed() < std::time::Duration::from_secs(1),
@@ -183,6 +183,29 @@ fn a_full_queue_drops_and_counts_instead_of_waiting() {
 }
 
 #[test]
+fn entries_of_exchanges_let_in_are_kept_past_the_budget_up_to_its_overdraft() {
+    let stats = Arc::new(Stats::default());
+    let jam = Jam::default();
+    let disk = jam.clone();
+    let queue = 3 * budget::weight(&entry());
+    let (sink, thread) = start_with(move || Ok(har_output(disk)), stats.clone(), queue).unwrap();
+    jam.set(true);
+    let kept = 3 * budget::OVERDRAFT;
+    for _ in 0..kept + 2 {
+        sink.submit(entry(), true);
+    }
+    assert_eq!(
+        stats.not_archived.load(Relaxed),
+        2,
+        "only past the overdraft"
+    );
+    jam.set(false);
+    let closed = thread.finish();
+    assert_eq!(closed[0].written as usize, kept, "{closed:?}");
+    assert_eq!(stats.not_archived.load(Relaxed), 2);
+}
+
+#[test]
 fn both_outputs_get_every_entry_in_the_same_order() {
     let stats = Arc::new(Stats::default());
     let (har_disk, har_bytes) = disk();
@@ -194,7 +217,7 @@ fn both_outputs_get_every_entry_in_the_same_order() {
     )
     .unwrap();
     for n in [2, 0, 1] {
-        sink.submit(exchange(n));
+        sink.submit(exchange(n), true);
     }
     let closed = thread.finish();
     assert_eq!(closed.len(), 2);
@@ -228,7 +251,7 @@ fn a_full_disk_under_the_flow_file_leaves_the_har_going() {
     )
     .unwrap();
     for n in 0..4 {
-        sink.submit(exchange(n));
+        sink.submit(exchange(n), true);
     }
     let closed = thread.finish();
     assert!(closed[0].error.is_none(), "the HAR is whole: {closed:?}");
@@ -273,7 +296,7 @@ fn an_entry_that_cannot_be_a_flow_is_skipped_there_only() {
     let mut odd = exchange(1);
     odd.har.request.url = "/v1/messages".into();
     for e in [exchange(0), odd, exchange(2)] {
-        sink.submit(e);
+        sink.submit(e, true);
     }
     let closed = thread.finish();
     assert!(closed.iter().all(|c| c.error.is_none()), "{closed:?}");
@@ -301,7 +324,7 @@ fn flows_alone_write_no_har_and_a_plus_appends() {
     for (append, n) in [(false, 0), (true, 1), (true, 2)] {
         let stats = Arc::new(Stats::default());
         let (sink, thread) = start(&targets(append), head(), stats).unwrap();
-        sink.submit(exchange(n));
+        sink.submit(exchange(n), true);
         let closed = thread.finish();
         assert_eq!(closed.len(), 1);
         assert!(closed[0].error.is_none(), "{closed:?}");
@@ -316,7 +339,7 @@ fn flows_alone_write_no_har_and_a_plus_appends() {
     assert_eq!(names, ["s.flows"], "no HAR was created");
     // Without +, the file starts over.
     let (sink, thread) = start(&targets(false), head(), Arc::new(Stats::default())).unwrap();
-    sink.submit(exchange(3));
+    sink.submit(exchange(3), true);
     thread.finish();
     assert_eq!(urls_in_flows(&std::fs::read(&path).unwrap()).len(), 1);
 }
@@ -375,10 +398,10 @@ fn the_writer_goes_on_after_an_idle_pause() {
         8 * budget::weight(&entry()),
     )
     .unwrap();
-    sink.submit(exchange(1));
+    sink.submit(exchange(1), true);
     // Past the idle time, so the writer has given memory back once.
     std::thread::sleep(trim::IDLE * 2);
-    sink.submit(exchange(2));
+    sink.submit(exchange(2), true);
     let closed = thread.finish();
     assert_eq!(closed[0].written, 2, "{closed:?}");
     assert_eq!(urls_in_har(&har_bytes.lock().unwrap()).len(), 2);
@@ -434,7 +457,7 @@ fn an_entry_alone_is_flushed_at_once_and_entries_that_wait_share_a_flush() {
     )
     .unwrap();
     let after_head = on_disk.flushes();
-    sink.submit(exchange(0));
+    sink.submit(exchange(0), true);
     on_disk.until("the lone entry's flush", |d| d.flushes() > after_head);
     assert_eq!(
         urls_in_har_prefix(&on_disk).len(),
@@ -444,10 +467,10 @@ fn an_entry_alone_is_flushed_at_once_and_entries_that_wait_share_a_flush() {
 
     // The disk stalls; 20 entries finish meanwhile and wait together.
     on_disk.jam.set(true);
-    sink.submit(exchange(1));
+    sink.submit(exchange(1), true);
     std::thread::sleep(Duration::from_millis(50));
     for n in 2..22 {
-        sink.submit(exchange(n));
+        sink.submit(exchange(n), true);
     }
     let before = on_disk.flushes();
     on_disk.jam.set(false);
@@ -485,7 +508,7 @@ async fn new_exchanges_wait_for_room_while_the_disk_is_slow_and_none_is_lost() {
     // on the disk, and three more fill the queue past half.
     jam.set(true);
     for n in 0..4 {
-        sink.submit(exchange(n));
+        sink.submit(exchange(n), true);
     }
     let waiting = tokio::spawn({
         let sink = sink.clone();
@@ -500,13 +523,14 @@ async fn new_exchanges_wait_for_room_while_the_disk_is_slow_and_none_is_lost() {
         stats.line()
     );
     jam.set(false);
-    tokio::time::timeout(Duration::from_secs(5), waiting)
+    let admitted = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("room came, the exchange goes on")
         .unwrap();
+    assert!(admitted, "it was let in with room");
     assert_eq!(stats.waiting.load(Relaxed), 0);
     assert_eq!(stats.waited.load(Relaxed), 1);
-    sink.submit(exchange(4));
+    sink.submit(exchange(4), admitted);
     let closed = tokio::task::spawn_blocking(move || thread.finish())
         .await
         .unwrap();
@@ -526,12 +550,13 @@ async fn patience_runs_out_on_a_stuck_disk_and_the_loss_is_counted() {
     jam.set(true);
     // One in the stuck writer's hands, one queued: the queue is full.
     for n in 0..2 {
-        sink.submit(exchange(n));
+        sink.submit(exchange(n), true);
     }
     let started = std::time::Instant::now();
-    tokio::time::timeout(Duration::from_secs(5), sink.admit())
+    let admitted = tokio::time::timeout(Duration::from_secs(5), sink.admit())
         .await
         .expect("it goes on after its patience");
+    assert!(!admitted, "it went on without room");
     assert!(
         started.elapsed() >= Duration::from_millis(300),
         "it waited its patience first"
@@ -539,7 +564,7 @@ async fn patience_runs_out_on_a_stuck_disk_and_the_loss_is_counted() {
     assert_eq!(stats.waiting.load(Relaxed), 0);
     assert_eq!(stats.not_archived.load(Relaxed), 0, "nothing lost yet");
     // Its entry does not fit either: counted, not silently dropped.
-    sink.submit(exchange(2));
+    sink.submit(exchange(2), admitted);
     assert_eq!(stats.not_archived.load(Relaxed), 1, "the loss is counted");
     jam.set(false);
     let closed = tokio::task::spawn_blocking(move || thread.finish())
@@ -563,7 +588,7 @@ async fn once_the_writer_has_failed_nothing_waits() {
         8 * budget::weight(&entry()),
     )
     .unwrap();
-    sink.submit(entry());
+    sink.submit(entry(), true);
     for _ in 0..500 {
         if sink.budget.failed() {
             break;
@@ -572,13 +597,13 @@ async fn once_the_writer_has_failed_nothing_waits() {
     }
     assert!(sink.budget.failed(), "the writer said it failed");
     // However full the queue looks, a new exchange does not wait.
-    assert!(sink.budget.take(usize::MAX / 4));
+    assert!(sink.budget.take(usize::MAX / 4, false));
     tokio::time::timeout(Duration::from_millis(500), sink.admit())
         .await
         .expect("no waiting after a failure");
     sink.budget.give_back(usize::MAX / 4);
     for _ in 0..3 {
-        sink.submit(entry());
+        sink.submit(entry(), true);
     }
     let closed = tokio::task::spawn_blocking(move || thread.finish())
         .await
@@ -639,7 +664,7 @@ impl Write for GatedDisk {
 /// or lost, as the budget sees it: nothing queued or unflushed.
 fn until_idle(sink: &ArchiveSink) {
     for _ in 0..500 {
-        if sink.budget.has_room() && sink.budget.take(usize::MAX / 2) {
+        if sink.budget.has_room() && sink.budget.take(usize::MAX / 2, false) {
             // Took it all: nothing else was held. Give it back at once.
             sink.budget.give_back(usize::MAX / 2);
             return;
@@ -664,10 +689,10 @@ fn a_batch_lost_with_its_output_is_counted_once_per_entry_and_not_as_written() {
     // Entry 0 reaches both files; the flow file's disk then stalls on its
     // flush while entries 1-4 queue up behind it.
     flows.gate.set(GateState::Jammed);
-    sink.submit(exchange(0));
+    sink.submit(exchange(0), true);
     std::thread::sleep(Duration::from_millis(100));
     for n in 1..5 {
-        sink.submit(exchange(n));
+        sink.submit(exchange(n), true);
     }
     // Meanwhile the HAR's disk fills: 1-4 go there as one batch, whose
     // flush fails.
@@ -682,7 +707,7 @@ fn a_batch_lost_with_its_output_is_counted_once_per_entry_and_not_as_written() {
     // Now the flow file's disk fills too: entry 5 is missing from both
     // outputs, and counted once.
     flows.gate.set(GateState::Full);
-    sink.submit(exchange(5));
+    sink.submit(exchange(5), true);
     until_idle(&sink);
     assert!(sink.budget.failed(), "every output failed: nothing waits");
     let closed = thread.finish();
