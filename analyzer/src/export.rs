@@ -25,8 +25,9 @@ fn create(path: &Path, head: Option<&LogHead>) -> anyhow::Result<AnyWriter> {
 
 /// Writes one entry. `Ok(false)`: this entry cannot be a flow (warned,
 /// skipped); the next ones are still written.
-fn append(output: &mut AnyWriter, entry: &Entry, path: &Path) -> anyhow::Result<bool> {
-    match output.append(entry) {
+fn append(output: &mut AnyWriter, entry: Entry, path: &Path) -> anyhow::Result<bool> {
+    // Owned: a flow takes the bodies over rather than copying them.
+    match output.append_owned(entry) {
         Ok(()) => Ok(true),
         Err(e) if e.is_entry_skipped() => {
             crate::report::warn(&format!("{e}; skipped it"));
@@ -76,7 +77,7 @@ pub fn copy(
             continue;
         };
         change(&mut entry);
-        if append(&mut output, &entry, &args.output)? {
+        if append(&mut output, entry, &args.output)? {
             copied.written += 1;
         } else {
             copied.skipped += 1;

@@ -65,6 +65,27 @@ pub fn is_valid(text: &str) -> bool {
     d.finish()
 }
 
+/// [`decode`] into the text's own buffer (what base64 decodes to is
+/// shorter than it), for a body no longer needed as text; `None`, the
+/// text lost, if it is not base64 (check with [`is_valid`] first).
+pub fn decode_in_place(mut text: Vec<u8>) -> Option<Vec<u8>> {
+    let mut d = Decoder::default();
+    let mut w = 0;
+    for r in 0..text.len() {
+        // Each output byte takes at least 8 bits of input: it lands at or
+        // before the byte being read.
+        if let Some(b) = d.step(text[r]).ok()? {
+            text[w] = b;
+            w += 1;
+        }
+    }
+    text.truncate(w);
+    d.finish().then_some(text)
+}
+
+/// A character that is not base64.
+struct NotBase64;
+
 /// Base64 decoding fed in pieces of any length.
 #[derive(Default)]
 struct Decoder {
@@ -77,31 +98,43 @@ impl Decoder {
     /// Appends what `text` decodes to; `false` if it is not base64.
     fn feed(&mut self, text: &[u8], out: &mut Vec<u8>) -> bool {
         for &c in text {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' | b'-' => 62,
-                b'/' | b'_' => 63,
-                b'=' => {
-                    self.padding = true;
-                    continue;
-                }
-                c if c.is_ascii_whitespace() => continue,
-                _ => return false,
-            };
-            if self.padding {
-                return false; // data after padding
-            }
-            self.acc = (self.acc << 6) | u32::from(v);
-            self.bits += 6;
-            if self.bits >= 8 {
-                self.bits -= 8;
-                out.push((self.acc >> self.bits) as u8);
-                self.acc &= (1 << self.bits) - 1;
+            match self.step(c) {
+                Ok(Some(b)) => out.push(b),
+                Ok(None) => {}
+                Err(NotBase64) => return false,
             }
         }
         true
+    }
+
+    /// One character: the byte it completes, if any.
+    #[inline]
+    fn step(&mut self, c: u8) -> Result<Option<u8>, NotBase64> {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => {
+                self.padding = true;
+                return Ok(None);
+            }
+            c if c.is_ascii_whitespace() => return Ok(None),
+            _ => return Err(NotBase64),
+        };
+        if self.padding {
+            return Err(NotBase64); // data after padding
+        }
+        self.acc = (self.acc << 6) | u32::from(v);
+        self.bits += 6;
+        if self.bits < 8 {
+            return Ok(None);
+        }
+        self.bits -= 8;
+        let b = (self.acc >> self.bits) as u8;
+        self.acc &= (1 << self.bits) - 1;
+        Ok(Some(b))
     }
 
     /// Whether the input ended where base64 may end: leftover bits are
@@ -163,5 +196,25 @@ mod tests {
         let mut late = text.clone();
         late.push('!');
         assert!(!is_valid(&late), "a bad byte past the first piece");
+    }
+
+    #[test]
+    fn decoding_in_place_agrees_with_decoding() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        for text in [
+            encode(&data),
+            "Zm9v\nYmE".into(),
+            "-_8".into(),
+            String::new(),
+        ] {
+            let want = decode(&text);
+            assert_eq!(
+                decode_in_place(text.clone().into_bytes()),
+                want,
+                "{text:.20}"
+            );
+        }
+        assert_eq!(decode_in_place(b"not base64!".to_vec()), None);
+        assert_eq!(decode_in_place(b"Z".to_vec()), None);
     }
 }

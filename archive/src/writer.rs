@@ -153,8 +153,24 @@ pub enum Escaping {
 }
 
 /// An entry's buffer is kept for the next one up to this size; a rare huge
-/// entry does not pin its memory for the rest of the recording.
+/// entry does not pin its memory for the rest of the recording, and one
+/// whose strings hold more is not serialised into it at all.
 const KEEP_JSON_BUFFER: usize = 4 * 1024 * 1024;
+
+/// Roughly what an entry's strings hold: its bodies, events and messages.
+fn held_bytes(entry: &Entry) -> usize {
+    let text = |t: Option<&str>| t.map_or(0, str::len);
+    let events = entry.sse_events.iter().flatten().map(|e| e.data.len());
+    let messages = entry
+        .websocket_messages
+        .iter()
+        .flatten()
+        .map(|m| m.data.len());
+    text(entry.request_text())
+        + text(entry.response_text())
+        + events.sum::<usize>()
+        + messages.sum::<usize>()
+}
 
 /// The byte stream: each entry serialised into `json`, then through the
 /// compressor; [`Stream::flush`] pushes it all the way to the sink.
@@ -209,6 +225,20 @@ impl Stream {
             }
         }
         Ok(())
+    }
+
+    /// Like [`Stream::write_json`] for an entry that holds megabytes
+    /// (`analyze export` of a 200 MB body): serialised through the 128 KiB
+    /// buffer in front of the compressor, never whole in `json` beside the
+    /// entry (the same bytes: see [`Escaping`]). Flushed at once so that
+    /// `buffered` is empty again for [`Stream::write_json`].
+    fn write_streamed(&mut self, prefix: &[u8], entry: &Entry) -> Result<(), Failed> {
+        self.buffered.write_all(prefix).map_err(Failed::Io)?;
+        serde_json::to_writer(&mut self.buffered, entry).map_err(|e| match e.is_io() {
+            true => Failed::Io(e.into()),
+            false => Failed::Json(e),
+        })?;
+        self.buffered.flush().map_err(Failed::Io)
     }
 
     /// Ends the compressor's block (never the frame) and pushes everything
@@ -362,6 +392,8 @@ impl ArchiveWriter {
         let separator: &[u8] = if self.entries == 0 { b"\n" } else { b",\n" };
         let written = if stream::has_notes(entry) {
             self.stream.write_noted(separator, entry)
+        } else if held_bytes(entry) > KEEP_JSON_BUFFER {
+            self.stream.write_streamed(separator, entry)
         } else {
             self.stream.write_json(separator, entry)
         };

@@ -249,6 +249,17 @@ impl AnyWriter {
         Ok(())
     }
 
+    /// [`AnyWriter::append`] of an entry the caller is done with: written
+    /// as a flow, its bodies move into it rather than being copied.
+    pub fn append_owned(&mut self, entry: Entry) -> Result<(), AnyWriteError> {
+        match &mut self.inner {
+            Inner::Flows(w) if !has_notes(&entry) => w.append_owned(entry)?,
+            _ => return self.append(&entry),
+        }
+        self.written += 1;
+        self.flush()
+    }
+
     /// Pushes every entry appended so far to the file.
     pub fn flush(&mut self) -> Result<(), AnyWriteError> {
         match &mut self.inner {

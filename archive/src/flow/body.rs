@@ -14,6 +14,16 @@ use crate::model::Header;
 use crate::wire::is_identity;
 use std::io::{self, Write};
 
+/// [`decoded_bytes`] of a body taken out of its entry: its own buffer,
+/// base64 decoded in place.
+pub(crate) fn decoded_owned(text: String, base64: bool) -> Vec<u8> {
+    if base64 && base64::is_valid(&text) {
+        // Valid, so it decodes (into what it was).
+        return base64::decode_in_place(text.into_bytes()).unwrap_or_default();
+    }
+    text.into_bytes()
+}
+
 /// An entry body's decoded bytes: base64 undone where the entry says so.
 pub(crate) fn decoded_bytes(text: &str, base64: bool) -> Vec<u8> {
     if base64 {

@@ -16,6 +16,41 @@ use sha2::{Digest, Sha256};
 
 /// The flow for `entry`; `index` (its place in the file) varies the id.
 pub(crate) fn convert(entry: &Entry, index: usize) -> Result<Value, FlowError> {
+    let request = entry.har.request.post_data.as_ref().and_then(|p| {
+        let base64 = p.comment.as_deref() == Some("base64");
+        Some(body::decoded_bytes(p.text.as_deref()?, base64))
+    });
+    let content = &entry.har.response.content;
+    let response = content.text.as_deref().map(|text| {
+        let base64 = content.encoding.as_deref() == Some("base64");
+        body::decoded_bytes(text, base64)
+    });
+    convert_with(entry, index, [request, response])
+}
+
+/// [`convert`] for an entry not needed afterwards: its bodies are moved
+/// into the flow (base64 decoded in their own buffer), not copied, so a
+/// 200 MB body is held once.
+pub(crate) fn convert_owned(mut entry: Entry, index: usize) -> Result<Value, FlowError> {
+    let request = entry.har.request.post_data.as_mut().and_then(|p| {
+        let base64 = p.comment.as_deref() == Some("base64");
+        Some(body::decoded_owned(p.text.take()?, base64))
+    });
+    let content = &mut entry.har.response.content;
+    let base64 = content.encoding.as_deref() == Some("base64");
+    let response = content
+        .text
+        .take()
+        .map(|text| body::decoded_owned(text, base64));
+    convert_with(&entry, index, [request, response])
+}
+
+/// The flow, with the request's and the response's body bytes given.
+fn convert_with(
+    entry: &Entry,
+    index: usize,
+    [request_body, response_body]: [Option<Vec<u8>>; 2],
+) -> Result<Value, FlowError> {
     let har = &entry.har;
     let url =
         url::split(&har.request.url).ok_or_else(|| FlowError::Url(har.request.url.clone()))?;
@@ -75,11 +110,14 @@ pub(crate) fn convert(entry: &Entry, index: usize) -> Result<Value, FlowError> {
         ),
         ("timestamp_created", Value::Float(start)),
         ("backup", Value::Null),
-        ("request", request(entry, &url, &times, &http_version)),
+        (
+            "request",
+            request(entry, &url, &times, &http_version, request_body),
+        ),
         (
             "response",
             if has_response {
-                response(entry, &times)
+                response(entry, &times, response_body)
             } else {
                 Value::Null
             },
@@ -244,19 +282,15 @@ fn headers(list: &[Header]) -> Value {
     )
 }
 
-fn request(entry: &Entry, url: &url::Url, t: &FlowTimes, version: &str) -> Value {
+fn request(
+    entry: &Entry,
+    url: &url::Url,
+    t: &FlowTimes,
+    version: &str,
+    decoded: Option<Vec<u8>>,
+) -> Value {
     let req = &entry.har.request;
-    let decoded = req
-        .post_data
-        .as_ref()
-        .and_then(|p| {
-            Some(body::decoded_bytes(
-                p.text.as_deref()?,
-                p.comment.as_deref() == Some("base64"),
-            ))
-        })
-        .unwrap_or_default();
-    let (content, headers_kept) = body::to_wire(&req.headers, decoded);
+    let (content, headers_kept) = body::to_wire(&req.headers, decoded.unwrap_or_default());
     // HTTP/1 requests carry no authority (origin form); HTTP/2 has :authority.
     let authority = if version.starts_with("HTTP/2") {
         url::authority(&url.scheme, &url.host, url.port)
@@ -282,15 +316,9 @@ fn request(entry: &Entry, url: &url::Url, t: &FlowTimes, version: &str) -> Value
     ])
 }
 
-fn response(entry: &Entry, t: &FlowTimes) -> Value {
+fn response(entry: &Entry, t: &FlowTimes, decoded: Option<Vec<u8>>) -> Value {
     let resp = &entry.har.response;
-    let decoded = resp
-        .content
-        .text
-        .as_deref()
-        .map(|text| body::decoded_bytes(text, resp.content.encoding.as_deref() == Some("base64")))
-        .unwrap_or_default();
-    let (content, headers_kept) = body::to_wire(&resp.headers, decoded);
+    let (content, headers_kept) = body::to_wire(&resp.headers, decoded.unwrap_or_default());
     let version = flow_version(&resp.http_version);
     Value::dict(vec![
         ("http_version", Value::bytes(version.into_bytes())),

@@ -306,6 +306,32 @@ pub fn dump(value: &Value, out: &mut Vec<u8>) {
     out.push(tag);
 }
 
+/// [`dump`] into any writer: a flow holding a 200 MB body is written
+/// through the writer's buffer, never whole in a second one.
+pub fn dump_to(value: &Value, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write!(out, "{}:", payload_len(value))?;
+    match value {
+        Value::Null => {}
+        Value::Bool(b) => out.write_all(if *b { b"true" } else { b"false" })?,
+        Value::Int(i) => write!(out, "{i}")?,
+        Value::Float(f) => out.write_all(float_text(*f).as_bytes())?,
+        Value::Bytes(b) => out.write_all(b)?,
+        Value::Str(s) => out.write_all(s.as_bytes())?,
+        Value::List(items) => {
+            for v in items {
+                dump_to(v, out)?;
+            }
+        }
+        Value::Dict(pairs) => {
+            for (k, v) in pairs {
+                dump_to(k, out)?;
+                dump_to(v, out)?;
+            }
+        }
+    }
+    out.write_all(&[tag(value)])
+}
+
 /// The value's encoding as a new buffer.
 pub fn to_vec(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(encoded_len(value));

@@ -80,13 +80,31 @@ impl FlowWriter {
         self.index += 1;
         let flow = from_entry::convert(entry, index)
             .map_err(|source| FlowWriteError::Entry { index, source })?;
-        let bytes = super::tnetstring::to_vec(&flow);
-        self.sink
-            .write_all(&bytes)
-            .map_err(|source| FlowWriteError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+        self.write_flow(&flow)
+    }
+
+    /// Like [`FlowWriter::append_batched`] for an entry the caller is done
+    /// with: its bodies move into the flow instead of being copied.
+    pub fn append_owned(&mut self, entry: Entry) -> Result<(), FlowWriteError> {
+        let index = self.index;
+        self.index += 1;
+        let flow = from_entry::convert_owned(entry, index)
+            .map_err(|source| FlowWriteError::Entry { index, source })?;
+        self.write_flow(&flow)
+    }
+
+    /// Encodes the flow into the sink: in one buffer when small (one
+    /// write), through the sink's own buffer when it holds megabytes.
+    fn write_flow(&mut self, flow: &super::tnetstring::Value) -> Result<(), FlowWriteError> {
+        let written = if super::tnetstring::encoded_len(flow) > 4 << 20 {
+            super::tnetstring::dump_to(flow, &mut self.sink)
+        } else {
+            self.sink.write_all(&super::tnetstring::to_vec(flow))
+        };
+        written.map_err(|source| FlowWriteError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         self.flows += 1;
         Ok(())
     }

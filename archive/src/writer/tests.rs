@@ -205,3 +205,34 @@ fn zstd_frame_declares_an_8_to_128_mib_window() {
     let size = (1u64 << log) + (1u64 << log) / 8 * u64::from(window & 7);
     assert!((8 << 20..=128 << 20).contains(&size), "window {size} bytes");
 }
+
+#[test]
+fn an_entry_holding_megabytes_is_streamed_with_the_same_bytes() {
+    // `analyze export` of a 200 MB body: not serialised whole into the
+    // entry buffer beside the entry, but the same bytes as that would be.
+    let mut big = sample_entry(1);
+    let piece = "say \"hi\"\n\t\\ café € 😀 \u{1} ";
+    let body = piece.repeat(5 * 1024 * 1024 / piece.len());
+    big.har.response.content.text = Some(body);
+    let entries = vec![sample_entry(0), big.clone(), sample_entry(2)];
+    for format in [Format::Har, Format::HarZst] {
+        let sink = SharedSink::default();
+        let mut w = ArchiveWriter::new(Box::new(sink.clone()), format, &head()).unwrap();
+        for e in &entries {
+            w.append_batched(e).unwrap();
+            assert!(w.stream.json.capacity() <= KEEP_JSON_BUFFER, "{format:?}");
+        }
+        w.finish().unwrap();
+        let (_, back) = read_all(sink.bytes());
+        assert!(back == entries, "{format:?}: read back equal");
+        if format == Format::Har {
+            let mut words = Vec::new();
+            json::write_json(&mut words, &big).unwrap();
+            let doc = sink.bytes();
+            assert!(
+                memchr::memmem::find(&doc, &words).is_some(),
+                "byte for byte"
+            );
+        }
+    }
+}
