@@ -69,6 +69,9 @@ pub(crate) fn redact(body: Body<'_>, place: &str, report: &mut Report) -> Change
             Changed::No
         };
     }
+    if big_and_clean(&body) {
+        return Changed::No;
+    }
     let Some(bytes) = crate::base64::decode(body.text) else {
         // Says base64 but is not: search it as text.
         let mut hits = Vec::new();
@@ -109,6 +112,33 @@ pub(crate) fn redact(body: Body<'_>, place: &str, report: &mut Report) -> Change
         }
         None => Changed::No,
     }
+}
+
+/// A base64 body over 4 MiB is first searched as it decodes, a window at
+/// a time ([`any_hit`]): when nothing is found (nearly always: a download,
+/// an image), it is not held decoded, nor as the ASCII views the search
+/// makes, beside its text. Only plain bodies: not compressed (that path
+/// has its own bound), not a form, multipart or event stream (searched
+/// as a whole), and valid base64 (else it is searched as text).
+fn big_and_clean(body: &Body<'_>) -> bool {
+    let m = body.mime.trim_start().to_ascii_lowercase();
+    let structured = [
+        "application/x-www-form-urlencoded",
+        "multipart/",
+        "text/event-stream",
+    ]
+    .iter()
+    .any(|p| m.starts_with(p));
+    if body.text.len() <= 4 << 20 || structured {
+        return false;
+    }
+    let Some(start) = crate::base64::decode_prefix(body.text, 4) else {
+        return false;
+    };
+    if inflate_reader(&start, body.encoding).is_some() || !crate::base64::is_valid(body.text) {
+        return false;
+    }
+    !any_hit(Box::new(crate::base64::reader(body.text)), body.mime)
 }
 
 /// Decoded output searched at most: 100× the wire size (FORMAT.md's
@@ -233,5 +263,54 @@ mod tests {
             inflate_reader(&clean, None).unwrap(),
             "text/plain"
         ));
+    }
+
+    #[test]
+    fn a_big_base64_body_is_searched_as_it_decodes_and_redacted_whole_when_it_holds_a_key() {
+        let key = "sk-ant-api03-FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE-FAKEAA";
+        let bytes: Vec<u8> = (0..6u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 | 0x80)
+            .collect();
+        let run = |bytes: &[u8], mime: &str| {
+            let mut text = crate::base64::encode(bytes);
+            let before = text.clone();
+            let mut report = Report {
+                places: Vec::new(),
+                findings: Some(Vec::new()),
+            };
+            let body = Body {
+                text: &mut text,
+                base64: true,
+                mime,
+                encoding: None,
+            };
+            let changed = redact(body, "response.content.text", &mut report);
+            (changed, report.findings.unwrap().len(), text != before)
+        };
+        let clean = Body {
+            text: &mut crate::base64::encode(&bytes),
+            base64: true,
+            mime: "application/octet-stream",
+            encoding: None,
+        };
+        assert!(
+            big_and_clean(&clean),
+            "searched as it decodes, nothing found"
+        );
+        assert_eq!(
+            run(&bytes, "application/octet-stream"),
+            (Changed::No, 0, false)
+        );
+        // A key anywhere, across a window's edge too, is found and redacted
+        // as before (the whole-body path runs once something is found).
+        for at in [10, 3 << 20, stream::WINDOW + stream::CARRY - 20] {
+            let mut with_key = bytes.clone();
+            with_key[at..at + key.len()].copy_from_slice(key.as_bytes());
+            assert_eq!(
+                run(&with_key, "application/octet-stream"),
+                (Changed::InPlace, 1, true),
+                "key at {at}"
+            );
+        }
     }
 }
