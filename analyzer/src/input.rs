@@ -102,6 +102,65 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
 /// How many entries the reading thread may hold ready for the caller.
 const READ_AHEAD: usize = 8;
 
+/// Bytes of entries read and not yet handled by the caller past which the
+/// reading thread waits before reading another: small entries still
+/// overlap the command, but two 50 MB bodies are never held at once (the
+/// memory target is twice the largest body, not the read-ahead's sum).
+const READ_AHEAD_BYTES: u64 = 16 << 20;
+
+/// Entries' bytes handed to the caller and not yet done with.
+#[derive(Default)]
+struct InFlight {
+    state: std::sync::Mutex<(u64, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl InFlight {
+    /// Waits until less than [`READ_AHEAD_BYTES`] are in flight (or the
+    /// caller has stopped).
+    fn wait_for_room(&self) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        while state.0 >= READ_AHEAD_BYTES && !state.1 {
+            match self.changed.wait(state) {
+                Ok(s) => state = s,
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn add(&self, bytes: u64) {
+        if let Ok(mut state) = self.state.lock() {
+            state.0 += bytes;
+        }
+    }
+
+    fn done(&self, bytes: u64) {
+        if let Ok(mut state) = self.state.lock() {
+            state.0 = state.0.saturating_sub(bytes);
+        }
+        self.changed.notify_all();
+    }
+
+    /// The caller stopped: the reading thread waits no more.
+    fn stop(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.1 = true;
+        }
+        self.changed.notify_all();
+    }
+}
+
+/// Stops the reading thread's waiting however the caller's loop ends.
+struct StopOnDrop(std::sync::Arc<InFlight>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// What a run had to leave out, for the exit status: files that could not
 /// be read at all (in a run over several) and entries that could not be
 /// read (in any file).
@@ -172,11 +231,20 @@ fn read_all(
 ) -> Result<ReadSummary, Failure> {
     let reader = open(source).map_err(Failure::Reading)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD);
+    let in_flight = std::sync::Arc::new(InFlight::default());
+    let stop = StopOnDrop(in_flight.clone());
     let reading = std::thread::spawn(move || {
         let mut reader = reader;
-        for item in reader.by_ref() {
+        loop {
+            in_flight.wait_for_room();
+            let before = reader.bytes_read();
+            let Some(item) = reader.next() else {
+                break;
+            };
+            let size = reader.bytes_read().saturating_sub(before);
+            in_flight.add(size);
             // The caller stopped (its error): leave the rest.
-            if tx.send(item).is_err() {
+            if tx.send((item, size)).is_err() {
                 break;
             }
         }
@@ -184,18 +252,21 @@ fn read_all(
     });
     let name = source.name();
     let mut entries = 0;
-    for item in rx {
+    for (item, size) in rx {
         // On an error the reading thread is left behind (it stops at its
         // next entry): waiting for it could mean waiting on a pipe.
         let Some(entry) = readable(&name, entries, item) else {
+            stop.0.done(size);
             entries += 1;
             continue;
         };
         each(entries, entry)
             .with_context(|| name.clone())
             .map_err(Failure::Caller)?;
+        stop.0.done(size);
         entries += 1;
     }
+    drop(stop);
     crate::report::repeated_warnings(&name);
     let reader = reading.join().map_err(|_| {
         Failure::Reading(anyhow::anyhow!(
@@ -309,6 +380,33 @@ mod tests {
             ["a.har", "b.har.zst", "c.har.gz", "d.flows", "e.mitm", "-"]
         );
         assert!(got[5].is_stdin());
+    }
+
+    #[test]
+    fn the_reading_thread_waits_while_a_big_entry_is_in_flight() {
+        use std::sync::{mpsc, Arc};
+        use std::time::Duration;
+        let f = Arc::new(InFlight::default());
+        f.add(READ_AHEAD_BYTES); // one big entry handed to the caller
+        let (g, (tx, rx)) = (f.clone(), mpsc::channel());
+        let t = std::thread::spawn(move || {
+            g.wait_for_room();
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "does not read on while it is in flight"
+        );
+        f.done(READ_AHEAD_BYTES);
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("reads on once the caller is done with it");
+        t.join().unwrap();
+        // A caller that stopped never leaves it waiting.
+        f.add(2 * READ_AHEAD_BYTES);
+        let g = f.clone();
+        let t = std::thread::spawn(move || g.wait_for_room());
+        f.stop();
+        t.join().unwrap();
     }
 
     #[test]
