@@ -98,7 +98,12 @@ pub fn role(call: &Call) -> Role {
     if req.tool_count() > 0 {
         return Role::Main;
     }
-    let mut has = |w: &str| words.found(w);
+    side_role(|w| words.found(w))
+}
+
+/// A side call's role by the words its prompt (system and first user
+/// text, lowercased) holds.
+fn side_role(mut has: impl FnMut(&str) -> bool) -> Role {
     if has("git history") || has("commit messages") || has("recent commits") {
         Role::GitHistory
     } else if has("isnewtopic") || has("new conversation topic") {
@@ -240,7 +245,8 @@ mod tests {
     }
 
     /// The role as it was computed before the first user text was read
-    /// in pieces: the whole text, trimmed, lowercased with the system's.
+    /// in pieces: the whole text, trimmed, lowercased with the system's
+    /// (the words' order is [`side_role`]'s either way).
     fn role_whole(call: &Call) -> Role {
         let req = call.request.as_ref().unwrap();
         let user = req.first_user_text().unwrap_or_default();
@@ -255,18 +261,7 @@ mod tests {
             return Role::Main;
         }
         let prompt = format!("{}\n{}", req.system_text(), user).to_lowercase();
-        let has = |w: &str| prompt.contains(w);
-        if has("git history") || has("commit messages") || has("recent commits") {
-            Role::GitHistory
-        } else if has("isnewtopic") || has("new conversation topic") {
-            Role::Topic
-        } else if has("title") {
-            Role::Title
-        } else if has("topic") {
-            Role::Topic
-        } else {
-            Role::Side
-        }
+        side_role(|w| prompt.contains(w))
     }
 
     #[test]
