@@ -131,6 +131,31 @@ impl std::io::Read for DecodeReader<'_> {
 /// A character that is not base64.
 struct NotBase64;
 
+/// Each byte's 6-bit value (both alphabets), or what else it is: one
+/// table look-up a character instead of five ranges (`leaks` and
+/// `export` run a 200 MB body through this twice).
+const VALUE: [u8; 256] = {
+    let mut t = [BAD; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b'-' as usize] = 62;
+    t[b'_' as usize] = 63;
+    t[b'=' as usize] = PAD;
+    // ASCII whitespace, as `u8::is_ascii_whitespace` has it.
+    t[b' ' as usize] = SKIP;
+    t[b'\t' as usize] = SKIP;
+    t[b'\n' as usize] = SKIP;
+    t[0x0C] = SKIP;
+    t[b'\r' as usize] = SKIP;
+    t
+};
+const SKIP: u8 = 64;
+const PAD: u8 = 65;
+const BAD: u8 = 255;
+
 /// Base64 decoding fed in pieces of any length.
 #[derive(Default)]
 struct Decoder {
@@ -155,18 +180,14 @@ impl Decoder {
     /// One character: the byte it completes, if any.
     #[inline]
     fn step(&mut self, c: u8) -> Result<Option<u8>, NotBase64> {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => {
+        let v = match VALUE[usize::from(c)] {
+            SKIP => return Ok(None),
+            PAD => {
                 self.padding = true;
                 return Ok(None);
             }
-            c if c.is_ascii_whitespace() => return Ok(None),
-            _ => return Err(NotBase64),
+            BAD => return Err(NotBase64),
+            v => v,
         };
         if self.padding {
             return Err(NotBase64); // data after padding
@@ -272,5 +293,22 @@ mod tests {
         assert_eq!(got, data);
         let mut bad = Vec::new();
         assert!(reader("Zm9v!").read_to_end(&mut bad).is_err());
+    }
+
+    #[test]
+    fn the_table_says_what_each_byte_is() {
+        for c in 0..=255u8 {
+            let want = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' | b'-' => 62,
+                b'/' | b'_' => 63,
+                b'=' => PAD,
+                c if c.is_ascii_whitespace() => SKIP,
+                _ => BAD,
+            };
+            assert_eq!(VALUE[usize::from(c)], want, "byte {c}");
+        }
     }
 }
