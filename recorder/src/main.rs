@@ -22,7 +22,6 @@
 //! (`record -- COMMAND` and its environment), [`tls`] (the local CA, leaf
 //! certificates, `record ca`).
 
-mod alloc;
 mod app;
 mod cli;
 mod entry;
