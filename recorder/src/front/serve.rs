@@ -19,6 +19,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+/// The most a connection's read buffer grows to. hyper's default (~408
+/// KiB) let each of 16 connections sending 300 KiB bodies keep a buffer of
+/// their size; bodies are copied out as they pass ([`crate::entry`]), so a
+/// smaller buffer only means more reads of a large body.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// Serves HTTP/1 on any byte stream until it closes or shutdown cuts it
 /// off. Generic so that forward mode can serve what arrives inside a
 /// CONNECT tunnel (plain or after TLS termination) the same way.
@@ -53,6 +59,7 @@ pub async fn serve_http1<IO>(
     let conn = http1::Builder::new()
         .preserve_header_case(true)
         .title_case_headers(false)
+        .max_buf_size(READ_BUFFER)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(client_timeout)
         .serve_connection(io, service);
