@@ -76,6 +76,7 @@ pub fn copy(
             copied.unreadable += 1;
             continue;
         };
+        refuse_cut_strings(&entry, index, &name)?;
         change(&mut entry);
         if append(&mut output, entry, &args.output)? {
             copied.written += 1;
@@ -94,6 +95,21 @@ pub fn copy(
         .finish_with(&head)
         .with_context(|| format!("finishing {}", args.output.display()))?;
     Ok(copied)
+}
+
+/// A copy must not lose the end of a string longer than analyze reads
+/// whole: the command fails instead (its output is written beside the
+/// target and never put in place).
+fn refuse_cut_strings(entry: &Entry, index: usize, file: &str) -> anyhow::Result<()> {
+    if entry.warnings.iter().any(|w| w.is_cut_string()) {
+        anyhow::bail!(
+            "{file}: entries[{index}] holds a string longer than {} MiB, which analyze does not \
+             hold whole: a copy would lose its end, so nothing was written (the archive itself is \
+             whole; `zstd -d` or `jq` can copy it)",
+            cctap_archive::reader::MAX_STRING >> 20
+        );
+    }
+    Ok(())
 }
 
 pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {

@@ -216,6 +216,42 @@ fn big_har(path: &std::path::Path, n: usize) {
 }
 
 #[test]
+fn export_and_redact_refuse_to_cut_a_string_longer_than_analyze_reads_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("huge.har");
+    let body = "x".repeat(65 << 20);
+    let har = serde_json::json!({"log": {
+        "version": "1.2", "creator": {"name": "test", "version": "0"},
+        "entries": [{
+            "startedDateTime": "2026-12-04T08:00:00.000Z", "time": 1,
+            "request": {"method": "POST", "url": "https://api.example.test/upload",
+                "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [],
+                "headersSize": -1, "bodySize": body.len(),
+                "postData": {"mimeType": "text/plain", "text": body}},
+            "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1",
+                "headers": [], "cookies": [], "redirectURL": "", "headersSize": -1, "bodySize": 0,
+                "content": {"size": 0, "mimeType": "text/plain", "text": ""}},
+            "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}
+        }]
+    }});
+    std::fs::write(&src, serde_json::to_vec(&har).unwrap()).unwrap();
+    drop((har, body));
+    for cmd in ["export", "redact"] {
+        let out = dir.path().join(format!("{cmd}.har"));
+        let r = analyze(&[cmd, src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert_ne!(r.code, 0, "{cmd} wrote a cut copy: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("entries[0] holds a string longer than 64 MiB")
+                && r.stderr.contains("nothing was written"),
+            "{cmd}: {}",
+            r.stderr
+        );
+        assert!(!out.exists(), "{cmd} left {}", out.display());
+    }
+}
+
+#[test]
 fn a_failed_export_or_redact_leaves_no_partial_file() {
     // The file size limit (ulimit -f, in KiB for bash) makes the write fail
     // after 256 KiB, as a full disk would; SIGXFSZ is ignored so the write

@@ -35,13 +35,16 @@ pub(crate) type Cuts = Arc<Mutex<Vec<Cut>>>;
 /// `analyze usage`'s reading, most of it per-escape bookkeeping).
 pub(crate) type Off = Arc<AtomicBool>;
 
+/// How [`cut_warning`]'s problem begins ([`super::FieldWarning::is_cut_string`]).
+pub(crate) const CUT_PROBLEM: &str = "a string of ";
+
 /// The warning for a string of `len` bytes (as stored) that was cut to
 /// its first `limit`.
 pub(crate) fn cut_warning(len: u64, limit: u64) -> super::FieldWarning {
     super::FieldWarning {
         path: String::new(),
         problem: format!(
-            "a string of {:.1} MiB was cut to its first {} MiB while reading \
+            "{CUT_PROBLEM}{:.1} MiB was cut to its first {} MiB while reading \
              (no string is held whole past that)",
             len as f64 / f64::from(1 << 20),
             limit >> 20

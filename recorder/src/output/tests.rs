@@ -201,7 +201,7 @@ fn entries_of_exchanges_let_in_are_kept_past_the_budget_up_to_its_overdraft() {
     );
     jam.set(false);
     let closed = thread.finish();
-    assert_eq!(closed[0].written as usize, kept, "{closed:?}");
+    assert_eq!(closed[0].written, kept, "{closed:?}");
     assert_eq!(stats.not_archived.load(Relaxed), 2);
 }
 

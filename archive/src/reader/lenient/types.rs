@@ -16,6 +16,13 @@ pub struct FieldWarning {
 }
 
 impl FieldWarning {
+    /// Whether it says a string of the entry was cut while reading (longer
+    /// than [`crate::reader::MAX_STRING`]): a copy of the entry would lose
+    /// the string's end.
+    pub fn is_cut_string(&self) -> bool {
+        self.path.is_empty() && self.problem.starts_with(crate::reader::cap::CUT_PROBLEM)
+    }
+
     /// The same path and problem in another entry (array indexes left
     /// out) is the same kind: warned about once per file.
     pub fn kind(&self) -> String {
