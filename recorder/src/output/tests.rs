@@ -152,14 +152,20 @@ fn a_full_disk_is_reported_and_counted_and_never_blocks() {
     );
 }
 
-#[test]
-fn a_full_queue_drops_and_counts_the_entries_of_exchanges_that_were_not_let_in() {
+/// A writer whose queue holds three [`entry`]s, its disk jammed.
+fn jammed_with_room_for_three() -> (Arc<Stats>, Jam, ArchiveSink, ArchiveThread) {
     let stats = Arc::new(Stats::default());
     let jam = Jam::default();
     let disk = jam.clone();
     let queue = 3 * budget::weight(&entry());
     let (sink, thread) = start_with(move || Ok(har_output(disk)), stats.clone(), queue).unwrap();
     jam.set(true);
+    (stats, jam, sink, thread)
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_the_entries_of_exchanges_that_were_not_let_in() {
+    let (stats, jam, sink, thread) = jammed_with_room_for_three();
     let started = std::time::Instant::now();
     for _ in 0..12 {
         sink.submit(entry(), false);
@@ -184,12 +190,7 @@ fn a_full_queue_drops_and_counts_the_entries_of_exchanges_that_were_not_let_in()
 
 #[test]
 fn entries_of_exchanges_let_in_are_kept_past_the_budget_up_to_its_overdraft() {
-    let stats = Arc::new(Stats::default());
-    let jam = Jam::default();
-    let disk = jam.clone();
-    let queue = 3 * budget::weight(&entry());
-    let (sink, thread) = start_with(move || Ok(har_output(disk)), stats.clone(), queue).unwrap();
-    jam.set(true);
+    let (stats, jam, sink, thread) = jammed_with_room_for_three();
     let kept = 3 * budget::OVERDRAFT;
     for _ in 0..kept + 2 {
         sink.submit(entry(), true);
