@@ -4,8 +4,8 @@
 //! everything goes to a spill file in a private temporary directory.
 //! Copying, rather than holding the chunks' `Bytes`, lets hyper reuse its
 //! read buffer at once (a held chunk kept a whole read buffer alive) and
-//! leaves no join to do when the entry is built. `--max-body-size` stops keeping bytes
-//! past its limit (`_truncated`). Turning what was kept into the entry's
+//! leaves no join to do when the entry is built. `--max-body-size` stops
+//! keeping bytes past its limit (`_truncated`). Turning what was kept into the entry's
 //! body (decoding bounded, text or base64) is [`archive_body`].
 use bytes::Bytes;
 use cctap_archive::decode::{decode_bounded, decoded_limit, decoder};
@@ -19,6 +19,9 @@ use std::time::Instant;
 
 /// Bodies past this many bytes leave memory for a spill file.
 pub const SPILL_AT: usize = 4 << 20;
+/// The most reserved ahead for a body on the word of its `Content-Length`
+/// (a client may announce more than it sends).
+const RESERVE_AT_MOST: usize = 1 << 20;
 /// A body held in memory decodes in memory up to this size; past it (and
 /// within [`decoded_limit`]) it is decoded again while being written.
 const DECODE_IN_MEMORY: u64 = 4 * SPILL_AT as u64;
@@ -75,8 +78,9 @@ impl Captured {
             return;
         }
         if self.held.is_empty() {
-            // Exact for a body with a length; grows by doubling otherwise.
-            let want = self.expected.min(SPILL_AT + 1).max(chunk.len());
+            // Exact for a body with a (believable) length; grows by
+            // doubling past that.
+            let want = self.expected.min(RESERVE_AT_MOST).max(chunk.len());
             self.held.reserve_exact(want);
         }
         self.held.extend_from_slice(&chunk);
