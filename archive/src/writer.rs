@@ -10,7 +10,7 @@
 //! entries that finished together share one flush (group commit).
 //!
 //! An entry is serialised by [`json`] (serde_json's bytes, with the string
-//! escaping of `writer/escape.rs`, 8 bytes at a time) into one buffer kept
+//! escaping of `writer/escape.rs`, 16 bytes at a time) into one buffer kept
 //! across entries, then handed to the compressor in one write.
 use crate::model::{Entry, LogHead};
 use crate::private_file::{open_private, Open};

@@ -22,6 +22,7 @@
 //! (`record -- COMMAND` and its environment), [`tls`] (the local CA, leaf
 //! certificates, `record ca`).
 
+mod alloc;
 mod app;
 mod cli;
 mod entry;
@@ -62,7 +63,10 @@ fn main() -> ExitCode {
     };
     init_tracing();
     ignore_file_size_signal();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .on_thread_park(alloc::on_worker_park)
         .enable_all()
         .build()
     {
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    runtime.spawn(alloc::wake_workers(workers));
     let result = runtime.block_on(app::run(config));
     // Connections still open must not hold the exit up.
     runtime.shutdown_timeout(Duration::from_millis(200));
