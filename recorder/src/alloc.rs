@@ -31,11 +31,14 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Sets the options above before the program's first allocation: the
 /// first arena is reserved then, with the policy in force (set from `main`
 /// they came too late: 62 MiB instead of 37). A constructor in
-/// `.init_array` runs before Rust's runtime allocates anything.
+/// `.init_array` runs before Rust's runtime allocates anything (an ELF
+/// section: elsewhere mimalloc keeps its defaults).
+#[cfg(target_os = "linux")]
 #[used]
 #[link_section = ".init_array"]
 static TUNE_BEFORE_MAIN: extern "C" fn() = tune;
 
+#[cfg(target_os = "linux")]
 extern "C" fn tune() {
     // SAFETY: setting an option has no preconditions; it only changes
     // mimalloc's policy for memory it reserves and frees from then on.
@@ -103,6 +106,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn the_options_are_in_force_before_main() {
         // SAFETY: reading an option has no preconditions.
         let (commit, purge) = unsafe {
