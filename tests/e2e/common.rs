@@ -2,8 +2,8 @@
 //! request body, and a [`Session`] (fake upstream + `record` + archive path).
 
 use bytes::Bytes;
-use cctap_archive::Entry;
-use cctap_tests::archive;
+use cctap_archive::{CutOff, Entry};
+use cctap_tests::archive::{self, ArchiveCheckError};
 use cctap_tests::upstream::{self, Builder, FakeUpstream};
 use cctap_tests::Recorder;
 use serde_json::{json, Value};
@@ -112,6 +112,13 @@ impl Session {
     /// `http://127.0.0.1:PORT` of the proxy.
     pub fn url(&self) -> String {
         self.recorder.url()
+    }
+
+    /// Kills `record` with SIGKILL (no chance to write the archive's tail)
+    /// and reads back what the archive kept, and where it was cut off.
+    pub fn kill9_and_read(self) -> Result<(Vec<Entry>, Option<CutOff>), ArchiveCheckError> {
+        self.recorder.kill9().expect("kill -9 record");
+        archive::read_entries(&self.archive)
     }
 
     /// Stops `record` with SIGINT (must exit 0) and returns the archive's

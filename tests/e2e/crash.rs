@@ -47,15 +47,8 @@ async fn kill_9_keeps_every_completed_entry() {
                 .wait_for_requests(4, STEP)
                 .await
                 .expect("fourth request reached upstream");
-            let Session {
-                recorder,
-                archive: path,
-                dir: _dir,
-                ..
-            } = session;
-            recorder.kill9().expect("kill -9 record");
-
-            let (entries, cut) = archive::read_entries(&path)
+            let (entries, cut) = session
+                .kill9_and_read()
                 .unwrap_or_else(|e| panic!("{extension}: reader must recover: {e}"));
             let mut texts: Vec<&str> = entries.iter().filter_map(|e| e.request_text()).collect();
             texts.sort();

@@ -375,17 +375,9 @@ async fn kill_amid_streams(extension: &str) {
         last = now;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let Session {
-        recorder,
-        archive: path,
-        dir: _dir,
-        upstream,
-    } = session;
-    recorder.kill9().expect("kill -9 record");
+    let killed = session.kill9_and_read();
     clients.abort();
-    drop(upstream);
-
-    let (entries, cut) = archive::read_entries(&path).expect("the reader recovers the archive");
+    let (entries, cut) = killed.expect("the reader recovers the archive");
     let cut = cut
         .unwrap_or_else(|| panic!("{extension}: an archive without its tail is reported cut off"));
     assert_eq!(

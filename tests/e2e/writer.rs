@@ -42,14 +42,7 @@ async fn an_entry_alone_is_flushed_at_once_and_kept_by_kill_9() {
                 "{extension}: the lone entry was readable {:?} after its answer",
                 answered.elapsed()
             );
-            let Session {
-                recorder,
-                archive: path,
-                dir: _dir,
-                ..
-            } = session;
-            recorder.kill9().expect("kill -9 record");
-            let (entries, cut) = archive::read_entries(&path).expect("the reader recovers it");
+            let (entries, cut) = session.kill9_and_read().expect("the reader recovers it");
             assert_eq!(entries.len(), 1, "{extension}");
             assert_eq!(
                 entries[0].request_text(),
