@@ -24,6 +24,7 @@ mod head;
 mod params;
 mod patterns;
 mod scan;
+mod seen;
 mod stream;
 mod view;
 

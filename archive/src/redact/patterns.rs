@@ -190,6 +190,10 @@ fn floor_char(text: &str, mut at: usize) -> usize {
 /// Slack token, `xox?-` and 10 more; the others need longer runs (an AWS
 /// access key 20, an Anthropic key 31).
 const MIN_TOKEN_RUN: usize = 15;
+/// No pattern matches fewer bytes (the Slack token; test
+/// `no_pattern_matches_fewer_bytes_than_the_shortest`), so a shorter text
+/// holds no secret.
+pub(crate) const SHORTEST: usize = MIN_TOKEN_RUN;
 /// The AWS secret key, 40 bytes of `[A-Za-z0-9/+]`, the one pattern whose
 /// secret may hold `/` or `+`.
 const MIN_BASE64_RUN: usize = 40;
@@ -260,6 +264,20 @@ fn anthropic_family(key: &str) -> &'static str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn no_pattern_matches_fewer_bytes_than_the_shortest() {
+        let least = PATTERNS
+            .iter()
+            .map(|p| {
+                let hir = regex_syntax::parse(&format!("{}{}", p.label, p.secret)).unwrap();
+                let least = hir.properties().minimum_len().unwrap();
+                assert!(least >= SHORTEST, "{} matches {least} bytes", p.kind);
+                least
+            })
+            .min();
+        assert_eq!(least, Some(SHORTEST));
+    }
 
     /// A secret drawn from one pattern's own regex (the PEM block, whose
     /// lazy `.*?` proptest cannot draw, is checked on its own below).

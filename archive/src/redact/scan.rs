@@ -3,7 +3,7 @@
 //! all go through here, so what `leaks` finds `redact` removes.
 use super::patterns::{self, EXAMPLES};
 use super::view::{has_json_escape, has_percent, json_decoded, percent_decoded, View};
-use super::{fingerprint, marker};
+use super::{fingerprint, marker, seen};
 use std::ops::Range;
 
 /// A secret, as a reader recovers it, and the stored bytes that spell it
@@ -46,6 +46,23 @@ pub(crate) fn scan_view(view: &View, hits: &mut Vec<Hit>) {
 /// and JSON-unescaped. The decoded views are built only when the text has
 /// an escape that could spell a credential's byte.
 pub(crate) fn scan_text(stored: &str, hits: &mut Vec<Hit>) {
+    // Decoding only shortens a text: no view of it can hold a secret.
+    if stored.len() < patterns::SHORTEST {
+        return;
+    }
+    let key = seen::Key::of(stored);
+    if key.is_some_and(|k| seen::is_clean(k, stored)) {
+        return;
+    }
+    let before = hits.len();
+    scan_views(stored, hits);
+    if let (Some(key), true) = (key, hits.len() == before) {
+        seen::remember_clean(key, stored);
+    }
+}
+
+/// [`scan_text`]'s work: the text as stored, then its decoded views.
+fn scan_views(stored: &str, hits: &mut Vec<Hit>) {
     for h in patterns::scan(stored) {
         hits.push(Hit::plain(h.kind, stored, h.start..h.end));
     }
