@@ -9,15 +9,17 @@
 //! [`ArchiveWriter::append_batched`] and [`ArchiveWriter::flush`] to let the
 //! entries that finished together share one flush (group commit).
 //!
-//! An entry is serialised by [`json`] (serde_json's bytes, with the string
-//! escaping of `writer/escape.rs`, 16 bytes at a time) into one buffer kept
-//! across entries, then handed to the compressor in one write.
+//! An entry is written field by field by [`entry`] (serde_json's bytes,
+//! with the string escaping of `writer/escape.rs`, 16 bytes at a time) into
+//! one buffer kept across entries, then handed to the compressor in one
+//! write.
 use crate::model::{Entry, LogHead};
 use crate::private_file::{open_private, Open};
 use serde_json::{Map, Value};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+mod entry;
 mod escape;
 pub mod json;
 pub mod stream;
@@ -144,8 +146,8 @@ impl Default for Tuning {
 /// Who escapes strings. Both write the same bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Escaping {
-    /// [`json::write_json`] into one buffer kept across entries, handed to
-    /// the compressor in one write.
+    /// [`entry::write_entry`] into one buffer kept across entries, handed
+    /// to the compressor in one write.
     Words,
     /// `serde_json::to_writer` into a 128 KiB buffer in front of the
     /// compressor: the writer before `json` existed, kept as the baseline.
@@ -202,14 +204,14 @@ impl Stream {
         })
     }
 
-    /// Serialises `value` after `prefix` into the compressor; [`Stream::flush`]
+    /// Serialises `entry` after `prefix` into the compressor; [`Stream::flush`]
     /// pushes it to the sink.
-    fn write_json(&mut self, prefix: &[u8], value: &impl serde::Serialize) -> Result<(), Failed> {
+    fn write_entry(&mut self, prefix: &[u8], entry: &Entry) -> Result<(), Failed> {
         match self.escaping {
             Escaping::Words => {
                 self.json.clear();
                 self.json.extend_from_slice(prefix);
-                json::write_json(&mut self.json, value).map_err(Failed::Json)?;
+                entry::write_entry(&mut self.json, entry).map_err(Failed::Json)?;
                 let written = self.buffered.get_mut().write_all(&self.json);
                 if self.json.capacity() > KEEP_JSON_BUFFER {
                     self.json = Vec::new();
@@ -218,7 +220,7 @@ impl Stream {
             }
             Escaping::SerdeJson => {
                 self.buffered.write_all(prefix).map_err(Failed::Io)?;
-                serde_json::to_writer(&mut self.buffered, value).map_err(|e| match e.is_io() {
+                serde_json::to_writer(&mut self.buffered, entry).map_err(|e| match e.is_io() {
                     true => Failed::Io(e.into()),
                     false => Failed::Json(e),
                 })?;
@@ -227,11 +229,11 @@ impl Stream {
         Ok(())
     }
 
-    /// Like [`Stream::write_json`] for an entry that holds megabytes
+    /// Like [`Stream::write_entry`] for an entry that holds megabytes
     /// (`analyze export` of a 200 MB body): serialised through the 128 KiB
     /// buffer in front of the compressor, never whole in `json` beside the
     /// entry (the same bytes: see [`Escaping`]). Flushed at once so that
-    /// `buffered` is empty again for [`Stream::write_json`].
+    /// `buffered` is empty again for [`Stream::write_entry`].
     fn write_streamed(&mut self, prefix: &[u8], entry: &Entry) -> Result<(), Failed> {
         self.buffered.write_all(prefix).map_err(Failed::Io)?;
         serde_json::to_writer(&mut self.buffered, entry).map_err(|e| match e.is_io() {
@@ -247,11 +249,11 @@ impl Stream {
         self.buffered.flush()
     }
 
-    /// Like [`Stream::write_json`] for an entry with noted bodies
+    /// Like [`Stream::write_entry`] for an entry with noted bodies
     /// ([`stream`]): written piece by piece, bodies streamed. Flushed at
     /// once, whatever the batch (such an entry holds a body of megabytes,
     /// so the flush costs little next to it), so that `buffered` is empty
-    /// again for [`Stream::write_json`].
+    /// again for [`Stream::write_entry`].
     fn write_noted(&mut self, prefix: &[u8], entry: &Entry) -> Result<(), Failed> {
         stream::write_noted(&mut self.buffered, &mut self.json, prefix, entry)?;
         if self.json.capacity() > KEEP_JSON_BUFFER {
@@ -395,7 +397,7 @@ impl ArchiveWriter {
         } else if held_bytes(entry) > KEEP_JSON_BUFFER {
             self.stream.write_streamed(separator, entry)
         } else {
-            self.stream.write_json(separator, entry)
+            self.stream.write_entry(separator, entry)
         };
         match written {
             Ok(()) => {}

@@ -22,33 +22,56 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 /// which may be any piece of a longer text: only ASCII bytes are escaped,
 /// so a character cut between two pieces passes through intact.
 pub(crate) fn write_inner(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Start of the clean run not yet copied.
-    let mut run = 0;
-    while let Some(at) = find_escape(bytes, run) {
-        out.extend_from_slice(&bytes[run..at]);
-        push_escape(out, bytes[at]);
-        run = at + 1;
+    let mut at = 0;
+    loop {
+        // Room for the rest as it is, and for one block stored past it.
+        out.reserve(bytes.len() - at + BLOCK);
+        at = copy_clean(out, bytes, at);
+        let Some(&b) = bytes.get(at) else { return };
+        push_escape(out, b);
+        at += 1;
     }
-    out.extend_from_slice(&bytes[run..]);
 }
 
-/// Index of the first byte at or after `from` that JSON must escape.
+/// Copies `bytes` from `at` up to the first byte to escape (or the end)
+/// into `out`, which has room for all of it and one block more; returns
+/// where it stopped. Each block is stored whole past the end of `out`
+/// before it is tested, and `out` then grows over its clean bytes: a
+/// clean block costs one load and one store, and a `"` (JSON bodies hold
+/// one every few words) no call to copy the run before it.
 #[inline]
-fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    let rest = bytes.get(from..)?;
-    let mut i = 0;
-    while let Some(block) = rest.get(i..i + BLOCK) {
-        let flagged = special_bytes(block.try_into().expect("a block"));
+fn copy_clean(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) -> usize {
+    let base = out.as_mut_ptr();
+    let mut len = out.len();
+    while at + BLOCK <= bytes.len() {
+        // SAFETY: `at + BLOCK` is within `bytes`, and `out` has room for
+        // the rest of `bytes` plus a block past its length.
+        let block = unsafe { &*bytes.as_ptr().add(at).cast::<[u8; BLOCK]>() };
+        unsafe { std::ptr::copy_nonoverlapping(block.as_ptr(), base.add(len), BLOCK) };
+        let flagged = special_bytes(block);
         if flagged != 0 {
-            return Some(from + i + flagged.trailing_zeros() as usize);
+            let clean = flagged.trailing_zeros() as usize;
+            // SAFETY: the bytes up to `len + clean` were just written.
+            unsafe { out.set_len(len + clean) };
+            return at + clean;
         }
-        i += BLOCK;
+        len += BLOCK;
+        at += BLOCK;
     }
     // The last few bytes, padded with clean ones to a block.
+    let rest = &bytes[at..];
     let mut last = [b'a'; BLOCK];
-    last[..rest.len() - i].copy_from_slice(&rest[i..]);
+    last[..rest.len()].copy_from_slice(rest);
+    // SAFETY: as above.
+    unsafe { std::ptr::copy_nonoverlapping(last.as_ptr(), base.add(len), BLOCK) };
     let flagged = special_bytes(&last);
-    (flagged != 0).then(|| from + i + flagged.trailing_zeros() as usize)
+    let clean = match flagged {
+        0 => rest.len(),
+        _ => flagged.trailing_zeros() as usize,
+    };
+    // SAFETY: as above.
+    unsafe { out.set_len(len + clean) };
+    at + clean
 }
 
 /// Bytes tested at once.
@@ -165,6 +188,13 @@ mod tests {
             "\u{7f}\u{80}\u{ffff}",
         ] {
             assert_eq!(ours(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_escapes_as_serde_json_does(s in r#"[\x00-\x22\\a-z\u{80}-\u{10ffff}]{0,80}"#) {
+            proptest::prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
         }
     }
 
