@@ -2,7 +2,7 @@
 //! each change noted once in `_redacted` under the place's name.
 use super::body::{self, Body, Changed};
 use super::scan::{scan_text, Hit, Report};
-use super::{is_marker, marker, params, stream, Secret};
+use super::{is_marker, marker, params, seen, stream, Secret};
 use crate::model::{Cookie, Entry, Header, Request, Response, SseEvent};
 
 pub(super) fn redact(entry: &mut Entry, report: &mut Report) {
@@ -104,42 +104,51 @@ fn param(name: &str, value: &mut String, place: &str, report: &mut Report) {
 /// Sensitive headers through their rule, then every name and value by
 /// pattern (a key as a cookie's name, in a folded `Set-Cookie`'s
 /// attributes, as a header's name).
-fn headers(headers: &mut [Header], prefix: &str, report: &mut Report) {
+fn headers(headers: &mut [Header], prefix: &'static str, report: &mut Report) {
     for h in headers {
-        let mut hits = Vec::new();
-        scan_text(&h.name, &mut hits);
-        if !hits.is_empty() {
-            report.apply(&format!("{prefix}.(name)"), &mut h.name, &hits);
+        match report.findings {
+            // `leaks` wants each secret, not only the result.
+            Some(_) => header(h, prefix, report),
+            None => seen::header(h, prefix, report, header),
         }
-        let mut secrets = Vec::new();
-        let sensitive = super::sensitive_value(&h.name, &h.value, &mut secrets);
-        let mut hits = Vec::new();
-        scan_text(sensitive.as_deref().unwrap_or(&h.value), &mut hits);
-        if sensitive.is_none() && hits.is_empty() {
-            continue;
-        }
-        let place = format!("{prefix}.{}", h.name.to_ascii_lowercase());
-        for Secret {
-            kind,
-            value,
-            cookie,
-        } in &secrets
-        {
-            match cookie {
-                Some(name) => {
-                    // The place names the cookie, never a secret in its name.
-                    let name = super::redact_text(name).unwrap_or_else(|| name.clone());
-                    report.found(&format!("{place}.{name}"), kind, value, false)
-                }
-                None => report.found(&place, kind, value, false),
-            }
-        }
-        if let Some(value) = sensitive {
-            h.value = value;
-            report.changed(&place);
-        }
-        report.apply(&place, &mut h.value, &hits);
     }
+}
+
+/// One header: see [`headers`].
+fn header(h: &mut Header, prefix: &str, report: &mut Report) {
+    let mut hits = Vec::new();
+    scan_text(&h.name, &mut hits);
+    if !hits.is_empty() {
+        report.apply(&format!("{prefix}.(name)"), &mut h.name, &hits);
+    }
+    let mut secrets = Vec::new();
+    let sensitive = super::sensitive_value(&h.name, &h.value, &mut secrets);
+    let mut hits = Vec::new();
+    scan_text(sensitive.as_deref().unwrap_or(&h.value), &mut hits);
+    if sensitive.is_none() && hits.is_empty() {
+        return;
+    }
+    let place = format!("{prefix}.{}", h.name.to_ascii_lowercase());
+    for Secret {
+        kind,
+        value,
+        cookie,
+    } in &secrets
+    {
+        match cookie {
+            Some(name) => {
+                // The place names the cookie, never a secret in its name.
+                let name = super::redact_text(name).unwrap_or_else(|| name.clone());
+                report.found(&format!("{place}.{name}"), kind, value, false)
+            }
+            None => report.found(&place, kind, value, false),
+        }
+    }
+    if let Some(value) = sensitive {
+        h.value = value;
+        report.changed(&place);
+    }
+    report.apply(&place, &mut h.value, &hits);
 }
 
 /// Cookie values are always secrets; names by pattern.

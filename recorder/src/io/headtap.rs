@@ -308,10 +308,13 @@ fn copy_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|h| {
-            (
-                h.name.to_owned(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
+            // Values are nearly always UTF-8 (ASCII): checked in one pass
+            // before the lossy conversion's slower walk.
+            let value = match std::str::from_utf8(h.value) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(h.value).into_owned(),
+            };
+            (h.name.to_owned(), value)
         })
         .collect()
 }
