@@ -28,29 +28,33 @@ pub fn upstream_request(
     Request::from_parts(parts, body)
 }
 
-/// Headers that describe one connection, not the message. The map is
+/// Headers that describe one connection, not the message.
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::TE,
+    header::TRAILER,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    // Meant for this proxy (forward mode), not for the server.
+    header::PROXY_AUTHORIZATION,
+];
+
+/// Removes the hop-by-hop headers and those `Connection` names. The map is
 /// rebuilt rather than edited in place because `HeaderMap::remove` moves the
 /// last header into the gap, and the upstream should see the client's order.
+/// Most messages have none: one pass over the names finds that out.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let mut named: Vec<HeaderName> = headers
+    let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
         .collect();
-    named.extend([
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        header::TE,
-        header::TRAILER,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
-        // Meant for this proxy (forward mode), not for the server.
-        header::PROXY_AUTHORIZATION,
-    ]);
-    if !named.iter().any(|n| headers.contains_key(n)) {
+    let goes = |name: &HeaderName| HOP_BY_HOP.contains(name) || named.contains(name);
+    if !headers.keys().any(goes) {
         return;
     }
     let mut kept = HeaderMap::with_capacity(headers.len());
@@ -59,7 +63,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         if let Some(name) = name {
             current = Some(name);
         }
-        if let Some(name) = current.as_ref().filter(|n| !named.contains(n)) {
+        if let Some(name) = current.as_ref().filter(|n| !goes(n)) {
             kept.append(name.clone(), value);
         }
     }
@@ -110,6 +114,25 @@ mod tests {
         strip_hop_by_hop(&mut h);
         let names: Vec<_> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["user-agent", "content-length", "x-api-key"]);
+    }
+
+    #[test]
+    fn a_message_without_hop_by_hop_headers_is_left_as_it_is() {
+        let mut h = HeaderMap::new();
+        for (name, value) in [("x-b", "1"), ("x-a", "2"), ("accept", "*/*")] {
+            h.append(name, HeaderValue::from_static(value));
+        }
+        h.append("x-b", HeaderValue::from_static("3"));
+        let before = h.clone();
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h, before);
+        h.insert(
+            header::PROXY_AUTHORIZATION,
+            HeaderValue::from_static("Basic FAKE"),
+        );
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h, before);
     }
 
     #[test]

@@ -47,8 +47,20 @@ impl Origin {
         }
         let default = if self.tls { 443 } else { 80 };
         if self.port != default {
-            use std::fmt::Write;
-            let _ = write!(out, ":{}", self.port);
+            // The digits by hand too: `write!` costs what the rest does.
+            let mut digits = [0u8; 5];
+            let mut at = digits.len();
+            let mut port = self.port;
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (port % 10) as u8;
+                port /= 10;
+                if port == 0 {
+                    break;
+                }
+            }
+            out.push(':');
+            out.extend(digits[at..].iter().map(|&d| char::from(d)));
         }
     }
 }
@@ -199,6 +211,12 @@ mod tests {
         assert_eq!(v6.join("/x").url(), "http://[::1]:81/x");
         let plain: BaseUrl = "https://api.anthropic.com".parse().unwrap();
         assert_eq!(plain.to_string(), "https://api.anthropic.com");
+        for port in [1, 9, 10, 99, 443, 8080, 65535] {
+            let base: BaseUrl = format!("http://h:{port}").parse().unwrap();
+            assert_eq!(base.origin.authority(), format!("h:{port}"));
+        }
+        let tls_on_80: BaseUrl = "https://h:80".parse().unwrap();
+        assert_eq!(tls_on_80.origin.authority(), "h:80");
     }
 
     #[test]
