@@ -48,10 +48,11 @@ pub struct Copied {
 }
 
 /// Copies every entry of `args.input` to `args.output`, passing each
-/// through `change` on the way.
+/// through `change` on the way (an error stops the copy: nothing is
+/// written).
 pub fn copy(
     args: &ConvertArgs,
-    mut change: impl FnMut(&mut Entry),
+    mut change: impl FnMut(&mut Entry) -> Result<(), String>,
     change_head: impl Fn(&mut LogHead),
 ) -> anyhow::Result<Copied> {
     let source = Source {
@@ -64,6 +65,8 @@ pub fn copy(
         );
     }
     let mut reader = input::open(&source)?;
+    // A body past the reading cap is copied whole from a temporary file.
+    reader.spill_long_strings();
     let head = reader.head().cloned().map(|mut head| {
         change_head(&mut head);
         head
@@ -77,7 +80,9 @@ pub fn copy(
             continue;
         };
         refuse_cut_strings(&entry, index, &name)?;
-        change(&mut entry);
+        change(&mut entry).map_err(|why| {
+            anyhow::anyhow!("{name}: entries[{index}]: {why}: nothing was written")
+        })?;
         if append(&mut output, entry, &args.output)? {
             copied.written += 1;
         } else {
@@ -98,14 +103,20 @@ pub fn copy(
 }
 
 /// A copy must not lose the end of a string longer than analyze reads
-/// whole: the command fails instead (its output is written beside the
-/// target and never put in place).
+/// whole: a body's is copied from a temporary file
+/// ([`cctap_archive::AnyReader::spill_long_strings`]); any other (a header
+/// value, a comment) is still cut, and the command fails instead (its
+/// output is written beside the target and never put in place).
 fn refuse_cut_strings(entry: &Entry, index: usize, file: &str) -> anyhow::Result<()> {
-    if entry.warnings.iter().any(|w| w.is_cut_string()) {
+    if let Some(w) = entry.warnings.iter().find(|w| w.is_cut_string()) {
+        let why = match w.found.as_str() {
+            "" => String::new(),
+            found => format!(" {found}"),
+        };
         anyhow::bail!(
-            "{file}: entries[{index}] holds a string longer than {} MiB, which analyze does not \
-             hold whole: a copy would lose its end, so nothing was written (the archive itself is \
-             whole; `zstd -d` or `jq` can copy it)",
+            "{file}: entries[{index}] holds a string longer than {} MiB{why}, which analyze does \
+             not hold whole: only a body's text is copied whole, so nothing was written (the \
+             archive itself is whole; `zstd -d` or `jq` can copy it)",
             cctap_archive::reader::MAX_STRING >> 20
         );
     }
@@ -113,7 +124,7 @@ fn refuse_cut_strings(entry: &Entry, index: usize, file: &str) -> anyhow::Result
 }
 
 pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let copied = copy(args, |_| {}, |_| {})?;
+    let copied = copy(args, |_| Ok(()), |_| {})?;
     summary(args, json_out, out, copied, None)?;
     Ok(Outcome::Clean)
 }

@@ -20,6 +20,9 @@ pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::R
             let before = entry.redacted.len();
             redact_entry(entry);
             changed += usize::from(entry.redacted.len() > before);
+            // A body too long to hold is redacted as it is copied.
+            cctap_archive::spill::redact_spilled(entry)?;
+            Ok(())
         },
         |head| {
             redact_log_head(head);

@@ -25,6 +25,7 @@ mod hoist;
 mod lenient;
 mod scan;
 mod surrogates;
+mod whole;
 
 pub use cap::MAX_STRING;
 pub use lenient::FieldWarning;
@@ -173,6 +174,15 @@ impl ArchiveReader {
         };
         reader.read_head().map_err(|e| reader.not_har(e))?;
         Ok(reader)
+    }
+
+    /// Keeps a string longer than [`MAX_STRING`] whole in a temporary file
+    /// rather than cutting it, when it is a body's `text` (its entry's
+    /// [`BodyNote`] points at the file, and the writers copy it from
+    /// there): for a copy, which must not lose a byte. Any other string
+    /// that long is still cut, with the warning read-only commands get.
+    pub fn spill_long_strings(&mut self) {
+        self.scan.spill_long_strings();
     }
 
     /// The `log` object's fields other than `entries`, as far as read.
@@ -375,7 +385,16 @@ impl ArchiveReader {
         let mut entry = entry.map_err(ScanError::Syntax)?;
         if !hoisted.is_empty() {
             hoisted.warn(&mut entry.warnings);
+            let spills = hoisted.spills;
             hoist::put_back(&mut entry, hoisted.strings).map_err(ScanError::Syntax)?;
+            if !spills.is_empty() {
+                // Not a body's text: cut to nothing, which `export` refuses.
+                for (_, spill) in whole::claim(&mut entry, spills) {
+                    let mut w = cap::cut_warning(spill.len(), self.max_string);
+                    w.found = "(not a body's text: only bodies are copied whole)".into();
+                    entry.warnings.push(w);
+                }
+            }
         }
         Ok(entry)
     }

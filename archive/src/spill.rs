@@ -149,3 +149,96 @@ impl PartialEq for BodyNote {
         same_file && self.undecoded == other.undecoded && self.truncated == other.truncated
     }
 }
+
+/// Marks an entry's spilled bodies to be redacted as they are written
+/// (`analyze redact`; the entry's other fields go through
+/// [`crate::redact::redact_entry`]): [`crate::redact::StreamRedactor`]
+/// replaces every secret the in-memory rules find in a body's text or
+/// (base64 bodies, decoded here into a new file) its bytes. Bodies whose
+/// rules need the whole body at once are refused with the reason: form
+/// fields and multipart parts by name, SSE deltas assembled, compressed
+/// bytes inflated. Returns how many bodies were marked.
+pub fn redact_spilled(entry: &mut crate::model::Entry) -> Result<usize, String> {
+    let mut marked = 0;
+    let har = &mut entry.har;
+    let request = har.request.post_data.as_ref().map(|p| {
+        let base64 = p.comment.as_deref() == Some("base64");
+        (p.mime_type.clone(), base64, "request.postData.text")
+    });
+    let content = &har.response.content;
+    let response = Some((
+        content.mime_type.clone().unwrap_or_default(),
+        content.encoding.as_deref() == Some("base64"),
+        "response.content.text",
+    ));
+    let encodings = [
+        crate::model::find_header(&har.request.headers, "content-encoding").map(str::to_owned),
+        crate::model::find_header(&har.response.headers, "content-encoding").map(str::to_owned),
+    ];
+    let sides = [
+        (&mut entry.request_note, request),
+        (&mut entry.response_note, response),
+    ];
+    for ((note, side), encoding) in sides.into_iter().zip(encodings) {
+        let Some(body) = note.as_mut().and_then(|n| n.spilled.as_mut()) else {
+            continue;
+        };
+        let Some((mime, base64, place)) = side else {
+            continue;
+        };
+        let m = mime.trim_start().to_ascii_lowercase();
+        let whole_only = [
+            "application/x-www-form-urlencoded",
+            "multipart/",
+            "text/event-stream",
+        ];
+        if let Some(kind) = whole_only.iter().find(|k| m.starts_with(*k)) {
+            return Err(format!(
+                "{place} is longer than {} MiB and of type {kind}, whose redaction rules need the \
+                 whole body in memory",
+                crate::reader::MAX_STRING >> 20
+            ));
+        }
+        let compressed = encoding.is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"));
+        if base64 && compressed {
+            return Err(format!(
+                "{place} is longer than {} MiB and holds compressed bytes, which redaction would \
+                 have to inflate whole",
+                crate::reader::MAX_STRING >> 20
+            ));
+        }
+        if base64 && !body.base64 {
+            body.wire = Arc::new(decode_base64(&body.wire).map_err(|e| format!("{place}: {e}"))?);
+            body.base64 = true;
+        }
+        body.redact = true;
+        marked += 1;
+    }
+    Ok(marked)
+}
+
+/// A spill file of base64 text, decoded into a new one a piece at a time.
+fn decode_base64(text: &Spill) -> io::Result<Spill> {
+    let mut out = Spill::create()?;
+    let mut reader = text.reader();
+    let mut read = vec![0u8; 4 << 20];
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = reader.read(&mut read)?;
+        carry.extend(read[..n].iter().filter(|b| !b.is_ascii_whitespace()));
+        let whole = if n == 0 {
+            carry.len()
+        } else {
+            carry.len() / 4 * 4
+        };
+        let text = std::str::from_utf8(&carry[..whole]).ok();
+        let bytes = text
+            .and_then(crate::base64::decode)
+            .ok_or_else(|| io::Error::other("its text is not valid base64"))?;
+        out.append(&bytes)?;
+        carry.drain(..whole);
+        if n == 0 {
+            return Ok(out);
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod common;
 
 mod analyze;
 mod archive_format;
+mod big_copy;
 mod bodies;
 mod bounded;
 mod concurrency;

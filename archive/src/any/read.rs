@@ -56,6 +56,15 @@ impl AnyReader {
         })
     }
 
+    /// For a copy: a HAR's bodies longer than [`crate::reader::MAX_STRING`]
+    /// are kept whole in temporary files, not cut
+    /// ([`ArchiveReader::spill_long_strings`]). Flow files hold no such cap.
+    pub fn spill_long_strings(&mut self) {
+        if let AnyReader::Har(r) = self {
+            r.spill_long_strings();
+        }
+    }
+
     /// After iteration ended: where the input was cut off, if it was.
     pub fn cut_off(&self) -> Option<&CutOff> {
         match self {

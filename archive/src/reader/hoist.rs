@@ -35,8 +35,12 @@ pub(super) struct Hoisted {
     pub strings: Vec<String>,
     lone_surrogates: usize,
     not_utf8: usize,
-    /// Strings cut to their head: (stored length, bytes kept).
-    cuts: Vec<(u64, u64)>,
+    /// Strings cut to their head: (stored length, bytes kept, why they
+    /// could not be kept whole when that was asked).
+    cuts: Vec<(u64, u64, Option<String>)>,
+    /// Strings past the cap kept whole in a file ([`super::whole`]), by
+    /// their index in `strings` (which holds their marker).
+    pub spills: Vec<(usize, crate::spill::Spill)>,
 }
 
 impl Hoisted {
@@ -50,17 +54,34 @@ impl Hoisted {
         self.strings.is_empty()
     }
 
+    /// A string kept whole in a file ([`super::whole::LongString`]).
+    pub fn push_spilled(&mut self, whole: super::whole::LongString) -> std::io::Result<()> {
+        let n = self.strings.len();
+        let (spill, lone_surrogates, not_utf8) = whole.finish()?;
+        self.strings.push(super::whole::marker(n));
+        self.spills.push((n, spill));
+        self.lone_surrogates += lone_surrogates;
+        self.not_utf8 += usize::from(not_utf8);
+        Ok(())
+    }
+
     /// Notes that the string being lifted was `len` bytes as stored, and
     /// only its first `limit` were kept.
-    pub fn cut(&mut self, len: u64, limit: u64) {
-        self.cuts.push((len, limit));
+    pub fn cut(&mut self, len: u64, limit: u64, failed: Option<String>) {
+        self.cuts.push((len, limit, failed));
     }
 
     /// Adds what was replaced to the entry's warnings: lone surrogates
     /// into the same warning the small strings get.
     pub fn warn(&self, warnings: &mut Vec<FieldWarning>) {
         let cuts = self.cuts.iter();
-        warnings.extend(cuts.map(|&(len, limit)| super::cap::cut_warning(len, limit)));
+        warnings.extend(cuts.map(|(len, limit, failed)| {
+            let mut w = super::cap::cut_warning(*len, *limit);
+            if let Some(why) = failed {
+                w.found = format!("(it could not be kept whole in a temporary file: {why})");
+            }
+            w
+        }));
         super::surrogates::note_replaced(warnings, self.lone_surrogates);
         if self.not_utf8 > 0 {
             warnings.push(FieldWarning {
@@ -88,6 +109,22 @@ pub(super) struct Unescaped {
 /// do bytes that are not UTF-8, each counted for a warning; a `\u`
 /// without four hex digits is kept.
 pub(super) fn unescape_in_place(mut b: Vec<u8>) -> Unescaped {
+    let lone_surrogates = unescape_bytes(&mut b);
+    b.shrink_to_fit();
+    let (text, not_utf8) = match String::from_utf8(b) {
+        Ok(s) => (s, false),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+    };
+    Unescaped {
+        text,
+        lone_surrogates,
+        not_utf8,
+    }
+}
+
+/// [`unescape_in_place`]'s decoding, leaving bytes (a piece of a string
+/// being spilled, [`super::whole`]); the lone surrogates replaced.
+pub(super) fn unescape_bytes(b: &mut Vec<u8>) -> usize {
     let mut lone_surrogates = 0;
     let n = b.len();
     let (mut r, mut w) = (0, 0);
@@ -128,16 +165,7 @@ pub(super) fn unescape_in_place(mut b: Vec<u8>) -> Unescaped {
         w += ch.encode_utf8(&mut b[w..r]).len();
     }
     b.truncate(w);
-    b.shrink_to_fit();
-    let (text, not_utf8) = match String::from_utf8(b) {
-        Ok(s) => (s, false),
-        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
-    };
-    Unescaped {
-        text,
-        lone_surrogates,
-        not_utf8,
-    }
+    lone_surrogates
 }
 
 /// Shortens the head of a cut string (its raw, escaped bytes) to where a
@@ -145,10 +173,17 @@ pub(super) fn unescape_in_place(mut b: Vec<u8>) -> Unescaped {
 /// no `\` or `\u12` at its end, no half of a surrogate pair, no part of
 /// a character.
 pub(super) fn cut_whole(raw: &mut Vec<u8>) {
+    raw.truncate(whole_len(raw));
+}
+
+/// How much of `raw` (escaped bytes of a string's head) [`cut_whole`] keeps.
+pub(super) fn whole_len(raw: &[u8]) -> usize {
     // A high surrogate left alone by trimming its low half goes too.
-    while trim_escape(raw) {}
+    let mut n = raw.len();
+    while let Some(k) = trim_escape(&raw[..n]) {
+        n = k;
+    }
     // A character cut short.
-    let n = raw.len();
     if let Some(start) = (n.saturating_sub(4)..n)
         .rev()
         .find(|&i| raw[i] & 0xC0 != 0x80)
@@ -160,20 +195,19 @@ pub(super) fn cut_whole(raw: &mut Vec<u8>) {
             _ => 1,
         };
         if n - start < len {
-            raw.truncate(start);
+            n = start;
         }
     }
+    n
 }
 
-/// Drops an escape cut short at the end of `raw`; whether it did.
-fn trim_escape(raw: &mut Vec<u8>) -> bool {
+/// Where an escape cut short at the end of `raw` starts, if one is.
+fn trim_escape(raw: &[u8]) -> Option<usize> {
     let n = raw.len();
-    let Some(k) = (n.saturating_sub(12)..n).rev().find(|&i| raw[i] == b'\\') else {
-        return false;
-    };
+    let k = (n.saturating_sub(12)..n).rev().find(|&i| raw[i] == b'\\')?;
     let run = raw[..=k].iter().rev().take_while(|&&b| b == b'\\').count();
     if run % 2 == 0 {
-        return false; // `\\`: an escaped backslash, complete
+        return None; // `\\`: an escaped backslash, complete
     }
     let need = match raw.get(k + 1) {
         Some(b'u') => 6,
@@ -182,11 +216,7 @@ fn trim_escape(raw: &mut Vec<u8>) -> bool {
     let high = need == 6
         && n - k >= 6
         && hex4(&raw[k + 2..k + 6]).is_some_and(|u| (0xD800..0xDC00).contains(&u));
-    if n - k < need || high && n - k < 12 {
-        raw.truncate(k);
-        return true;
-    }
-    false
+    (n - k < need || high && n - k < 12).then_some(k)
 }
 
 /// The character of a `\u` escape whose hex digits start `rest`, how

@@ -7,6 +7,7 @@
 //! straddling what was read, or not of the expected type), and there it
 //! jumps over string contents with memchr.
 use super::hoist::{placeholder, unescape_in_place, Hoisted, BIG_STRING};
+use super::whole::LongString;
 use serde::de::DeserializeOwned;
 use std::io::{self, Read};
 
@@ -50,6 +51,9 @@ pub(super) struct Scanner {
     /// The longest value held, once the entries begin
     /// ([`Scanner::cut_long_values`]); `u64::MAX` before.
     bound: u64,
+    /// A lifted string past `bound` goes whole to a file rather than
+    /// being cut ([`super::whole`]).
+    spill: bool,
 }
 
 impl Scanner {
@@ -63,6 +67,7 @@ impl Scanner {
             deferred: None,
             hoisted: Hoisted::default(),
             bound: u64::MAX,
+            spill: false,
         }
     }
 
@@ -265,6 +270,12 @@ impl Scanner {
         self.bound = limit;
     }
 
+    /// From now on a lifted string past the bound is kept whole in a file
+    /// ([`super::whole`]) instead of cut.
+    pub(super) fn spill_long_strings(&mut self) {
+        self.spill = true;
+    }
+
     /// The strings the last [`Scanner::entry_bytes`] lifted out.
     pub(super) fn take_hoisted(&mut self) -> Hoisted {
         std::mem::take(&mut self.hoisted)
@@ -321,28 +332,29 @@ impl Scanner {
     fn hoist_string(&mut self, state: &mut Framing, scanned: &mut usize) -> io::Result<usize> {
         let quote = self.pos + state.string_at;
         let here = self.pos + *scanned;
-        let mut raw = self.buf[quote + 1..here].to_vec();
+        let raw = self.buf[quote + 1..here].to_vec();
         self.drop_bytes(quote, here - quote);
         *scanned = state.string_at;
-        // Past the cap (when bounded) the rest is counted, not kept.
-        let cap = self.bound;
-        let mut stored = raw.len() as u64;
-        let mut keep = |raw: &mut Vec<u8>, bytes: &[u8]| {
-            let room = cap.saturating_sub(raw.len() as u64);
-            let n = usize::try_from(room).map_or(bytes.len(), |r| r.min(bytes.len()));
-            raw.extend_from_slice(&bytes[..n]);
-            stored += bytes.len() as u64;
+        // Past the cap (when bounded) the rest is counted, not kept, or
+        // (when asked) all of it goes to a file.
+        let mut long = Long {
+            cap: self.bound,
+            spill: self.spill,
+            stored: raw.len() as u64,
+            raw,
+            whole: None,
+            failed: None,
         };
         loop {
             let at = self.pos + *scanned;
             match state.string_end(&self.buf[at..self.end]) {
                 Some(used) => {
-                    keep(&mut raw, &self.buf[at..at + used - 1]);
+                    long.keep(&self.buf[at..at + used - 1]);
                     self.drop_bytes(at, used);
                     break;
                 }
                 None => {
-                    keep(&mut raw, &self.buf[at..self.end]);
+                    long.keep(&self.buf[at..self.end]);
                     self.drop_bytes(at, self.end - at);
                     if self.refill()? == 0 {
                         return Ok(0);
@@ -350,13 +362,31 @@ impl Scanner {
                 }
             }
         }
-        if stored > raw.len() as u64 {
-            super::hoist::cut_whole(&mut raw);
-            self.hoisted.cut(stored, cap);
+        let Long {
+            cap,
+            stored,
+            mut raw,
+            whole,
+            mut failed,
+            ..
+        } = long;
+        let mark = placeholder(self.hoisted.strings.len());
+        let spilled = match whole.map(|w| self.hoisted.push_spilled(w)) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                failed = Some(e.to_string());
+                false
+            }
+            None => false,
+        };
+        if !spilled {
+            if stored > raw.len() as u64 {
+                super::hoist::cut_whole(&mut raw);
+                self.hoisted.cut(stored, cap, failed);
+            }
+            self.hoisted.push(unescape_in_place(raw));
         }
         let taken = usize::try_from(stored + 2).unwrap_or(usize::MAX);
-        let mark = placeholder(self.hoisted.strings.len());
-        self.hoisted.push(unescape_in_place(raw));
         let at = self.pos + *scanned;
         if self.buf.len() - self.end < mark.len() {
             self.buf.resize(self.end + mark.len(), 0);
@@ -396,6 +426,53 @@ impl Scanner {
                 return Ok(());
             }
         }
+    }
+}
+
+/// A string being lifted: its head (up to `cap` bytes as stored), or all
+/// of it in a file once past `cap` when `spill` is set.
+struct Long {
+    cap: u64,
+    spill: bool,
+    /// Bytes of it seen, as stored.
+    stored: u64,
+    raw: Vec<u8>,
+    whole: Option<LongString>,
+    /// Why it could not be kept whole (the file failed): cut instead.
+    failed: Option<String>,
+}
+
+impl Long {
+    fn keep(&mut self, bytes: &[u8]) {
+        self.stored += bytes.len() as u64;
+        if let Some(whole) = &mut self.whole {
+            if let Err(e) = whole.push(bytes) {
+                // Cut after all (to nothing: the head went to the file),
+                // with the reason in the warning; `export` refuses it.
+                self.failed = Some(e.to_string());
+                self.whole = None;
+            }
+            return;
+        }
+        let past = self.raw.len() as u64 + bytes.len() as u64 > self.cap;
+        if past && self.spill && self.failed.is_none() {
+            let started = LongString::new().and_then(|mut w| {
+                w.push(&self.raw)?;
+                w.push(bytes)?;
+                Ok(w)
+            });
+            match started {
+                Ok(w) => {
+                    self.raw = Vec::new();
+                    self.whole = Some(w);
+                    return;
+                }
+                Err(e) => self.failed = Some(e.to_string()),
+            }
+        }
+        let room = self.cap.saturating_sub(self.raw.len() as u64);
+        let n = usize::try_from(room).map_or(bytes.len(), |r| r.min(bytes.len()));
+        self.raw.extend_from_slice(&bytes[..n]);
     }
 }
 
