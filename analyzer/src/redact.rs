@@ -12,6 +12,7 @@ use std::io::Write;
 
 pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut changed = 0usize;
+    let mut streamed = 0usize;
     // The log's pages, comment and custom fields are redacted too (a page
     // title is often a URL, query string and all).
     let copied = export::copy(
@@ -21,7 +22,7 @@ pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::R
             redact_entry(entry);
             changed += usize::from(entry.redacted.len() > before);
             // A body too long to hold is redacted as it is copied.
-            cctap_archive::spill::redact_spilled(entry)?;
+            streamed += cctap_archive::spill::redact_spilled(entry)?;
             Ok(())
         },
         |head| {
@@ -29,5 +30,13 @@ pub fn run(args: &ConvertArgs, json_out: bool, out: &mut dyn Write) -> anyhow::R
         },
     )?;
     export::summary(args, json_out, out, copied, Some(changed))?;
+    if streamed > 0 {
+        // Their secrets are replaced as they are written, after the count.
+        crate::report::warn(&format!(
+            "{} past {} MiB redacted as copied (not in the count above)",
+            crate::report::count(streamed, "body", "bodies"),
+            cctap_archive::reader::MAX_STRING >> 20
+        ));
+    }
     Ok(Outcome::Clean)
 }

@@ -241,8 +241,9 @@ impl AnyWriter {
     pub fn append_batched(&mut self, entry: &Entry) -> Result<(), AnyWriteError> {
         match &mut self.inner {
             Inner::Har(w) => w.append_batched(entry)?,
-            // A flow holds its bodies whole: a spilled one is read back.
-            Inner::Flows(w) if has_notes(entry) => w.append_batched(&inline_spilled(entry))?,
+            // A flow holds its bodies whole: a spilled one is read back,
+            // once (the copy's bodies move into the flow).
+            Inner::Flows(w) if has_notes(entry) => w.append_owned(inline_spilled(entry))?,
             Inner::Flows(w) => w.append_batched(entry)?,
         }
         self.written += 1;

@@ -165,11 +165,22 @@ pub fn inline_spilled(entry: &Entry) -> Entry {
     let mut entry = entry.clone();
     let text_of = |note: &Option<BodyNote>| {
         let body = note.as_ref()?.spilled.as_ref()?;
-        let bytes = read_spilled(body);
-        Some(match body.base64 {
-            true => crate::base64::encode(&bytes),
-            false => String::from_utf8_lossy(&bytes).into_owned(),
-        })
+        if !body.base64 {
+            let bytes = read_spilled(body);
+            // Moved, not copied, when valid (a 200 MB body is held once).
+            return Some(
+                String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            );
+        }
+        // Base64'd piece by piece: the bytes are never held beside it.
+        let mut encoder = Encoder::new(true);
+        let mut text = Vec::new();
+        let _ = pump(body, |clean, last| {
+            encoder.encode(clean, last, &mut text);
+            Ok(())
+        });
+        Some(String::from_utf8(text).unwrap_or_default())
     };
     if let Some(text) = text_of(&entry.request_note) {
         if let Some(post) = entry.har.request.post_data.as_mut() {
