@@ -242,3 +242,80 @@ fn decode_base64(text: &Spill) -> io::Result<Spill> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::sample_entry;
+
+    fn spilled(text: &str) -> BodyNote {
+        let mut spill = Spill::create_in(&std::env::temp_dir()).unwrap();
+        spill.append(text.as_bytes()).unwrap();
+        BodyNote {
+            spilled: Some(SpilledBody {
+                wire: Arc::new(spill),
+                decode: None,
+                base64: false,
+                keep: None,
+                redact: false,
+            }),
+            ..BodyNote::default()
+        }
+    }
+
+    fn body(note: &Option<BodyNote>) -> (Vec<u8>, bool, bool) {
+        let b = note.as_ref().unwrap().spilled.as_ref().unwrap();
+        let mut bytes = Vec::new();
+        b.wire.reader().read_to_end(&mut bytes).unwrap();
+        (bytes, b.base64, b.redact)
+    }
+
+    #[test]
+    fn spilled_bodies_are_marked_for_redaction_base64_ones_decoded() {
+        let mut e = sample_entry(0);
+        e.har.response.content.mime_type = Some("application/octet-stream".into());
+        e.har.response.content.encoding = Some("base64".into());
+        e.response_note = Some(spilled("aGVs\nbG8g\nd29y bGQ="));
+        e.request_note = Some(spilled("{\"a\":1}"));
+        assert_eq!(redact_spilled(&mut e), Ok(2));
+        assert_eq!(
+            body(&e.response_note),
+            (b"hello world".to_vec(), true, true)
+        );
+        assert_eq!(body(&e.request_note), (b"{\"a\":1}".to_vec(), false, true));
+    }
+
+    #[test]
+    fn bodies_whose_rules_need_them_whole_are_refused_with_the_reason() {
+        for (mime, encoding, text, why) in [
+            ("text/event-stream", None, "data: {}", "text/event-stream"),
+            (
+                "application/x-www-form-urlencoded",
+                None,
+                "a=b",
+                "x-www-form",
+            ),
+            (
+                "multipart/form-data; boundary=x",
+                None,
+                "--x--",
+                "multipart/",
+            ),
+            ("application/json", Some("gzip"), "H4sI", "compressed bytes"),
+        ] {
+            let mut e = sample_entry(0);
+            e.har.response.content.mime_type = Some(mime.into());
+            if let Some(coding) = encoding {
+                e.har.response.content.encoding = Some("base64".into());
+                e.har.response.headers.push(crate::model::Header {
+                    name: "Content-Encoding".into(),
+                    value: coding.into(),
+                    comment: None,
+                });
+            }
+            e.response_note = Some(spilled(text));
+            let err = redact_spilled(&mut e).unwrap_err();
+            assert!(err.contains(why) && err.contains("64 MiB"), "{mime}: {err}");
+        }
+    }
+}
