@@ -438,7 +438,8 @@ struct Long {
     stored: u64,
     raw: Vec<u8>,
     whole: Option<LongString>,
-    /// Why it could not be kept whole (the file failed): cut instead.
+    /// Why it could not be kept whole (the file failed): cut instead (to
+    /// nothing, `cap` 0, when the file failed part-way).
     failed: Option<String>,
 }
 
@@ -451,6 +452,7 @@ impl Long {
                 // with the reason in the warning; `export` refuses it.
                 self.failed = Some(e.to_string());
                 self.whole = None;
+                self.cap = 0;
             }
             return;
         }
