@@ -86,22 +86,15 @@ pub(super) fn claim(entry: &mut Entry, spills: Vec<(usize, Spill)>) -> Vec<(usiz
     let mut left = Vec::new();
     for (n, spill) in spills {
         let mark = marker(n);
-        let e = &mut *entry;
-        let request = e
-            .har
-            .request
-            .post_data
-            .as_mut()
-            .and_then(|p| p.text.as_mut());
-        let (text, note, which) = if request.as_deref() == Some(&mark) {
-            (request, &mut e.request_note, Which::Request)
-        } else if e.har.response.content.text.as_deref() == Some(&mark) {
-            let text = e.har.response.content.text.as_mut();
-            (text, &mut e.response_note, Which::Response)
-        } else {
+        let found = Which::BOTH.into_iter().find(|which| {
+            let (text, _) = which.body_of(entry);
+            text.is_some_and(|t| *t == mark)
+        });
+        let Some(which) = found else {
             left.push((n, spill));
             continue;
         };
+        let (text, note) = which.body_of(entry);
         if let Some(text) = text {
             *text = placeholder(which).to_owned();
         }

@@ -20,6 +20,30 @@ pub enum Which {
     Response,
 }
 
+impl Which {
+    pub const BOTH: [Which; 2] = [Which::Request, Which::Response];
+
+    /// This body's stored `text` (none for a request without `postData`)
+    /// and its note, borrowed together.
+    pub fn body_of(self, entry: &mut Entry) -> (Option<&mut String>, &mut Option<BodyNote>) {
+        match self {
+            Which::Request => (
+                entry
+                    .har
+                    .request
+                    .post_data
+                    .as_mut()
+                    .and_then(|p| p.text.as_mut()),
+                &mut entry.request_note,
+            ),
+            Which::Response => (
+                entry.har.response.content.text.as_mut(),
+                &mut entry.response_note,
+            ),
+        }
+    }
+}
+
 /// The `text` a body written from a spill file has in the entry until the
 /// writer replaces it: unique to this process (a random nonce), so no body
 /// can contain it by chance or on purpose.
@@ -58,18 +82,11 @@ pub(crate) fn write_noted(
     // extra fields can follow their text.
     let mut entry = entry.clone();
     let mut bodies: Vec<(Which, Body)> = Vec::new();
-    if let Some(note) = entry.request_note.take().filter(|n| !n.is_empty()) {
-        let text = entry
-            .har
-            .request
-            .post_data
-            .as_mut()
-            .and_then(|p| p.text.as_mut());
-        bodies.push((Which::Request, Body::take(note, text, Which::Request)));
-    }
-    if let Some(note) = entry.response_note.take().filter(|n| !n.is_empty()) {
-        let text = entry.har.response.content.text.as_mut();
-        bodies.push((Which::Response, Body::take(note, text, Which::Response)));
+    for which in Which::BOTH {
+        let (text, note) = which.body_of(&mut entry);
+        if let Some(note) = note.take().filter(|n| !n.is_empty()) {
+            bodies.push((which, Body::take(note, text, which)));
+        }
     }
     json_buf.clear();
     json_buf.extend_from_slice(prefix);
