@@ -10,7 +10,7 @@
 #    move with the machine; the interleaving keeps the two comparable.
 # 2. Under valgrind --tool=callgrind, 2,000 exchanges (16 connections) each:
 #    instructions per exchange, whole process and the main parts. Stable on
-#    a busy machine; kernel time is not counted.
+#    a busy machine; kernel time is not counted. CALLGRIND=0 skips this.
 #
 # Needs wrk, valgrind, curl and target/release/bench_upstream (cargo build
 # --release -p cctap-bench). To keep a binary: cp target/release/record /tmp/record-old.
@@ -75,6 +75,7 @@ for round in $(seq "$rounds"); do
   echo "round $round   A: $ra   B: $rb"
 done
 kill "$pa" "$pb"
+[ "${CALLGRIND:-1}" = 0 ] && exit 0
 
 echo "== callgrind: instructions per exchange, 2,000 exchanges at 16 connections"
 for side in A B; do

@@ -113,6 +113,11 @@ impl Captured {
         }
     }
 
+    /// The bytes held in memory (spilled ones are not).
+    pub fn held_bytes(&self) -> usize {
+        self.held.len() + self.marks.len() * std::mem::size_of::<(Instant, usize)>()
+    }
+
     /// Wire bytes that went through.
     pub fn seen(&self) -> u64 {
         self.seen

@@ -62,8 +62,12 @@ pub struct Recorded {
     /// When the response body ended cleanly.
     pub response_done: Option<Instant>,
     pub error: Option<String>,
-    /// Whether bodies written from spill files are redacted on the way.
+    /// Whether the entry is redacted (and bodies written from spill files
+    /// on the way).
     pub redact: bool,
+    /// When the exchange was over: the end of one that saw nothing more
+    /// after its request began (its entry is built later, elsewhere).
+    pub over: Option<Instant>,
 }
 
 /// The upstream connection an exchange used.
@@ -111,7 +115,21 @@ impl Recorded {
             response_done: None,
             error: None,
             redact: false,
+            over: None,
         }
+    }
+
+    /// The bytes this holds, for the writer queue's budget: the bodies kept
+    /// in memory, the heads, and a fixed share for the rest.
+    pub fn weight(&self) -> usize {
+        let headers = |list: &[(String, String)]| -> usize {
+            list.iter().map(|(n, v)| n.len() + v.len() + 64).sum()
+        };
+        1024 + self.url.len()
+            + headers(&self.request_headers)
+            + self.response.as_ref().map_or(0, |r| headers(&r.headers))
+            + self.request_body.held_bytes()
+            + self.response_body.held_bytes()
     }
 
     fn ms(&self, t: Instant) -> f64 {
@@ -126,10 +144,24 @@ impl Recorded {
             .response_done
             .or_else(|| self.response_body.last_at())
             .or(self.response_at)
+            .or(self.over)
             .unwrap_or_else(Instant::now);
         self.request_done
             .map_or(response_end, |t| t.max(response_end))
     }
+}
+
+/// The archive entry of an exchange that is over, redacted when
+/// [`Recorded::redact`] says so. Runs on the writer thread: the strings
+/// and vectors of the entry are made and freed there, not on a proxy
+/// worker.
+pub fn build_redacted(rec: Recorded) -> Entry {
+    let redact = rec.redact;
+    let mut entry = build(rec);
+    if redact {
+        cctap_archive::redact::redact_entry(&mut entry);
+    }
+    entry
 }
 
 /// Turns what an exchange saw into its archive entry. Headers, URL and
@@ -401,5 +433,44 @@ mod tests {
         assert_eq!((ev[0].event.as_str(), ev[0].time), ("ping", 1.5));
         assert_eq!((ev[1].event.as_str(), ev[1].time), ("message_delta", 2.25));
         assert_eq!(count_tokens(&e), (0, 9));
+    }
+
+    #[test]
+    fn the_weight_counts_the_bodies_held() {
+        let mut rec = recorded();
+        let empty = rec.weight();
+        rec.response_body
+            .push(rec.started, &Bytes::from(vec![b'x'; 300 * 1024]));
+        assert!(rec.weight() >= empty + 300 * 1024, "{}", rec.weight());
+        assert!(rec.weight() < empty + 301 * 1024, "{}", rec.weight());
+    }
+
+    #[test]
+    fn an_exchange_built_later_ends_when_it_was_over() {
+        // The writer thread builds the entry after the exchange is over: an
+        // exchange that saw nothing after its start lasts until then.
+        let mut rec = recorded();
+        rec.error = Some("cut off at shutdown".into());
+        rec.over = Some(rec.started + Duration::from_millis(7));
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(build(rec).har.time, 7.0);
+    }
+
+    #[test]
+    fn built_redacted_when_recording_redacts() {
+        let key = "sk-ant-api03-FAKE0000000000000000000000000000000000000000000000000000000000000000000000000000000000-AAAAAA";
+        let kept = build_redacted(recorded_with(key, false));
+        assert_eq!(kept.har.request.headers[2].value, key);
+        let redacted = build_redacted(recorded_with(key, true));
+        let value = &redacted.har.request.headers[2].value;
+        assert_ne!(value, key);
+        assert!(!value.contains("FAKE000000"), "{value}");
+    }
+
+    fn recorded_with(key: &str, redact: bool) -> Recorded {
+        let mut rec = recorded();
+        rec.request_headers.push(("x-api-key".into(), key.into()));
+        rec.redact = redact;
+        rec
     }
 }

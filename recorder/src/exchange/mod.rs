@@ -6,11 +6,12 @@
 //! body streams straight through. Both bodies are wrapped in a
 //! [`TeeBody`] that copies each frame into the exchange's [`Recorded`].
 //!
-//! The entry is built when the last holder of the exchange lets go: the
-//! handler, the request body, the response body. So every way an exchange
-//! can end (clean end, upstream reset, client gone, shutdown cut-off, a
-//! dropped handler) yields exactly one entry, with `_error` where it did not
-//! complete. Redaction happens there, before the entry leaves for the writer.
+//! The exchange is over when the last holder lets go: the handler, the
+//! request body, the response body. So every way an exchange can end
+//! (clean end, upstream reset, client gone, shutdown cut-off, a dropped
+//! handler) yields exactly one entry, with `_error` where it did not
+//! complete. What it saw goes to the archive writer, whose thread builds
+//! and redacts the entry before anything is written ([`Finished`]).
 //!
 //! A silent upstream is bounded by `--upstream-timeout`
 //! ([`crate::upstream::timeout`]): no head in time is a 504, a body that goes
@@ -27,7 +28,7 @@ use crate::front::limits::FrontLimits;
 use crate::io::body::{boxed, full, ProxyBody};
 use crate::io::headtap::WireHead;
 use crate::io::tee::{error_chain, TeeBody, TeeSink};
-use crate::output::ArchiveSink;
+use crate::output::{ArchiveSink, Finished};
 use crate::route::{Destination, Origin, Target};
 use crate::status::Stats;
 use crate::upstream::timeout::{await_head, IdleBody, IdleError};
@@ -37,7 +38,6 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -321,7 +321,6 @@ pub struct Exchange {
     rec: Mutex<Option<Recorded>>,
     archive: ArchiveSink,
     stats: Arc<Stats>,
-    redact: bool,
     cut_off: Arc<AtomicBool>,
     /// The exchange's span, so its end is logged inside it wherever it drops.
     span: tracing::Span,
@@ -336,7 +335,6 @@ impl Exchange {
             rec: Mutex::new(Some(rec)),
             archive: pipeline.archive.clone(),
             stats: pipeline.stats.clone(),
-            redact: pipeline.redact,
             cut_off: pipeline.cut_off.clone(),
             span: tracing::Span::current(),
             admitted,
@@ -392,46 +390,30 @@ impl Exchange {
         });
     }
 
-    /// Builds, redacts and hands over the entry; counts it.
+    /// Counts the exchange and hands what it saw to the archive writer,
+    /// which builds and redacts the entry on its own thread.
     fn finish(&self, mut rec: Recorded) {
         let _span = self.span.enter();
         if rec.error.is_none() && rec.response_done.is_none() {
             rec.error = Some(self.unfinished_reason(&rec).to_owned());
         }
-        let up = rec.request_body.seen();
-        let down = rec.response_body.seen();
-        let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut entry = entry::build(rec);
-            if self.redact {
-                cctap_archive::redact::redact_entry(&mut entry);
-            }
-            entry
-        }));
+        rec.over = Some(Instant::now());
         let stats = &self.stats;
         stats.in_flight.fetch_sub(1, Relaxed);
         stats.exchanges.fetch_add(1, Relaxed);
-        stats.bytes_up.fetch_add(up, Relaxed);
-        stats.bytes_down.fetch_add(down, Relaxed);
-        let Ok(entry) = built else {
-            tracing::error!(
-                "building the archive entry failed (a bug); the exchange is not archived"
-            );
-            stats.not_archived.fetch_add(1, Relaxed);
-            return;
-        };
-        if let Some(err) = &entry.error {
+        stats.bytes_up.fetch_add(rec.request_body.seen(), Relaxed);
+        stats
+            .bytes_down
+            .fetch_add(rec.response_body.seen(), Relaxed);
+        let status = rec.response.as_ref().map_or(0, |r| r.status);
+        if let Some(err) = &rec.error {
             stats.errors.fetch_add(1, Relaxed);
-            tracing::debug!(status = entry.har.response.status, error = %err, "exchange ended");
+            tracing::debug!(status, error = %err, "exchange ended");
         } else {
-            tracing::debug!(status = entry.har.response.status, "exchange ended");
+            tracing::debug!(status, "exchange ended");
         }
-        // Only the live status line shows tokens: counting parses the reply again.
-        if crate::status::live_line_shown() {
-            let (tokens_in, tokens_out) = entry::count_tokens(&entry);
-            stats.tokens_in.fetch_add(tokens_in, Relaxed);
-            stats.tokens_out.fetch_add(tokens_out, Relaxed);
-        }
-        self.archive.submit(entry, self.admitted);
+        let finished = Finished::new(rec, self.span.clone());
+        self.archive.submit(finished, self.admitted);
     }
 
     /// Why an exchange with no recorded error did not complete.

@@ -6,7 +6,7 @@
 //! ~300 MiB. The budget counts an entry from the moment it is queued until
 //! the writer has flushed it to the file (group commit: the entries of one
 //! batch are given back together), by an estimate of what it holds on the
-//! heap.
+//! heap (`Recorded::weight`).
 //!
 //! New exchanges wait for [`Budget::room`] before they start (FORMAT.md,
 //! "Never lose, never stall mid-stream"): while more than half the budget is
@@ -17,7 +17,6 @@
 //! patience ran out gets in only within the budget. Once the writer has
 //! failed ([`Budget::fail`]) nobody waits any more.
 
-use cctap_archive::Entry;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use tokio::sync::Notify;
 
@@ -121,29 +120,6 @@ impl Budget {
     }
 }
 
-/// What an entry holds on the heap, roughly: its bodies, SSE events,
-/// headers and URL, plus the fixed fields. Cheap: lengths only.
-pub fn weight(entry: &Entry) -> usize {
-    let har = &entry.har;
-    let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
-    let headers = |list: &[cctap_archive::model::Header]| -> usize {
-        list.iter().map(|h| h.name.len() + h.value.len() + 64).sum()
-    };
-    let post = har.request.post_data.as_ref().map_or(0, |p| text(&p.text));
-    let sse: usize = entry.sse_events.as_ref().map_or(0, |events| {
-        events
-            .iter()
-            .map(|e| e.data.len() + e.event.len() + 96)
-            .sum()
-    });
-    1024 + har.request.url.len()
-        + post
-        + text(&har.response.content.text)
-        + headers(&har.request.headers)
-        + headers(&har.response.headers)
-        + sse
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,13 +185,5 @@ mod tests {
             .expect("nobody waits once the writer failed")
             .unwrap();
         assert!(budget.has_room(), "full, but failed: no waiting");
-    }
-
-    #[test]
-    fn the_weight_counts_the_bodies() {
-        let mut e = Entry::default();
-        let empty = weight(&e);
-        e.har.response.content.text = Some("x".repeat(300 * 1024));
-        assert_eq!(weight(&e), empty + 300 * 1024);
     }
 }

@@ -1,15 +1,15 @@
 //! The archive side of the channel: one writer on its own thread.
 //!
-//! Exchanges hand finished, redacted entries to an [`ArchiveSink`], whose
+//! Exchanges hand what they saw ([`Finished`]) to an [`ArchiveSink`], whose
 //! queue is bounded in bytes ([`budget`]). A new exchange first waits for
 //! room ([`ArchiveSink::admit`]) while the queue is over half full, so a
 //! disk slower than the traffic slows new requests instead of losing their
 //! entries; an exchange under way never waits, and hands its entry over
 //! without waiting ([`ArchiveSink::submit`]; counted as not archived, and
 //! said on stderr, in the rare case it finds no room). The writer thread
-//! owns the outputs (the HAR archive, the mitmproxy flow file, or both:
-//! [`outputs`]) and does all serialisation, compression and I/O; each entry
-//! goes to every output. A write error (full disk) is reported loudly once;
+//! builds and redacts each entry ([`finished`]) and owns the outputs (the
+//! HAR archive, the mitmproxy flow file, or both: [`outputs`]): it does all
+//! serialisation, compression and I/O; each entry goes to every output. A write error (full disk) is reported loudly once;
 //! from then on nothing waits, entries are counted, traffic flows on.
 //!
 //! Group commit (FORMAT.md, "Written as it happens"): each entry is written
@@ -24,17 +24,19 @@
 //! waking it, and the next wake finds a batch.
 
 mod budget;
+mod finished;
 mod outputs;
 #[cfg(test)]
 mod tests;
 mod trim;
 
+pub use finished::Finished;
 pub use outputs::{Closed, FlowTarget, OutputError, Outputs, Targets};
 
 use crate::status::Stats;
-use budget::{weight, Budget, QUEUE_BYTES};
+use budget::{Budget, QUEUE_BYTES};
 use cctap_archive::model::LogHead;
-use cctap_archive::{AnyWriteError, Entry};
+use cctap_archive::AnyWriteError;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{
     channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError,
@@ -49,8 +51,8 @@ use std::time::Duration;
 const NAP: Duration = Duration::from_millis(1);
 
 enum Msg {
-    /// An entry and the bytes of budget it holds.
-    Entry(Box<Entry>, usize),
+    /// A finished exchange and the bytes of budget it holds.
+    Entry(Box<Finished>, usize),
     Finish,
 }
 
@@ -108,10 +110,10 @@ impl ArchiveSink {
         room.is_ok()
     }
 
-    /// Queues an entry without waiting; counts it if it cannot be kept.
-    /// `admitted`: [`ArchiveSink::admit`] found room for its exchange.
-    pub fn submit(&self, entry: Entry, admitted: bool) {
-        let bytes = weight(&entry);
+    /// Queues a finished exchange without waiting; counts it if it cannot
+    /// be kept. `admitted`: [`ArchiveSink::admit`] found room for it.
+    pub fn submit(&self, finished: Finished, admitted: bool) {
+        let bytes = finished.weight();
         if !self.budget.take(bytes, admitted) {
             self.stats.not_archived.fetch_add(1, Relaxed);
             if !self.warned.lost.swap(true, Relaxed) {
@@ -123,7 +125,7 @@ impl ArchiveSink {
             }
             return;
         }
-        if self.tx.send(Msg::Entry(Box::new(entry), bytes)).is_err() {
+        if self.tx.send(Msg::Entry(Box::new(finished), bytes)).is_err() {
             // The writer thread is gone; it has said why.
             self.budget.give_back(bytes);
             self.stats.not_archived.fetch_add(1, Relaxed);
@@ -286,9 +288,10 @@ struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    fn append(&mut self, entry: Box<Entry>, bytes: usize) {
-        self.outputs.append(&entry, self.stats);
-        drop(entry);
+    fn append(&mut self, finished: Box<Finished>, bytes: usize) {
+        if let Some(entry) = finished.into_entry(self.stats) {
+            self.outputs.append(&entry, self.stats);
+        }
         self.bytes += bytes;
         if self.outputs.all_failed() {
             self.budget.fail();

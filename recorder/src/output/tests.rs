@@ -1,12 +1,15 @@
 //! The writer thread against disks that fill up or jam, and its two
 //! outputs (HAR and flow file) fed from the one queue.
 use super::*;
+use crate::entry::{Recorded, ResponseHead};
+use bytes::Bytes;
 use cctap_archive::{
     AnyWriteError, AnyWriter, ArchiveReader, FlowReader, FlowWriteError, Format, Kind,
 };
 use std::io::{Cursor, Write};
 use std::path::Path;
 use std::sync::{Condvar, Mutex};
+use std::time::Instant;
 
 fn head() -> LogHead {
     LogHead::new("cctap record", "test")
@@ -66,28 +69,36 @@ impl Write for Jam {
     }
 }
 
-fn entry() -> Entry {
-    let mut e = Entry::default();
-    e.har.request.post_data = Some(cctap_archive::model::PostData {
-        mime_type: "application/json".into(),
-        text: Some("x".repeat(4096)),
-        ..Default::default()
-    });
-    e
+fn entry() -> Finished {
+    exchange(0)
 }
 
-/// An entry that can be a flow: absolute URL, a real start.
-fn exchange(n: usize) -> Entry {
-    let mut e = entry();
-    let har = &mut e.har;
-    har.started_date_time = format!("2026-11-25T12:00:0{n}.250+00:00");
-    har.request.method = "POST".into();
-    har.request.url = format!("https://api.example.test/v1/messages?n={n}");
-    har.request.http_version = "HTTP/1.1".into();
-    har.response.status = 200;
-    har.response.status_text = "OK".into();
-    har.response.http_version = "HTTP/1.1".into();
-    e
+/// A finished exchange with a 4 KiB request body: absolute URL, a real
+/// start, an answer; its entry is built on the writer thread.
+fn exchange(n: usize) -> Finished {
+    exchange_to(format!("https://api.example.test/v1/messages?n={n}"))
+}
+
+fn exchange_to(url: String) -> Finished {
+    let mut rec = Recorded::new(
+        "POST".into(),
+        "HTTP/1.1",
+        url,
+        vec![("content-type".into(), "application/json".into())],
+        None,
+    );
+    rec.request_body
+        .push(Instant::now(), &Bytes::from(vec![b'x'; 4096]));
+    rec.request_done = Some(Instant::now());
+    rec.response = Some(ResponseHead {
+        status: 200,
+        reason: "OK".into(),
+        headers: Vec::new(),
+        head_size: None,
+    });
+    rec.response_at = Some(Instant::now());
+    rec.response_done = Some(Instant::now());
+    Finished::new(rec, tracing::Span::none())
 }
 
 fn har_output(disk: impl Write + Send + 'static) -> Outputs {
@@ -134,7 +145,7 @@ fn a_full_disk_is_reported_and_counted_and_never_blocks() {
             Ok(har_output(disk))
         },
         stats.clone(),
-        8 * budget::weight(&entry()),
+        8 * entry().weight(),
     )
     .unwrap();
     for _ in 0..3 {
@@ -157,7 +168,7 @@ fn jammed_with_room_for_three() -> (Arc<Stats>, Jam, ArchiveSink, ArchiveThread)
     let stats = Arc::new(Stats::default());
     let jam = Jam::default();
     let disk = jam.clone();
-    let queue = 3 * budget::weight(&entry());
+    let queue = 3 * entry().weight();
     let (sink, thread) = start_with(move || Ok(har_output(disk)), stats.clone(), queue).unwrap();
     jam.set(true);
     (stats, jam, sink, thread)
@@ -214,7 +225,7 @@ fn both_outputs_get_every_entry_in_the_same_order() {
     let (sink, thread) = start_with(
         move || Ok(and_flows(har_output(har_disk), flow_disk)),
         stats.clone(),
-        8 * budget::weight(&entry()),
+        8 * entry().weight(),
     )
     .unwrap();
     for n in [2, 0, 1] {
@@ -248,7 +259,7 @@ fn a_full_disk_under_the_flow_file_leaves_the_har_going() {
     let (sink, thread) = start_with(
         move || Ok(and_flows(har_output(har_disk), full)),
         stats.clone(),
-        8 * budget::weight(&entry()),
+        8 * entry().weight(),
     )
     .unwrap();
     for n in 0..4 {
@@ -291,11 +302,10 @@ fn an_entry_that_cannot_be_a_flow_is_skipped_there_only() {
     let (sink, thread) = start_with(
         move || Ok(and_flows(har_output(har_disk), flow_disk)),
         stats.clone(),
-        8 * budget::weight(&entry()),
+        8 * entry().weight(),
     )
     .unwrap();
-    let mut odd = exchange(1);
-    odd.har.request.url = "/v1/messages".into();
+    let odd = exchange_to("/v1/messages".into());
     for e in [exchange(0), odd, exchange(2)] {
         sink.submit(e, true);
     }
@@ -396,7 +406,7 @@ fn the_writer_goes_on_after_an_idle_pause() {
     let (sink, thread) = start_with(
         move || Ok(har_output(har_disk)),
         stats.clone(),
-        8 * budget::weight(&entry()),
+        8 * entry().weight(),
     )
     .unwrap();
     sink.submit(exchange(1), true);
@@ -454,7 +464,7 @@ fn an_entry_alone_is_flushed_at_once_and_entries_that_wait_share_a_flush() {
     let (sink, thread) = start_with(
         move || Ok(har_output(disk)),
         stats.clone(),
-        64 * budget::weight(&exchange(0)),
+        64 * exchange(0).weight(),
     )
     .unwrap();
     let after_head = on_disk.flushes();
@@ -502,7 +512,7 @@ async fn new_exchanges_wait_for_room_while_the_disk_is_slow_and_none_is_lost() {
     let stats = Arc::new(Stats::default());
     let jam = Jam::default();
     let disk = jam.clone();
-    let weight = budget::weight(&exchange(0));
+    let weight = exchange(0).weight();
     let (sink, thread) =
         start_with(move || Ok(har_output(disk)), stats.clone(), 4 * weight).unwrap();
     // The disk stalls (after the head): the writer holds one entry, stuck
@@ -544,7 +554,7 @@ async fn patience_runs_out_on_a_stuck_disk_and_the_loss_is_counted() {
     let stats = Arc::new(Stats::default());
     let jam = Jam::default();
     let disk = jam.clone();
-    let weight = budget::weight(&exchange(0));
+    let weight = exchange(0).weight();
     let (mut sink, thread) =
         start_with(move || Ok(har_output(disk)), stats.clone(), 2 * weight).unwrap();
     sink.patience = Duration::from_millis(300);
@@ -586,7 +596,7 @@ async fn once_the_writer_has_failed_nothing_waits() {
             Ok(har_output(disk))
         },
         stats.clone(),
-        8 * budget::weight(&entry()),
+        8 * entry().weight(),
     )
     .unwrap();
     sink.submit(entry(), true);
@@ -684,7 +694,7 @@ fn a_batch_lost_with_its_output_is_counted_once_per_entry_and_not_as_written() {
     let (sink, thread) = start_with(
         move || Ok(and_flows(har_output(har_disk), flow_disk)),
         stats.clone(),
-        64 * budget::weight(&exchange(0)),
+        64 * exchange(0).weight(),
     )
     .unwrap();
     // Entry 0 reaches both files; the flow file's disk then stalls on its
