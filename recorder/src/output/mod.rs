@@ -289,7 +289,10 @@ struct Batch<'a> {
 
 impl Batch<'_> {
     fn append(&mut self, finished: Box<Finished>, bytes: usize) {
-        if let Some(entry) = finished.into_entry(self.stats) {
+        if self.outputs.all_failed() {
+            // Nothing is written any more: not worth building, only counting.
+            self.stats.not_archived.fetch_add(1, Relaxed);
+        } else if let Some(entry) = finished.into_entry(self.stats) {
             self.outputs.append(&entry, self.stats);
         }
         self.bytes += bytes;
