@@ -92,6 +92,7 @@ for side in A B; do
       function per(x) { gsub(",", "", x); return x / n }
       /PROGRAM TOTALS/ { printf "%s: %7.0f instructions/exchange in all (%d entries)\n", side, per($1), n }
       /record::(archive|output)::write_loop \[/ { printf "   %7.0f  archive writer thread\n", per($1) }
+      /record::entry::build_redacted \[/ { printf "   %7.0f    of which the entry built and redacted\n", per($1) }
       /ZSTD_compressStream2 \[/ { printf "   %7.0f    of which zstd\n", per($1) }
-      /Exchange as core::ops::drop::Drop>::drop \[/ { printf "   %7.0f  entry built and redacted (Exchange::drop)\n", per($1) }'
+      /Exchange as core::ops::drop::Drop>::drop \[/ { printf "   %7.0f  exchange counted and handed over (Exchange::drop)\n", per($1) }'
 done
