@@ -121,8 +121,9 @@ fn check_kind(root: &Obj) -> Result<(), FlowError> {
 /// round trip (mitmproxy's own HAR export writes microseconds too).
 pub(crate) fn started(epoch: f64) -> String {
     // Round to whole microseconds first: f64 has ~256 ns steps at today's
-    // epochs, and the format below truncates to microseconds.
-    let nanos = (epoch * 1e6).round() as i128 * 1000;
+    // epochs, and the format below truncates to microseconds. A corrupt
+    // flow's moment can be any float: out of range falls back to the epoch.
+    let nanos = ((epoch * 1e6).round() as i128).saturating_mul(1000);
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     const FMT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(

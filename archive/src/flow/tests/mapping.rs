@@ -279,3 +279,20 @@ fn real_mitmdump_flows_round_trip_through_entries() {
     let stream = entries[0].response_text().unwrap();
     assert!(stream.contains("event: message_stop"), "{stream}");
 }
+
+#[test]
+fn a_moment_out_of_any_calendar_falls_back_to_the_epoch() {
+    // Found by `fuzz_flow`: a corrupt flow's timestamp overflowed the
+    // nanoseconds (a panic in debug builds).
+    for epoch in [1e300, -1e300, f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+        assert_eq!(
+            crate::flow::to_entry::started(epoch),
+            "1970-01-01T00:00:00.000000+00:00",
+            "{epoch}"
+        );
+    }
+    assert_eq!(
+        crate::flow::to_entry::started(1_764_849_600.25),
+        "2025-12-04T12:00:00.250000+00:00"
+    );
+}
