@@ -210,6 +210,7 @@ pub fn row(setup: Setup, samples: &[Sample]) -> Row {
         setup: setup.name().to_owned(),
         bases: Some((d.name().to_owned(), m.name().to_owned())),
         rps: med(&|s| Some(s.rps)),
+        rps_rounds: samples.iter().map(|s| s.rps).collect(),
         p50_ms: med(&|s| Some(s.p50_ms)),
         p99_ms: med(&|s| Some(s.p99_ms)),
         sse_p50_ms: med(&|s| s.sse_p50_ms),

@@ -12,6 +12,9 @@ pub struct Row {
     pub bases: Option<(String, String)>,
     /// Requests per second at 16 connections (1 KiB JSON).
     pub rps: Option<f64>,
+    /// The same, each round's, in round order (the median above hides
+    /// how far the rounds spread).
+    pub rps_rounds: Vec<f64>,
     /// Latency at 1 connection, ms.
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
