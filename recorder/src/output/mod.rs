@@ -9,8 +9,9 @@
 //! said on stderr, in the rare case it finds no room). The writer thread
 //! builds and redacts each entry ([`finished`]) and owns the outputs (the
 //! HAR archive, the mitmproxy flow file, or both: [`outputs`]): it does all
-//! serialisation, compression and I/O; each entry goes to every output. A write error (full disk) is reported loudly once;
-//! from then on nothing waits, entries are counted, traffic flows on.
+//! serialisation, compression and I/O; each entry goes to every output. A
+//! write error (full disk) is reported loudly once; from then on nothing
+//! waits, entries are counted, traffic flows on.
 //!
 //! Group commit (FORMAT.md, "Written as it happens"): each entry is written
 //! unflushed and the outputs are flushed when the writer finds no further
@@ -52,7 +53,7 @@ const NAP: Duration = Duration::from_millis(1);
 
 enum Msg {
     /// A finished exchange and the bytes of budget it holds.
-    Entry(Box<Finished>, usize),
+    Exchange(Box<Finished>, usize),
     Finish,
 }
 
@@ -125,7 +126,8 @@ impl ArchiveSink {
             }
             return;
         }
-        if self.tx.send(Msg::Entry(Box::new(finished), bytes)).is_err() {
+        let msg = Msg::Exchange(Box::new(finished), bytes);
+        if self.tx.send(msg).is_err() {
             // The writer thread is gone; it has said why.
             self.budget.give_back(bytes);
             self.stats.not_archived.fetch_add(1, Relaxed);
@@ -263,8 +265,8 @@ fn write_loop(
             }
         };
         match next {
-            Ok(Msg::Entry(entry, bytes)) => {
-                batch.append(entry, bytes);
+            Ok(Msg::Exchange(finished, bytes)) => {
+                batch.append(finished, bytes);
                 since_trim += 1;
             }
             Err(RecvTimeoutError::Timeout) if since_trim > 0 => {
