@@ -394,10 +394,14 @@ impl Exchange {
     /// which builds and redacts the entry on its own thread.
     fn finish(&self, mut rec: Recorded) {
         let _span = self.span.enter();
-        if rec.error.is_none() && rec.response_done.is_none() {
-            rec.error = Some(self.unfinished_reason(&rec).to_owned());
+        if rec.response_done.is_none() {
+            if rec.error.is_none() {
+                rec.error = Some(self.unfinished_reason(&rec).to_owned());
+            }
+            // Its end, when it saw nothing after the request (the entry is
+            // built later, on the writer thread); a clean end has its own.
+            rec.over = Some(Instant::now());
         }
-        rec.over = Some(Instant::now());
         let stats = &self.stats;
         stats.in_flight.fetch_sub(1, Relaxed);
         stats.exchanges.fetch_add(1, Relaxed);
