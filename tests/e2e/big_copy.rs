@@ -5,7 +5,7 @@
 //! `.har.zst` and `.flows`, and read back independently (serde_json, our
 //! flow reader, which has no cap, and mitmdump) to compare hashes; a fake
 //! key near the end of each is gone after `redact`.
-use crate::mitmproxy::run::{mitmdump, mitmdump_output, path_str};
+use crate::mitmproxy::run::{mitmdump, path_str, per_response};
 use crate::peers::analyze;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -186,24 +186,9 @@ fn export_copies_a_body_past_the_string_cap_whole() {
     let Some(bin) = mitmdump("export_copies_a_body_past_the_string_cap_whole") else {
         return;
     };
-    let hashes = dir.path().join("hashes.txt");
-    let script = dir.path().join("hash.py");
-    std::fs::write(
-        &script,
-        format!(
-            "import hashlib\nout = []\n\
-             def response(flow):\n    c = flow.response.raw_content\n    \
-             out.append(f'{{len(c)}} {{hashlib.sha256(c).hexdigest()}}')\n\
-             def done():\n    open({:?}, 'w').write('\\n'.join(out))\n",
-            path_str(&hashes)
-        ),
-    )
-    .unwrap();
-    let flows = path_str(&outputs[2]);
-    let args = ["-r", flows, "-s", path_str(&script)];
-    let (status, printed) = mitmdump_output(&bin, dir.path(), &args);
-    assert!(status.success(), "mitmdump -nr exited {status}\n{printed}");
-    let got = std::fs::read_to_string(&hashes).unwrap();
+    let body = "flow.response.raw_content";
+    let hash = format!("f'{{len({body})}} {{hashlib.sha256({body}).hexdigest()}}'");
+    let (got, printed) = per_response(&bin, dir.path(), &outputs[2], &hash, "\n");
     let want = format!(
         "{} {}\n{} {}",
         made.text_len, made.text_sha, made.bytes_len, made.bytes_sha

@@ -7,7 +7,7 @@
 //!
 //! The folder is found through `CCTAP_SHARED`, then `<repo>/../shared`,
 //! then `/work/shared`; without it each test prints a notice and passes.
-use crate::mitmproxy::run::{mitmdump, mitmdump_output};
+use crate::mitmproxy::run::{mitmdump, mitmdump_output, per_response};
 use cctap_tests::binaries;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -431,25 +431,7 @@ fn websocket_messages_survive_export_both_ways() {
     let Some(bin) = mitmdump(test) else {
         return;
     };
-    let script = scratch.path().join("ws.py");
-    let out = scratch.path().join("ws.txt");
-    std::fs::write(
-        &script,
-        format!(
-            "seen = []\n\
-             def response(flow):\n    seen.append(len(flow.websocket.messages) if flow.websocket else 0)\n\
-             def done():\n    open({:?}, 'w').write(','.join(map(str, seen)))\n",
-            out.to_str().unwrap()
-        ),
-    )
-    .unwrap();
-    let args = [
-        "-r",
-        flows.to_str().unwrap(),
-        "-s",
-        script.to_str().unwrap(),
-    ];
-    let (status, printed) = mitmdump_output(&bin, scratch.path(), &args);
-    assert!(status.success(), "{printed}");
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "1,1,3", "{printed}");
+    let messages = "len(flow.websocket.messages) if flow.websocket else 0";
+    let (counts, printed) = per_response(&bin, scratch.path(), &flows, messages, ",");
+    assert_eq!(counts, "1,1,3", "{printed}");
 }

@@ -73,6 +73,36 @@ pub fn run_mitmdump(bin: &Path, scratch: &Path, args: &[&str]) {
     );
 }
 
+/// Reads `flows` with mitmdump and a hook evaluating the Python expression
+/// `per_flow` (on `flow`, `hashlib` imported) for each response; the values
+/// joined by `sep`, and what mitmdump printed. mitmdump must exit 0.
+pub fn per_response(
+    bin: &Path,
+    scratch: &Path,
+    flows: &Path,
+    per_flow: &str,
+    sep: &str,
+) -> (String, String) {
+    let script = scratch.join("per_response.py");
+    let out = scratch.join("per_response.txt");
+    std::fs::write(
+        &script,
+        format!(
+            "import hashlib\nout = []\n\
+             def response(flow):\n    out.append(str({per_flow}))\n\
+             def done():\n    open({:?}, 'w').write({sep:?}.join(out))\n",
+            path_str(&out)
+        ),
+    )
+    .unwrap();
+    let args = ["-r", path_str(flows), "-s", path_str(&script)];
+    let (status, printed) = mitmdump_output(bin, scratch, &args);
+    assert!(status.success(), "mitmdump -nr exited {status}\n{printed}");
+    let values = std::fs::read_to_string(&out)
+        .unwrap_or_else(|e| panic!("the hook wrote nothing ({e})\n{printed}"));
+    (values, printed)
+}
+
 /// The flows mitmdump loads from `input` (dump_flows.py's JSON), and how
 /// it exited.
 pub fn load_in_mitmproxy(
