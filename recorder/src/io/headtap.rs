@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -209,11 +210,16 @@ impl Tap {
     /// Parses `bytes`; on a complete head queues it, sets the body state
     /// and returns the head's length.
     fn parse_head(&mut self, bytes: &[u8]) -> Result<Option<usize>, httparse::Error> {
-        let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        // Left uninitialised: filling 128 headers (4 KiB) before every
+        // parse was a fifth of the tap's time, for heads of ten headers.
+        let mut storage = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+        let config = httparse::ParserConfig::default();
         let (len, headers, framing, reason) = match self.side {
             Side::Request => {
-                let mut req = httparse::Request::new(&mut storage);
-                let httparse::Status::Complete(len) = req.parse(bytes)? else {
+                let mut req = httparse::Request::new(&mut []);
+                let parsed =
+                    config.parse_request_with_uninit_headers(&mut req, bytes, &mut storage);
+                let httparse::Status::Complete(len) = parsed? else {
                     return Ok(None);
                 };
                 let tunnel = req.method == Some("CONNECT");
@@ -221,8 +227,10 @@ impl Tap {
                 (len, copy_headers(req.headers), framing, String::new())
             }
             Side::Response => {
-                let mut res = httparse::Response::new(&mut storage);
-                let httparse::Status::Complete(len) = res.parse(bytes)? else {
+                let mut res = httparse::Response::new(&mut []);
+                let parsed =
+                    config.parse_response_with_uninit_headers(&mut res, bytes, &mut storage);
+                let httparse::Status::Complete(len) = parsed? else {
                     return Ok(None);
                 };
                 let code = res.code.unwrap_or(0);
