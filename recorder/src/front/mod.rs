@@ -8,6 +8,7 @@
 //! - [`shutdown`]: stop accepting, drain, then cut off.
 //! - [`limits`]: the open-file limit, the connection cap, the client
 //!   timeout, warnings said once then counted.
+//! - [`timer`]: a tick that spares tokio's timer a wake-up per request.
 //!
 //! Where a request goes is [`crate::route`]'s; what happens to it after is
 //! [`crate::exchange`]'s.
@@ -17,6 +18,7 @@ pub mod forward;
 pub mod limits;
 mod serve;
 pub mod shutdown;
+pub mod timer;
 
 pub use accept::run;
 pub use serve::{refuse, serve_http1};
