@@ -4,12 +4,12 @@
 //! head, and each exchange arms one for `--upstream-timeout`. tokio wakes
 //! its parked timer driver (an eventfd write, then a worker out of
 //! `epoll_wait`) whenever a timer is armed to fire before the driver's
-//! next planned wake-up; with no earlier timer pending that is every
-//! request: 0.17 wake-ups per 1 KiB exchange under load (`perf record -e
-//! syscalls:sys_enter_write`, 82% from hyper's header timer; with this
-//! tick 0.05 writes per exchange in all, the archive's included). A timer that always fires sooner than any of those
-//! deadlines keeps the planned wake-up early, so arming one costs no
-//! wake-up.
+//! next planned wake-up; with no earlier timer pending, that is every
+//! request. A timer that always fires sooner than any of those deadlines
+//! keeps the planned wake-up early, so arming one costs no wake-up: under
+//! 16 connections of 1 KiB exchanges, 0.21 `write` calls per exchange
+//! before (82% of them that wake-up, `perf record -e
+//! syscalls:sys_enter_write`), 0.05 with the tick, the archive's included.
 
 use std::time::Duration;
 
