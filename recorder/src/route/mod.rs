@@ -195,6 +195,12 @@ mod tests {
             "https://api.z.ai/api/anthropic/v1/messages?beta=true"
         );
         assert_eq!(t.path_and_query, "/api/anthropic/v1/messages?beta=true");
+        assert_eq!(
+            base.join("v1/models").path_and_query,
+            "/api/anthropic/v1/models"
+        );
+        let bare: BaseUrl = "http://127.0.0.1:9000".parse().unwrap();
+        assert_eq!(bare.join("x?y=1").path_and_query, "/x?y=1");
         assert_eq!(t.origin.authority(), "api.z.ai");
     }
 
