@@ -177,8 +177,8 @@ pub fn build(mut rec: Recorded) -> Entry {
     har.request = request;
     entry.request_note = request_note;
     if let Some(conn) = &rec.connection {
-        har.server_ip_address = Some(conn.server_ip.to_string());
-        har.connection = Some(conn.id.to_string());
+        har.server_ip_address = Some(ip_text(conn.server_ip));
+        har.connection = Some(itoa::Buffer::new().format(conn.id).to_owned());
     }
     let (response, sse, response_note) = response(&mut rec, end);
     entry.har.response = response;
@@ -190,6 +190,24 @@ pub fn build(mut rec: Recorded) -> Entry {
         .extra
         .insert("_resourceType".to_owned(), "fetch".into());
     entry
+}
+
+/// The address as `Display` writes it, IPv4 without `fmt`'s machinery:
+/// that was ~1.3k of the writer thread's ~46k instructions per exchange
+/// (callgrind).
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    let mut digits = itoa::Buffer::new();
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        text.push_str(digits.format(octet));
+    }
+    text
 }
 
 /// HAR timings that partition the exchange, so that they add up to `time`
@@ -314,6 +332,24 @@ mod tests {
             ],
             Some(120),
         )
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        let addresses = [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.4",
+            "255.255.255.255",
+            "::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::8a2e:370:7334",
+        ];
+        for text in addresses {
+            let ip: IpAddr = text.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+            assert_eq!(ip_text(ip), text);
+        }
     }
 
     #[test]

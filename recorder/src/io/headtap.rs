@@ -225,7 +225,8 @@ impl Tap {
                 };
                 let tunnel = req.method == Some("CONNECT");
                 let framing = Framing::of(req.headers, tunnel);
-                (len, copy_headers(req.headers), framing, String::new())
+                let headers = copy_headers(&bytes[..len], req.headers);
+                (len, headers, framing, String::new())
             }
             Side::Response => {
                 let mut res = httparse::Response::new(&mut []);
@@ -248,7 +249,8 @@ impl Tap {
                     framing = Framing::UntilClose;
                 }
                 let reason = res.reason.unwrap_or("").to_owned();
-                (len, copy_headers(res.headers), framing, reason)
+                let headers = copy_headers(&bytes[..len], res.headers);
+                (len, headers, framing, reason)
             }
         };
         self.heads.push(WireHead {
@@ -313,16 +315,21 @@ impl Framing {
     }
 }
 
-fn copy_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+/// The headers of `head` (the bytes they were parsed from) as owned pairs.
+fn copy_headers(head: &[u8], headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    // Heads are nearly always UTF-8 (ASCII): one check of the whole head
+    // instead of one per value (~1k instructions per exchange, callgrind).
+    // A value cut at ASCII delimiters of valid UTF-8 is valid UTF-8 too.
+    let text = std::str::from_utf8(head).ok();
     headers
         .iter()
         .map(|h| {
-            // Values are nearly always UTF-8 (ASCII): checked in one pass
-            // before the lossy conversion's slower walk.
-            let value = match std::str::from_utf8(h.value) {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(h.value).into_owned(),
-            };
+            let at = (h.value.as_ptr() as usize).checked_sub(head.as_ptr() as usize);
+            let exact = text
+                .zip(at)
+                .and_then(|(t, at)| t.get(at..at + h.value.len()));
+            let value =
+                exact.map_or_else(|| String::from_utf8_lossy(h.value).into(), str::to_owned);
             (h.name.to_owned(), value)
         })
         .collect()
@@ -468,6 +475,32 @@ mod tests {
             tap.feed(std::slice::from_ref(b));
         }
         check_two_requests(&heads);
+    }
+
+    #[test]
+    fn values_keep_their_text_and_invalid_bytes_become_replacement_characters() {
+        let utf8 = "GET / HTTP/1.1\r\nX-City: Zürich\r\nX-Empty:\r\nX-Plain:  a b \r\n\r\n";
+        let mut latin1 = b"GET / HTTP/1.1\r\nX-City: Z\xfcrich\r\nX-Plain: ok\r\n\r\n".to_vec();
+        latin1.extend_from_slice(b"GET / HTTP/1.1\r\nX-After: fine\r\n\r\n");
+        let heads = Heads::default();
+        let mut tap = Tap::new(Side::Request, heads.clone());
+        tap.feed(utf8.as_bytes());
+        tap.feed(&latin1);
+        let pairs = |head: WireHead| head.headers;
+        let own = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            pairs(heads.pop().unwrap()),
+            own(&[("X-City", "Zürich"), ("X-Empty", ""), ("X-Plain", "a b")])
+        );
+        assert_eq!(
+            pairs(heads.pop().unwrap()),
+            own(&[("X-City", "Z\u{fffd}rich"), ("X-Plain", "ok")])
+        );
+        assert_eq!(pairs(heads.pop().unwrap()), own(&[("X-After", "fine")]));
     }
 
     #[test]

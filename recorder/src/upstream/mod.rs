@@ -108,9 +108,11 @@ pub struct Checkout {
     pub fresh: Option<ConnectTimings>,
 }
 
-/// Idle upstream connections, keyed by origin.
+/// Idle upstream connections, keyed by origin (hashed with foldhash: std's
+/// SipHash of the origin, twice per exchange, cost more than the rest of
+/// the pool's bookkeeping).
 pub struct Pool {
-    idle: Mutex<HashMap<Origin, Vec<UpstreamConn>>>,
+    idle: Mutex<HashMap<Origin, Vec<UpstreamConn>, foldhash::fast::RandomState>>,
     tls: Option<TlsConnector>,
     /// The HTTP proxy every connection goes through (`-m upstream:URL`).
     via: Option<Origin>,
@@ -121,7 +123,7 @@ impl Pool {
     /// A pool; `tls` is needed only for `https` origins.
     pub fn new(tls: Option<Arc<rustls::ClientConfig>>) -> Pool {
         Pool {
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(HashMap::default()),
             tls: tls.map(TlsConnector::from),
             via: None,
             next_id: AtomicU64::new(1),
@@ -151,10 +153,15 @@ impl Pool {
         if conn.send.is_closed() {
             return;
         }
-        if let Ok(mut idle) = self.idle.lock() {
-            let list = idle.entry(origin.clone()).or_default();
-            if list.len() < MAX_IDLE {
-                list.push(conn);
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        // The origin is cloned (a string) only for its first connection.
+        match idle.get_mut(origin) {
+            Some(list) if list.len() < MAX_IDLE => list.push(conn),
+            Some(_) => {}
+            None => {
+                idle.insert(origin.clone(), vec![conn]);
             }
         }
     }
