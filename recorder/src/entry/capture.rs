@@ -60,17 +60,20 @@ impl Captured {
         self.seen += chunk.len() as u64;
         self.last_at = Some(at);
         let room = self.keep.map_or(u64::MAX, |k| k.saturating_sub(kept));
-        let chunk = if (chunk.len() as u64) > room {
-            self.truncated = true;
-            chunk.slice(..room as usize)
-        } else {
-            chunk.clone()
+        // Copied from a slice: a `Bytes` clone would touch the count that
+        // hyper's read buffer shares.
+        let chunk = match usize::try_from(room) {
+            Ok(room) if room < chunk.len() => {
+                self.truncated = true;
+                &chunk[..room]
+            }
+            _ => &chunk[..],
         };
         if chunk.is_empty() {
             return;
         }
         if let Some(spill) = &mut self.spill {
-            if let Err(e) = spill.append(&chunk) {
+            if let Err(e) = spill.append(chunk) {
                 spill_failed(&e);
                 self.truncated = true;
                 self.keep = Some(spill.len());
@@ -83,7 +86,7 @@ impl Captured {
             let want = self.expected.min(RESERVE_AT_MOST).max(chunk.len());
             self.held.reserve_exact(want);
         }
-        self.held.extend_from_slice(&chunk);
+        self.held.extend_from_slice(chunk);
         self.marks.push((at, self.held.len()));
         if self.held.len() > SPILL_AT {
             self.spill_now();

@@ -124,9 +124,13 @@ impl Pipeline {
                 Destination::Remote(t) => t.url(),
                 Destination::Offline { url } => url.clone(),
             };
-            let (mut headers, head_size) = match wire {
-                Some(w) => (w.headers, Some(w.size)),
-                None => (header_list(&parts.headers), None),
+            let (mut headers, head_size, length) = match wire {
+                Some(w) => (w.headers, Some(w.size), w.body_length),
+                None => (
+                    header_list(&parts.headers),
+                    None,
+                    content_length(&parts.headers),
+                ),
             };
             if let Destination::Remote(t) = &dest {
                 rewrite_host(&mut headers, &t.origin.authority());
@@ -135,7 +139,7 @@ impl Pipeline {
             let mut rec = Recorded::new(parts.method.to_string(), version, url, headers, head_size);
             rec.redact = self.redact;
             rec.request_body = Captured::new(self.max_body_size);
-            if let Some(len) = content_length(&parts.headers) {
+            if let Some(len) = length {
                 rec.request_body.expect(len);
             }
             rec.response_body = Captured::new(self.max_body_size);
@@ -371,6 +375,10 @@ impl Exchange {
 
     fn note_response(&self, parts: &http::response::Parts, wire: Option<WireHead>) {
         let now = Instant::now();
+        let length = match &wire {
+            Some(w) => w.body_length,
+            None => content_length(&parts.headers),
+        };
         let head = ResponseHead {
             status: parts.status.as_u16(),
             reason: match &wire {
@@ -380,7 +388,6 @@ impl Exchange {
             head_size: wire.as_ref().map(|w| w.size),
             headers: wire.map_or_else(|| header_list(&parts.headers), |w| w.headers),
         };
-        let length = content_length(&parts.headers);
         self.with(|r| {
             r.response_at = Some(now);
             r.response = Some(head);

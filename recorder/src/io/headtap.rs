@@ -32,6 +32,9 @@ pub struct WireHead {
     pub size: usize,
     /// The reason phrase of a response (`OK`, `Overloaded`); empty for requests.
     pub reason: String,
+    /// The body's length when its framing gives one (`Content-Length`,
+    /// not chunked): the exchange reserves its buffer by it.
+    pub body_length: Option<u64>,
 }
 
 /// Heads parsed on one connection, waiting for their exchange.
@@ -253,10 +256,15 @@ impl Tap {
                 (len, headers, framing, reason)
             }
         };
+        let body_length = match framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        };
         self.heads.push(WireHead {
             headers,
             size: len,
             reason,
+            body_length,
         });
         self.state = match framing {
             Framing::None | Framing::Length(0) => State::Head,
@@ -287,16 +295,18 @@ impl Framing {
         let mut chunked = false;
         let mut length = None;
         for h in headers {
-            if h.name.eq_ignore_ascii_case("upgrade") {
-                return Framing::Off;
-            }
-            if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked |= h
-                    .value
-                    .windows(b"chunked".len())
-                    .any(|w| w.eq_ignore_ascii_case(b"chunked"));
-            } else if length.is_none() && h.name.eq_ignore_ascii_case("content-length") {
-                length = Some(h.value);
+            // By length first: most names are none of the three.
+            let named = |wanted: &str| h.name.eq_ignore_ascii_case(wanted);
+            match h.name.len() {
+                7 if named("upgrade") => return Framing::Off,
+                17 if named("transfer-encoding") => {
+                    chunked |= h
+                        .value
+                        .windows(b"chunked".len())
+                        .any(|w| w.eq_ignore_ascii_case(b"chunked"));
+                }
+                14 if length.is_none() && named("content-length") => length = Some(h.value),
+                _ => {}
             }
         }
         if tunnel {
@@ -449,10 +459,13 @@ mod tests {
             .unwrap()
             + 4;
         assert_eq!(a.size, end);
+        assert_eq!(a.body_length, Some(5));
         let b = heads.pop().expect("second head");
         assert_eq!(names(&b), ["Host", "Transfer-Encoding"]);
+        assert_eq!(b.body_length, None, "chunked");
         let c = heads.pop().expect("third head");
         assert_eq!(names(&c), ["User-Agent"]);
+        assert_eq!(c.body_length, None, "no body");
         assert!(heads.pop().is_none());
     }
 
@@ -544,7 +557,9 @@ mod tests {
             let first = heads.pop().unwrap();
             assert_eq!(names(&first), ["Content-Type", "Transfer-Encoding"]);
             assert_eq!(first.reason, "OK");
-            assert_eq!(names(&heads.pop().unwrap()), ["Content-Length"]);
+            let to_head = heads.pop().unwrap();
+            assert_eq!(names(&to_head), ["Content-Length"]);
+            assert_eq!(to_head.body_length, None, "a HEAD response has no body");
             let last = heads.pop().unwrap();
             assert_eq!(last.reason, "Overloaded");
             assert_eq!(names(&last), ["X-Should-Request-Id"]);
