@@ -47,20 +47,8 @@ impl Origin {
         }
         let default = if self.tls { 443 } else { 80 };
         if self.port != default {
-            // The digits by hand too: `write!` costs what the rest does.
-            let mut digits = [0u8; 5];
-            let mut at = digits.len();
-            let mut port = self.port;
-            loop {
-                at -= 1;
-                digits[at] = b'0' + (port % 10) as u8;
-                port /= 10;
-                if port == 0 {
-                    break;
-                }
-            }
             out.push(':');
-            out.extend(digits[at..].iter().map(|&d| char::from(d)));
+            out.push_str(itoa::Buffer::new().format(self.port));
         }
     }
 }
