@@ -21,25 +21,11 @@ cd "$(dirname "$0")/.."
 a=$(realpath "$1")
 b=$(realpath "$2")
 rounds=${3:-4}
-for tool in wrk valgrind callgrind_annotate curl zstd python3; do
-  command -v "$tool" >/dev/null || { echo "ab.sh: $tool is missing (apt-get install wrk valgrind curl zstd python3)" >&2; exit 2; }
-done
-upstream_bin=target/release/bench_upstream
-[ -x "$upstream_bin" ] || { echo "ab.sh: build it first: cargo build --release -p cctap-bench" >&2; exit 2; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
+# shellcheck source=bench/loopback.sh
+. bench/loopback.sh
+need ab.sh wrk valgrind callgrind_annotate curl zstd python3
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-up=$(free_port)
-"$upstream_bin" -p "$up" >"$work/upstream.log" 2>&1 &
-pids+=($!)
-wait_port "$up"
+start_upstream
 
 # record in reverse mode on a free port; sets $port and $pid.
 start_record() { # binary archive [wrapper...]

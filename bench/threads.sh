@@ -17,25 +17,10 @@ cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { sed -n 2,13p "$0"; exit 2; }
 bin=$(realpath "$1")
 kind=${2:-record}
-for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "threads.sh: $tool is missing" >&2; exit 2; }
-done
-upstream_bin=target/release/bench_upstream
-[ -x "$upstream_bin" ] || { echo "threads.sh: build it first: cargo build --release -p cctap-bench" >&2; exit 2; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
-
-up=$(free_port)
-"$upstream_bin" -p "$up" >"$work/upstream.log" 2>&1 &
-upid=$!
-pids+=("$upid")
-wait_port "$up"
+# shellcheck source=bench/loopback.sh
+. bench/loopback.sh
+need threads.sh wrk curl python3
+start_upstream
 port=$(free_port)
 if [ "$kind" = bare ]; then
   "$bin" --upstream "127.0.0.1:$up" -p "$port" >"$work/proxy.log" 2>&1 &
