@@ -9,8 +9,9 @@
 #    req/s, and record's CPU (user+sys from /proc) per exchange. Wall figures
 #    move with the machine; the interleaving keeps the two comparable.
 # 2. Under valgrind --tool=callgrind, 2,000 exchanges (16 connections) each:
-#    instructions per exchange, whole process and the main parts. Stable on
-#    a busy machine; kernel time is not counted. CALLGRIND=0 skips this.
+#    instructions per exchange, whole process and per thread (the async
+#    workers, the archive writer and, inside it, zstd). Stable on a busy
+#    machine; kernel time is not counted. CALLGRIND=0 skips this.
 #
 # Needs wrk, valgrind, curl and target/release/bench_upstream (cargo build
 # --release -p cctap-bench). To keep a binary: cp target/release/record /tmp/record-old.
@@ -67,18 +68,42 @@ echo "== callgrind: instructions per exchange, 2,000 exchanges at 16 connections
 for side in A B; do
   bin=$a; [ "$side" = B ] && bin=$b
   out="$work/cg-$side.out"
-  start_record "$bin" "$work/cg-$side.har.zst" valgrind -q --tool=callgrind --callgrind-out-file="$out"
+  # Per thread: with link-time optimisation the functions that used to mark
+  # the parts are inlined away, threads are not.
+  start_record "$bin" "$work/cg-$side.har.zst" valgrind -q --tool=callgrind --separate-threads=yes --callgrind-out-file="$out"
   # Stops sending at 2,000; instructions are divided by the entries written.
   BENCH_COUNT=2000 load "$port" 40 bench/lua/count.lua >/dev/null
   kill -INT "$pid"
   wait "$pid" || true
   entries=$(zstd -dc "$work/cg-$side.har.zst" | grep -o '"startedDateTime"' | wc -l)
-  callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
-    awk -v n="$entries" -v side="$side" '
-      function per(x) { gsub(",", "", x); return x / n }
-      /PROGRAM TOTALS/ { printf "%s: %7.0f instructions/exchange in all (%d entries)\n", side, per($1), n }
-      /record::(archive|output)::write_loop \[/ { printf "   %7.0f  archive writer thread\n", per($1) }
-      /record::entry::build_redacted \[/ { printf "   %7.0f    of which the entry built and redacted\n", per($1) }
-      /ZSTD_compressStream2 \[/ { printf "   %7.0f    of which zstd\n", per($1) }
-      /Exchange as core::ops::drop::Drop>::drop \[/ { printf "   %7.0f  exchange counted and handed over (Exchange::drop)\n", per($1) }'
+  total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; }
+  # Threads are told apart by their symbols: a stripped binary (release)
+  # has none, and its threads are listed in the order they started.
+  all=0 workers=0 writer=0 zstd=0 unnamed=""
+  for part in "$out"-*; do
+    ir=$(total "$part")
+    all=$((all + ir))
+    if grep -q 'ZSTD_compressStream2' "$part"; then
+      writer=$((writer + ir))
+      zstd=$(callgrind_annotate --inclusive=yes "$part" 2>/dev/null |
+        awk '/ZSTD_compressStream2 \[/ && !seen {gsub(",", "", $1); print $1; seen = 1}')
+    elif grep -q 'multi_thread::worker' "$part"; then
+      workers=$((workers + ir))
+    else
+      unnamed="$unnamed $ir"
+    fi
+  done
+  awk -v n="$entries" -v side="$side" -v all="$all" -v w="$workers" -v a="$writer" -v z="${zstd:-0}" \
+    -v unnamed="$unnamed" 'BEGIN {
+    printf "%s: %7.0f instructions/exchange in all (%d entries)\n", side, all / n, n
+    if (w + a > 0) {
+      printf "   %7.0f  async workers\n", w / n
+      printf "   %7.0f  archive writer thread\n", a / n
+      printf "   %7.0f    of which zstd\n", z / n
+    } else {
+      printf "   per thread in start order (stripped binary: a target/profiling build names them):"
+      k = split(unnamed, t, " ")
+      for (i = 1; i <= k; i++) printf " %.0f", t[i] / n
+      printf "\n"
+    } }'
 done
