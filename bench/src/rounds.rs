@@ -1,9 +1,10 @@
 //! One round of one setup, and the medians over rounds that make a table row.
 //!
 //! A round starts the setup's proxy fresh, warms it up, then measures
-//! 16-connection throughput (with CPU per process), 1-connection latency and
-//! (plain HTTP only) SSE first-event lag; then stops the proxy and sizes what
-//! it recorded. wrk drives the plain-HTTP setups, `tls_load` the CONNECT+TLS
+//! 16-connection throughput (with CPU per process), for the rows with a
+//! throughput target back-to-back pairs with their direct base
+//! ([`Bench::pairs`]), 1-connection latency and (plain HTTP only) SSE
+//! first-event lag; then stops the proxy and sizes what it recorded. wrk drives the plain-HTTP setups, `tls_load` the CONNECT+TLS
 //! ones; both report the same [`Report`].
 
 use crate::phases;
@@ -48,9 +49,15 @@ pub struct Sample {
     pub bytes_per_req: Option<f64>,
     /// Exchanges record said it could not archive (its own count).
     pub lost: Option<u64>,
+    /// Paired rows only: each back-to-back pair's share of direct, %.
+    pub pair_shares: Vec<f64>,
     /// "entries/requests" for record, failures otherwise.
     pub note: String,
 }
+
+/// Back-to-back pairs per round of a paired row, and seconds per load.
+const PAIRS: u32 = 4;
+const PAIR_SECS: u32 = 2;
 
 impl Bench {
     /// One round of `setup`, its scratch files in `dir`.
@@ -73,6 +80,10 @@ impl Bench {
             upstream.proc.cpu_s(),
             proxy.as_ref().map(|p| p.proc.cpu_s()),
         );
+        let (pair_shares, paired) = match setup.is_paired() {
+            true => self.pairs(setup, upstream, proxy.as_ref())?,
+            false => (Vec::new(), Vec::new()),
+        };
         let lat = load(1, self.secs)?;
         let per_req = |s: f64| Some(s * 1e6 / thr.requests as f64);
         let mut sample = Sample {
@@ -84,10 +95,13 @@ impl Bench {
                 cpu1.1.zip(cpu0.1).and_then(|(a, b)| per_req(a - b)),
                 per_req(thr.cpu_s),
             ],
+            pair_shares,
             ..Sample::default()
         };
-        sample.note = failures(&[&warm, &thr, &lat]);
-        let mut requests = warm.requests + thr.requests + lat.requests;
+        let mut runs = vec![&warm, &thr, &lat];
+        runs.extend(&paired);
+        sample.note = failures(&runs);
+        let mut requests: u64 = runs.iter().map(|r| r.requests).sum();
         if !setup.is_forward() && !setup.is_tls() {
             let port = proxy.as_ref().map_or(upstream.port, |p| p.port);
             requests += self.sse(port, &mut sample)?;
@@ -114,6 +128,37 @@ impl Bench {
             sample.rps, sample.p50_ms, sample.p99_ms, sample.sse_p50_ms, sample.note
         );
         Ok(sample)
+    }
+
+    /// The row's load and its direct base's, back to back, [`PAIRS`] times:
+    /// each pair's share of direct (%), and the proxied runs. This
+    /// machine's speed changes from one few seconds to the next (bench/
+    /// README.md, "a machine with two speeds"): a round's proxied and direct
+    /// loads, half a minute apart, can meet different speeds, while the two
+    /// halves of a pair nearly always meet the same one.
+    fn pairs(
+        &self,
+        setup: Setup,
+        upstream: &Upstream,
+        proxy: Option<&setups::Proxy>,
+    ) -> anyhow::Result<(Vec<f64>, Vec<Report>)> {
+        let (direct, _) = setup.bases();
+        let (pairs, secs) = if self.quick {
+            (1, 1)
+        } else {
+            (PAIRS, PAIR_SECS)
+        };
+        let mut shares = Vec::new();
+        let mut proxied = Vec::new();
+        for _ in 0..pairs {
+            let d = self.load(direct, upstream, None, 16, secs)?;
+            let r = self.load(setup, upstream, proxy, 16, secs)?;
+            if d.rps > 0.0 && d.failures == 0 && r.failures == 0 {
+                shares.push(r.rps / d.rps * 100.0);
+            }
+            proxied.push(r);
+        }
+        Ok((shares, proxied))
     }
 
     /// One load run: wrk for plain HTTP, `tls_load` for the TLS setups.
@@ -211,6 +256,7 @@ pub fn row(setup: Setup, samples: &[Sample]) -> Row {
         bases: Some((d.name().to_owned(), m.name().to_owned())),
         rps: med(&|s| Some(s.rps)),
         rps_rounds: samples.iter().map(|s| s.rps).collect(),
+        pair_shares: samples.iter().flat_map(|s| s.pair_shares.clone()).collect(),
         p50_ms: med(&|s| Some(s.p50_ms)),
         p99_ms: med(&|s| Some(s.p99_ms)),
         sse_p50_ms: med(&|s| s.sse_p50_ms),

@@ -85,6 +85,13 @@ impl Setup {
         )
     }
 
+    /// The rows with a throughput target: besides their own load, each
+    /// round runs them in back-to-back pairs with their direct base
+    /// (`Bench::pairs`).
+    pub fn is_paired(self) -> bool {
+        matches!(self, Setup::RecordReverse | Setup::RecordTls)
+    }
+
     /// The rows this one's ratios are taken against: (direct, mitmdump).
     pub fn bases(self) -> (Setup, Setup) {
         if self.is_tls() {

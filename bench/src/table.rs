@@ -15,6 +15,9 @@ pub struct Row {
     /// The same, each round's, in round order (the median above hides
     /// how far the rounds spread).
     pub rps_rounds: Vec<f64>,
+    /// Rows with a throughput target: the share of direct (%) of each
+    /// back-to-back pair of loads, over all rounds.
+    pub pair_shares: Vec<f64>,
     /// Latency at 1 connection, ms.
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,

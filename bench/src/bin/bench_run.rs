@@ -5,7 +5,8 @@
 //! mitmdump in reverse mode, regular mode with absolute-form HTTP, and
 //! regular mode with CONNECT + TLS driven by `tls_load`), each round
 //! measuring 16-connection throughput, 1-connection latency and SSE
-//! first-event lag with CPU per process (`cctap_bench::rounds`); then the
+//! first-event lag with CPU per process, and for record's two throughput
+//! targets back-to-back pairs with direct (`cctap_bench::rounds`); then the
 //! memory, archive-size and reading phases (`cctap_bench::phases`). Prints
 //! one table and the targets.
 
