@@ -3,7 +3,7 @@
 //! A round starts the setup's proxy fresh, warms it up, then measures
 //! 16-connection throughput (with CPU per process), for the rows with a
 //! throughput target back-to-back pairs with their direct base
-//! ([`Bench::pairs`]), 1-connection latency and (plain HTTP only) SSE
+//! (`Bench::pairs`), 1-connection latency and (plain HTTP only) SSE
 //! first-event lag; then stops the proxy and sizes what it recorded. wrk drives the plain-HTTP setups, `tls_load` the CONNECT+TLS
 //! ones; both report the same [`Report`].
 

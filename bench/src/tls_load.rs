@@ -5,7 +5,7 @@
 //!
 //! [`generate`] runs in the `tls_load` binary (one current-thread runtime, as
 //! `wrk -t1`) and prints a `RESULT` line; [`run`] starts that binary from
-//! `bench_run` and reads the line into a [`wrk::Report`], with the
+//! `bench_run` and reads the line into a [`Report`], with the
 //! generator's own CPU from `wait4`, so both clients are measured alike.
 //! Errors are counted by kind, never dropped: a broken connection is counted
 //! and replaced.
