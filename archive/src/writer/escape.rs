@@ -23,56 +23,101 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 /// so a character cut between two pieces passes through intact.
 pub(crate) fn write_inner(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut at = 0;
-    loop {
-        // Room for the rest as it is, and for one block stored past it.
-        out.reserve(bytes.len() - at + BLOCK);
-        at = copy_clean(out, bytes, at);
-        let Some(&b) = bytes.get(at) else { return };
-        push_escape(out, b);
-        at += 1;
+    while at < bytes.len() {
+        // Room for the rest as it is, for one block's escapes, and for the
+        // whole blocks stored past the end.
+        out.reserve(bytes.len() - at + BLOCK_ESCAPES + 2 * BLOCK);
+        at = copy_blocks(out, bytes, at);
     }
 }
 
-/// Copies `bytes` from `at` up to the first byte to escape (or the end)
-/// into `out`, which has room for all of it and one block more; returns
-/// where it stopped. Each block is stored whole past the end of `out`
-/// before it is tested, and `out` then grows over its clean bytes: a
-/// clean block costs one load and one store, and a `"` (JSON bodies hold
-/// one every few words) no call to copy the run before it.
+/// Copies `bytes` from `at` into `out` block by block, up to the end or
+/// through the first block with bytes to escape (written escaped); returns
+/// where it stopped. `out` has room for the rest of `bytes`, one block's
+/// escapes and two blocks more. Each block is stored whole past the end of
+/// `out` before it is tested, and `out` then grows over its clean bytes: a
+/// clean block costs one load and one store; a block with escapes (JSON
+/// bodies hold a `"` every few words) is rewritten once, whatever their
+/// number.
 #[inline]
-fn copy_clean(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) -> usize {
+fn copy_blocks(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) -> usize {
     let base = out.as_mut_ptr();
     let mut len = out.len();
     while at + BLOCK <= bytes.len() {
         // SAFETY: `at + BLOCK` is within `bytes`, and `out` has room for
-        // the rest of `bytes` plus a block past its length.
+        // the rest of `bytes` plus a block past it.
         let block = unsafe { &*bytes.as_ptr().add(at).cast::<[u8; BLOCK]>() };
         unsafe { std::ptr::copy_nonoverlapping(block.as_ptr(), base.add(len), BLOCK) };
         let flagged = special_bytes(block);
+        at += BLOCK;
         if flagged != 0 {
-            let clean = flagged.trailing_zeros() as usize;
-            // SAFETY: the bytes up to `len + clean` were just written.
-            unsafe { out.set_len(len + clean) };
-            return at + clean;
+            // SAFETY: room for this block's escapes and a block past them.
+            len = unsafe { escape_block(base, len, block, BLOCK, flagged) };
+            // SAFETY: every byte up to `len` was written.
+            unsafe { out.set_len(len) };
+            return at;
         }
         len += BLOCK;
-        at += BLOCK;
     }
-    // The last few bytes, padded with clean ones to a block.
-    let rest = &bytes[at..];
-    let mut last = [b'a'; BLOCK];
-    last[..rest.len()].copy_from_slice(rest);
-    // SAFETY: as above.
-    unsafe { std::ptr::copy_nonoverlapping(last.as_ptr(), base.add(len), BLOCK) };
-    let flagged = special_bytes(&last);
-    let clean = match flagged {
-        0 => rest.len(),
-        _ => flagged.trailing_zeros() as usize,
-    };
-    // SAFETY: as above.
-    unsafe { out.set_len(len + clean) };
-    at + clean
+    let rest = bytes.len() - at;
+    if rest > 0 {
+        // The last few bytes, padded with clean ones to a block.
+        let mut last = [b'a'; BLOCK];
+        last[..rest].copy_from_slice(&bytes[at..]);
+        // SAFETY: as above.
+        unsafe { std::ptr::copy_nonoverlapping(last.as_ptr(), base.add(len), BLOCK) };
+        len = match special_bytes(&last) {
+            0 => len + rest,
+            // SAFETY: as above.
+            flagged => unsafe { escape_block(base, len, &last, rest, flagged) },
+        };
+        at += rest;
+    }
+    // SAFETY: every byte up to `len` was written above.
+    unsafe { out.set_len(len) };
+    at
 }
+
+/// Writes the first `n` bytes of `block` at `base + len`, where the block
+/// was just stored whole, with the bytes `flagged` (bit k for byte k)
+/// escaped; returns the new length.
+///
+/// # Safety
+/// `base` must have room for `len + n + BLOCK_ESCAPES + BLOCK` bytes.
+#[inline]
+unsafe fn escape_block(
+    base: *mut u8,
+    mut len: usize,
+    block: &[u8; BLOCK],
+    n: usize,
+    mut flagged: u32,
+) -> usize {
+    // The block and clean bytes after it: each clean run is stored as one
+    // whole block, of which only the run is kept.
+    let mut padded = [b'a'; 2 * BLOCK];
+    padded[..BLOCK].copy_from_slice(block);
+    let mut from = 0;
+    while flagged != 0 {
+        let k = flagged.trailing_zeros() as usize;
+        let (escape, width) = escape(block[k]);
+        // SAFETY (both): at most `n` bytes and `n` escapes of at most six
+        // bytes are written before a store of one block or six bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(padded.as_ptr().add(from), base.add(len), BLOCK);
+            len += k - from;
+            std::ptr::copy_nonoverlapping(escape.as_ptr(), base.add(len), escape.len());
+        }
+        len += width;
+        from = k + 1;
+        flagged &= flagged - 1;
+    }
+    // SAFETY: as above.
+    unsafe { std::ptr::copy_nonoverlapping(padded.as_ptr().add(from), base.add(len), BLOCK) };
+    len + n - from
+}
+
+/// What one block's escapes can add to its length: every byte a `\u00xx`.
+const BLOCK_ESCAPES: usize = 5 * BLOCK;
 
 /// Bytes tested at once.
 const BLOCK: usize = 16;
@@ -113,9 +158,18 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// Writes the escape for a byte that [`needs_escape`].
+/// The escape of a byte that [`needs_escape`], and its width.
+#[inline]
+fn escape(b: u8) -> ([u8; 6], usize) {
+    match b {
+        b'"' | b'\\' => ([b'\\', b, 0, 0, 0, 0], 2),
+        _ => control_escape(b),
+    }
+}
+
+/// The escape of a control byte: serde_json's short ones, else `\u00xx`.
 #[cold]
-fn push_control(out: &mut Vec<u8>, b: u8) {
+fn control_escape(b: u8) -> ([u8; 6], usize) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let short = match b {
         0x08 => b'b',
@@ -125,19 +179,10 @@ fn push_control(out: &mut Vec<u8>, b: u8) {
         b'\r' => b'r',
         _ => {
             let hex = [HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]];
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex[0], hex[1]]);
-            return;
+            return ([b'\\', b'u', b'0', b'0', hex[0], hex[1]], 6);
         }
     };
-    out.extend_from_slice(&[b'\\', short]);
-}
-
-#[inline]
-fn push_escape(out: &mut Vec<u8>, b: u8) {
-    match b {
-        b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-        _ => push_control(out, b),
-    }
+    ([b'\\', short, 0, 0, 0, 0], 2)
 }
 
 #[cfg(test)]
@@ -195,6 +240,25 @@ mod tests {
         #[test]
         fn any_text_escapes_as_serde_json_does(s in r#"[\x00-\x22\\a-z\u{80}-\u{10ffff}]{0,80}"#) {
             proptest::prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    #[test]
+    fn blocks_made_only_of_escapes() {
+        // Every byte of a block its longest escape, in whole blocks and in
+        // a short last block, after clean runs of every length.
+        for pad in 0..=BLOCK {
+            for count in [1, BLOCK - 1, BLOCK, 3 * BLOCK + 5] {
+                let s = format!("{}{}", "a".repeat(pad), "\u{1}".repeat(count));
+                assert_eq!(
+                    ours(&s),
+                    serde_json::to_string(&s).unwrap(),
+                    "{pad} {count}"
+                );
+                let mut piece = b"x".to_vec();
+                write_inner(&mut piece, s.as_bytes());
+                assert_eq!(piece.len(), 1 + pad + 6 * count);
+            }
         }
     }
 
