@@ -56,11 +56,20 @@ one() { # pid port
   awk -v r="$rps" -v t=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
     'BEGIN {printf "%6d req/s %6.1f us/exchange", r, t * 1e6 / hz / n}'
 }
+ratios=()
 for round in $(seq "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then ra=$(one "$pa" "$port_a"); rb=$(one "$pb" "$port_b")
   else rb=$(one "$pb" "$port_b"); ra=$(one "$pa" "$port_a"); fi
   echo "round $round   A: $ra   B: $rb"
+  ratios+=("$(awk -v a="${ra%% req/s*}" -v b="${rb%% req/s*}" 'BEGIN {printf "%.3f", b / a}')")
 done
+# A round's two runs are seconds apart and mostly meet the same machine
+# speed (bench/README.md, "a machine with two speeds"): the median of the
+# rounds' B/A ratios is steadier than either side's own figures.
+[ "$rounds" -gt 0 ] && printf '%s\n' "${ratios[@]}" | sort -n |
+  awk -v all="${ratios[*]}" '{v[NR] = $1} END {
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "B/A req/s by round: %s; median %.3f\n", all, m }'
 kill "$pa" "$pb"
 [ "${CALLGRIND:-1}" = 0 ] && exit 0
 
