@@ -3,7 +3,8 @@
 # memory, archive size and `analyze usage` reading speed. Not part of the
 # test suite. Prints one table with the targets and PASS/MISS.
 #
-#   bench/run.sh            3 interleaved rounds, 5 s per load (about 8 min)
+#   bench/run.sh            3 interleaved rounds, 5 s per load, record's two throughput rows also
+#                           in 12 back-to-back pairs with direct (about 12 min)
 #   bench/run.sh --quick    1 round, 2 s per load, smaller phases (about 3 min)
 #
 # Extra arguments go to bench_run (see `target/release/bench_run --help`).
