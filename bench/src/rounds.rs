@@ -4,12 +4,14 @@
 //! 16-connection throughput (with CPU per process), for the rows with a
 //! throughput target back-to-back pairs with their direct base
 //! (`Bench::pairs`), 1-connection latency and (plain HTTP only) SSE
-//! first-event lag; then stops the proxy and sizes what it recorded. wrk drives the plain-HTTP setups, `tls_load` the CONNECT+TLS
-//! ones; both report the same [`Report`].
+//! first-event lag; then stops the proxy and sizes what it recorded. wrk
+//! drives the plain-HTTP setups, `tls_load` the CONNECT+TLS ones; both
+//! report the same [`Report`].
 
 use crate::phases;
 use crate::procs::{result_field, run_measured, Proc};
 use crate::setups::{self, Setup, Tools};
+use crate::stats;
 use crate::table::Row;
 use crate::tls_load::{self, Plan};
 use crate::wrk::{self, Load, Report};
@@ -132,10 +134,10 @@ impl Bench {
 
     /// The row's load and its direct base's, back to back, [`PAIRS`] times:
     /// each pair's share of direct (%), and the proxied runs. This
-    /// machine's speed changes from one few seconds to the next (bench/
-    /// README.md, "a machine with two speeds"): a round's proxied and direct
-    /// loads, half a minute apart, can meet different speeds, while the two
-    /// halves of a pair nearly always meet the same one.
+    /// machine's speed changes within seconds (bench/README.md, "a machine
+    /// with two speeds"): a round's proxied and direct loads, half a minute
+    /// apart, can meet different speeds, while the two halves of a pair
+    /// mostly meet the same one.
     fn pairs(
         &self,
         setup: Setup,
@@ -241,15 +243,7 @@ fn failures(runs: &[&Report]) -> String {
 
 /// Medians of a setup's samples.
 pub fn row(setup: Setup, samples: &[Sample]) -> Row {
-    let med = |f: &dyn Fn(&Sample) -> Option<f64>| {
-        let mut v: Vec<f64> = samples
-            .iter()
-            .filter_map(f)
-            .filter(|x| x.is_finite())
-            .collect();
-        v.sort_by(f64::total_cmp);
-        (!v.is_empty()).then(|| v[v.len() / 2])
-    };
+    let med = |f: &dyn Fn(&Sample) -> Option<f64>| stats::median(samples.iter().filter_map(f));
     let (d, m) = setup.bases();
     Row {
         setup: setup.name().to_owned(),

@@ -5,6 +5,7 @@
 
 use crate::phases::{Findings, Memory};
 use crate::setups::Setup;
+use crate::stats;
 use crate::table::{Check, Row};
 
 /// The targets against this run's figures.
@@ -146,21 +147,12 @@ pub fn checks(rows: &[Row], f: &Findings) -> Vec<Check> {
 
 /// A row's throughput as a share of direct (%): the median over its
 /// back-to-back pairs when it has them, else the ratio of the two rows'
-/// medians. On this machine, whose speed changes from one few seconds to
-/// the next, the rounds' ratios range over ten points while the pairs'
-/// stay within about two (bench/README.md, "a machine with two speeds").
+/// medians. On this machine, whose speed changes within seconds, the
+/// rounds' ratios range over ten points while the pairs' mostly stay
+/// within about two (bench/README.md, "a machine with two speeds").
 fn share_of_direct(row: &Row, direct: &Row) -> Option<f64> {
-    median(&row.pair_shares).or_else(|| row.rps.zip(direct.rps).map(|(r, d)| r / d * 100.0))
-}
-
-fn median(values: &[f64]) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(v[n / 2]),
-        n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-    }
+    stats::median(row.pair_shares.iter().copied())
+        .or_else(|| row.rps.zip(direct.rps).map(|(r, d)| r / d * 100.0))
 }
 
 /// "median of 12 back-to-back pairs, 25.8-27.3%", or why there is none.
