@@ -200,9 +200,9 @@ impl<'o> Object<'o> {
 
     /// Writes `"key":` and hands back the buffer for the value. Keys are
     /// the constants above: nothing in them needs escaping. Inlined (with
-    /// the methods that write a key) where each key is a constant, so that copying it
-    /// is a few stores instead of a `memcpy` call: the writer thread 44.0k
-    /// -> 41.4k instructions per 1 KiB exchange (callgrind).
+    /// the methods that write a key) where each key is a constant, so that
+    /// copying it is a few stores instead of a `memcpy` call: the writer
+    /// thread 44.0k -> 41.4k instructions per 1 KiB exchange (callgrind).
     #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
         self.comma();
