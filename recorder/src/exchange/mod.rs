@@ -136,7 +136,16 @@ impl Pipeline {
                 rewrite_host(&mut headers, &t.origin.authority());
             }
             let version = entry::version_name(parts.version);
-            let mut rec = Recorded::new(parts.method.to_string(), version, url, headers, head_size);
+            // Boxed once here: the exchange, the writer's queue and the
+            // writer then move a pointer, not the record's ~600 bytes (the
+            // workers 0.5k fewer instructions per exchange, callgrind).
+            let mut rec = Box::new(Recorded::new(
+                parts.method.to_string(),
+                version,
+                url,
+                headers,
+                head_size,
+            ));
             rec.redact = self.redact;
             rec.request_body = Captured::new(self.max_body_size);
             if let Some(len) = length {
@@ -322,7 +331,7 @@ fn fail_as(ex: &Exchange, status: StatusCode, reason: String) -> Response<ProxyB
 
 /// One exchange in flight; see the module doc for when it ends.
 pub struct Exchange {
-    rec: Mutex<Option<Recorded>>,
+    rec: Mutex<Option<Box<Recorded>>>,
     archive: ArchiveSink,
     stats: Arc<Stats>,
     cut_off: Arc<AtomicBool>,
@@ -333,7 +342,7 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    fn start(rec: Recorded, pipeline: &Pipeline, admitted: bool) -> Arc<Exchange> {
+    fn start(rec: Box<Recorded>, pipeline: &Pipeline, admitted: bool) -> Arc<Exchange> {
         pipeline.stats.in_flight.fetch_add(1, Relaxed);
         Arc::new(Exchange {
             rec: Mutex::new(Some(rec)),
@@ -399,7 +408,7 @@ impl Exchange {
 
     /// Counts the exchange and hands what it saw to the archive writer,
     /// which builds and redacts the entry on its own thread.
-    fn finish(&self, mut rec: Recorded) {
+    fn finish(&self, mut rec: Box<Recorded>) {
         let _span = self.span.enter();
         if rec.response_done.is_none() {
             if rec.error.is_none() {

@@ -17,13 +17,13 @@ use std::sync::atomic::Ordering::Relaxed;
 
 /// What a proxied exchange saw, on its way to the archive.
 pub struct Finished {
-    rec: Recorded,
+    rec: Box<Recorded>,
     /// The exchange's span, so what building says is logged inside it.
     span: tracing::Span,
 }
 
 impl Finished {
-    pub fn new(rec: Recorded, span: tracing::Span) -> Finished {
+    pub fn new(rec: Box<Recorded>, span: tracing::Span) -> Finished {
         Finished { rec, span }
     }
 
@@ -37,7 +37,7 @@ impl Finished {
     pub fn into_entry(self, stats: &Stats) -> Option<Entry> {
         let Finished { rec, span } = self;
         let _span = span.enter();
-        let Ok(entry) = std::panic::catch_unwind(AssertUnwindSafe(|| entry::build_redacted(rec)))
+        let Ok(entry) = std::panic::catch_unwind(AssertUnwindSafe(|| entry::build_redacted(*rec)))
         else {
             tracing::error!(
                 "building the archive entry failed (a bug); the exchange is not archived"

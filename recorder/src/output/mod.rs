@@ -53,7 +53,7 @@ const NAP: Duration = Duration::from_millis(1);
 
 enum Msg {
     /// A finished exchange and the bytes of budget it holds.
-    Exchange(Box<Finished>, usize),
+    Exchange(Finished, usize),
     Finish,
 }
 
@@ -126,7 +126,7 @@ impl ArchiveSink {
             }
             return;
         }
-        let msg = Msg::Exchange(Box::new(finished), bytes);
+        let msg = Msg::Exchange(finished, bytes);
         if self.tx.send(msg).is_err() {
             // The writer thread is gone; it has said why.
             self.budget.give_back(bytes);
@@ -290,7 +290,7 @@ struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    fn append(&mut self, finished: Box<Finished>, bytes: usize) {
+    fn append(&mut self, finished: Finished, bytes: usize) {
         if self.outputs.all_failed() {
             // Nothing is written any more: not worth building, only counting.
             self.stats.not_archived.fetch_add(1, Relaxed);

@@ -98,7 +98,7 @@ fn exchange_to(url: String) -> Finished {
     });
     rec.response_at = Some(Instant::now());
     rec.response_done = Some(Instant::now());
-    Finished::new(rec, tracing::Span::none())
+    Finished::new(Box::new(rec), tracing::Span::none())
 }
 
 fn har_output(disk: impl Write + Send + 'static) -> Outputs {
