@@ -124,13 +124,10 @@ impl Pipeline {
                 Destination::Remote(t) => t.url(),
                 Destination::Offline { url } => url.clone(),
             };
-            let (mut headers, head_size, length) = match wire {
-                Some(w) => (w.headers, Some(w.size), w.body_length),
-                None => (
-                    header_list(&parts.headers),
-                    None,
-                    content_length(&parts.headers),
-                ),
+            let length = announced_length(wire.as_ref(), &parts.headers);
+            let (mut headers, head_size) = match wire {
+                Some(w) => (w.headers, Some(w.size)),
+                None => (header_list(&parts.headers), None),
             };
             if let Destination::Remote(t) = &dest {
                 rewrite_host(&mut headers, &t.origin.authority());
@@ -292,6 +289,15 @@ fn hint_trust_once(ex: &Exchange, e: &crate::upstream::UpstreamError) {
     }
 }
 
+/// A body's announced length: from the tapped head's framing (no second
+/// lookup and parse), else hyper's `Content-Length` when the tap gave up.
+fn announced_length(wire: Option<&WireHead>, headers: &http::HeaderMap) -> Option<u64> {
+    match wire {
+        Some(w) => w.body_length,
+        None => content_length(headers),
+    }
+}
+
 /// A body's announced length, if it has one.
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers
@@ -384,10 +390,7 @@ impl Exchange {
 
     fn note_response(&self, parts: &http::response::Parts, wire: Option<WireHead>) {
         let now = Instant::now();
-        let length = match &wire {
-            Some(w) => w.body_length,
-            None => content_length(&parts.headers),
-        };
+        let length = announced_length(wire.as_ref(), &parts.headers);
         let head = ResponseHead {
             status: parts.status.as_u16(),
             reason: match &wire {
