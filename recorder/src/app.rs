@@ -5,6 +5,7 @@
 //! stops first, in-flight exchanges get a grace period, and only then does
 //! the writer write the tail.
 
+use crate::alarm::Alarms;
 use crate::cli::{Config, Mode, UsageError};
 use crate::exchange::Pipeline;
 use crate::front;
@@ -42,7 +43,9 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let stats = Arc::new(Stats::default());
     let fd_limit = limits::raise_fd_limit();
 
-    let front = Front::open(&config, &stats)?;
+    // Both timeouts ring per-connection alarms (not tokio's timer wheel).
+    let alarms = Alarms::start();
+    let front = Front::open(&config, &stats, &alarms)?;
     let tcp = bind(&config).await?;
     let addr = tcp
         .local_addr()
@@ -62,15 +65,21 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             config.targets.describe()
         ));
     }
-    let pipeline = Pipeline::new(front.pool.clone(), sink, config.redact, stats.clone())
-        .upstream_timeout(config.upstream_timeout)
-        .max_body_size(config.max_body_size)
-        .front_limits(FrontLimits {
-            client_timeout: config.client_timeout,
-            max_connections: config
-                .max_connections
-                .unwrap_or_else(|| limits::derived_cap(fd_limit)),
-        });
+    let pipeline = Pipeline::new(
+        front.pool.clone(),
+        sink,
+        config.redact,
+        stats.clone(),
+        alarms,
+    )
+    .upstream_timeout(config.upstream_timeout)
+    .max_body_size(config.max_body_size)
+    .front_limits(FrontLimits {
+        client_timeout: config.client_timeout,
+        max_connections: config
+            .max_connections
+            .unwrap_or_else(|| limits::derived_cap(fd_limit)),
+    });
 
     let proxy_url = format!("http://{}", client_authority(addr));
     let env = front.child_env(&config, &proxy_url);
@@ -204,7 +213,7 @@ struct Front {
 }
 
 impl Front {
-    fn open(config: &Config, stats: &Stats) -> anyhow::Result<Front> {
+    fn open(config: &Config, stats: &Stats, alarms: &Alarms) -> anyhow::Result<Front> {
         let tls_config = || {
             crate::upstream::tls::client_config(config.upstream_ca.as_deref(), config.ssl_insecure)
                 .map_err(UsageError::UpstreamTrust)
@@ -216,11 +225,11 @@ impl Front {
                 // http:// upstream needs none (a given CA file is still read,
                 // so a bad one is reported).
                 let needs_tls = base.origin.tls || config.upstream_ca.is_some();
-                let pool = Pool::new(needs_tls.then(tls_config).transpose()?);
+                let pool = Pool::new(needs_tls.then(tls_config).transpose()?, alarms.clone());
                 (FrontDoor::Reverse(base.clone()), Some(Arc::new(pool)), None)
             }
             Mode::Forward(via) => {
-                let pool = Pool::new(Some(tls_config()?)).through(via.clone());
+                let pool = Pool::new(Some(tls_config()?), alarms.clone()).through(via.clone());
                 let (fwd, trust) = open_forward(config, via.clone(), stats)?;
                 let door = FrontDoor::Forward(Arc::new(fwd));
                 (door, Some(Arc::new(pool)), Some(trust))

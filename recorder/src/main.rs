@@ -22,6 +22,7 @@
 //! (`record -- COMMAND` and its environment), [`tls`] (the local CA, leaf
 //! certificates, `record ca`).
 
+mod alarm;
 mod alloc;
 mod app;
 mod cli;
@@ -77,10 +78,6 @@ fn main() -> ExitCode {
         }
     };
     runtime.spawn(alloc::wake_workers(workers));
-    runtime.spawn(front::timer::tick_ahead(
-        config.client_timeout,
-        config.upstream_timeout,
-    ));
     let result = runtime.block_on(app::run(config));
     // Connections still open must not hold the exit up.
     runtime.shutdown_timeout(Duration::from_millis(200));

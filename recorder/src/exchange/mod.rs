@@ -22,6 +22,7 @@ pub mod offline;
 #[cfg(test)]
 mod pipeline_tests;
 
+use crate::alarm::Alarms;
 use crate::entry::{self, Captured, ConnRecord, Recorded, ResponseHead};
 use crate::exchange::headers::{header_list, rewrite_host, strip_hop_by_hop, upstream_request};
 use crate::front::limits::FrontLimits;
@@ -60,6 +61,9 @@ pub struct Pipeline {
     max_body_size: Option<u64>,
     /// How the front treats the clients that reach this pipeline.
     pub front: FrontLimits,
+    /// The client connections' alarms (`--client-timeout`), shared with
+    /// the pool's upstream connections.
+    pub alarms: Alarms,
     next_id: AtomicU64,
 }
 
@@ -69,7 +73,9 @@ impl Pipeline {
         archive: ArchiveSink,
         redact: bool,
         stats: Arc<Stats>,
+        alarms: Alarms,
     ) -> Pipeline {
+        alarms.fit(FrontLimits::default().client_timeout);
         Pipeline {
             pool,
             archive,
@@ -79,6 +85,7 @@ impl Pipeline {
             upstream_timeout: None,
             max_body_size: None,
             front: FrontLimits::default(),
+            alarms,
             next_id: AtomicU64::new(1),
         }
     }
@@ -86,6 +93,7 @@ impl Pipeline {
     /// Bounds the upstream's silence: before its response head, and between
     /// two frames of its body. `None` (the default here) never gives up.
     pub fn upstream_timeout(mut self, limit: Option<Duration>) -> Pipeline {
+        self.alarms.fit(limit);
         self.upstream_timeout = limit;
         self
     }
@@ -100,6 +108,7 @@ impl Pipeline {
     /// The client timeout and connection cap (`--client-timeout`,
     /// `--max-connections`).
     pub fn front_limits(mut self, limits: FrontLimits) -> Pipeline {
+        self.alarms.fit(limits.client_timeout);
         self.front = limits;
         self
     }
@@ -187,7 +196,8 @@ impl Pipeline {
             ex.note_connection(&checkout.conn, checkout.fresh);
             checkout.conn.heads.expect_response(is_head);
             let sending = checkout.conn.send.try_send_request(request);
-            let sent = match await_head(sending, limit, sent_at).await {
+            let alarm = &checkout.conn.alarm;
+            let sent = match await_head(sending, limit, sent_at, alarm).await {
                 Ok(sent) => sent,
                 Err(no_head) => {
                     let reason = format!("upstream {} {no_head}", target.origin);
@@ -225,11 +235,11 @@ impl Pipeline {
         let (mut parts, incoming) = response.into_parts();
         ex.note_response(&parts, wire);
         strip_hop_by_hop(&mut parts.headers);
+        let incoming = IdleBody::new(incoming, limit, checkout.conn.alarm.clone());
         let sink = ResponseSink {
             ex,
             give_back: Some((pool, target.origin, checkout.conn)),
         };
-        let incoming = IdleBody::new(incoming, limit);
         Response::from_parts(parts, boxed(TeeBody::new(incoming, sink)))
     }
 }

@@ -2,6 +2,7 @@
 //! ([`app::serve`]): listener → exchange → tee → entry → output, on loopback sockets, read back with the archive crate's reader.
 //! (The full suite, through the real binary, is in `tests/e2e`.)
 
+use crate::alarm::Alarms;
 use crate::app::{self, Serving};
 use crate::exchange::Pipeline;
 use crate::io::body::{full, ProxyBody};
@@ -44,8 +45,10 @@ async fn proxy(door: FrontDoor) -> Proxy {
         flows: None,
     };
     let (sink, writer) = output::start(&targets, LogHead::new("test", "0"), stats.clone()).unwrap();
-    let pool = matches!(door, FrontDoor::Reverse(_)).then(|| Arc::new(Pool::new(None)));
-    let pipeline = Pipeline::new(pool, sink, true, stats.clone());
+    let alarms = Alarms::start();
+    let pool =
+        matches!(door, FrontDoor::Reverse(_)).then(|| Arc::new(Pool::new(None, alarms.clone())));
+    let pipeline = Pipeline::new(pool, sink, true, stats.clone(), alarms);
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<oneshot::Receiver<()>>();

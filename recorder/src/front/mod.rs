@@ -18,7 +18,6 @@ pub mod forward;
 pub mod limits;
 mod serve;
 pub mod shutdown;
-pub mod timer;
 
 pub use accept::run;
 pub use serve::{refuse, serve_http1};

@@ -4,6 +4,7 @@
 //! connection drains, then is cut off.
 
 use super::shutdown::{Phase, Watcher};
+use crate::alarm::ConnTimer;
 use crate::exchange::Pipeline;
 use crate::io::body::{full, ProxyBody};
 use crate::io::headtap::{HeadTap, Heads, Side};
@@ -44,6 +45,7 @@ pub async fn serve_http1<IO>(
     // from connecting or from the previous response: a slowloris client
     // and an idle keep-alive connection are both closed then.
     let client_timeout = pipeline.front.client_timeout;
+    let alarm = pipeline.alarms.alarm();
     let service = service_fn(move |req: Request<Incoming>| {
         // Called in request order, after the tap has seen this head.
         let wire = heads.pop();
@@ -60,7 +62,7 @@ pub async fn serve_http1<IO>(
         .preserve_header_case(true)
         .title_case_headers(false)
         .max_buf_size(READ_BUFFER)
-        .timer(hyper_util::rt::TokioTimer::new())
+        .timer(ConnTimer(alarm))
         .header_read_timeout(client_timeout)
         .serve_connection(io, service);
     tokio::pin!(conn);

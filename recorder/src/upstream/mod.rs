@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod timeout;
 pub mod tls;
 
+use crate::alarm::{Alarm, Alarms};
 use crate::io::body::ProxyBody;
 use crate::io::headtap::{HeadTap, Heads, Side};
 use crate::route::Origin;
@@ -90,6 +91,8 @@ pub struct UpstreamConn {
     pub server_ip: IpAddr,
     /// Response heads as they were on the wire.
     pub heads: Heads,
+    /// Rings when the upstream stays silent (`--upstream-timeout`).
+    pub alarm: Arc<Alarm>,
 }
 
 /// How a fresh connection was made, in milliseconds.
@@ -117,16 +120,19 @@ pub struct Pool {
     /// The HTTP proxy every connection goes through (`-m upstream:URL`).
     via: Option<Origin>,
     next_id: AtomicU64,
+    /// Where each new connection gets its alarm.
+    alarms: Alarms,
 }
 
 impl Pool {
     /// A pool; `tls` is needed only for `https` origins.
-    pub fn new(tls: Option<Arc<rustls::ClientConfig>>) -> Pool {
+    pub fn new(tls: Option<Arc<rustls::ClientConfig>>, alarms: Alarms) -> Pool {
         Pool {
             idle: Mutex::new(HashMap::default()),
             tls: tls.map(TlsConnector::from),
             via: None,
             next_id: AtomicU64::new(1),
+            alarms,
         }
     }
 
@@ -220,6 +226,7 @@ impl Pool {
                 id,
                 server_ip,
                 heads,
+                alarm: self.alarms.alarm(),
             },
             fresh: Some(ConnectTimings { dns, connect, ssl }),
         })
@@ -408,7 +415,7 @@ mod tests {
     async fn a_connection_given_back_is_reused_without_timings() {
         tokio::time::timeout(Duration::from_secs(10), async {
             let (origin, accepted) = server().await;
-            let pool = Pool::new(None);
+            let pool = Pool::new(None, Alarms::start());
             let mut first = pool.checkout(&origin).await.unwrap();
             let fresh = first.fresh.expect("a new connection has timings");
             assert!(fresh.dns >= 0.0 && fresh.connect >= 0.0 && fresh.ssl == -1.0);
@@ -440,7 +447,7 @@ mod tests {
             let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = tcp.local_addr().unwrap().port();
             drop(tcp);
-            let pool = Pool::new(None);
+            let pool = Pool::new(None, Alarms::start());
             let mut origin = Origin {
                 tls: false,
                 host: "127.0.0.1".into(),

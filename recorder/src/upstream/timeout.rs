@@ -10,16 +10,19 @@
 //!   head). On expiry the body fails, as when the upstream resets: the
 //!   client sees an incomplete response, the archive keeps what arrived.
 //!
-//! The timer is armed only when the upstream is actually quiet (a body that
-//! is always ready never touches the timer wheel) and is re-armed from the
-//! last frame's time when it fires, not on every frame.
+//! Both ring the upstream connection's [`Alarm`] (checked by a sweeper,
+//! so a timeout fires up to a period late: [`crate::alarm`]), not one of
+//! tokio's timers per request. The body's alarm is armed only when the
+//! upstream is actually quiet, and re-armed from the last frame's time when
+//! it rings, not on every frame.
 
+use crate::alarm::{Alarm, Ring};
 use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
-use tokio::time::{Instant, Sleep};
+use std::time::{Duration, Instant};
 
 /// A limit as the user wrote it: `600 s`, `0.5 s`.
 pub fn seconds(limit: Duration) -> String {
@@ -37,7 +40,8 @@ pub struct NoHead(pub Duration);
 pub async fn await_head<F: Future>(
     send: F,
     limit: Option<Duration>,
-    sent_at: impl Fn() -> Option<std::time::Instant>,
+    sent_at: impl Fn() -> Option<Instant>,
+    alarm: &Arc<Alarm>,
 ) -> Result<F::Output, NoHead> {
     let Some(limit) = limit else {
         return Ok(send.await);
@@ -45,15 +49,15 @@ pub async fn await_head<F: Future>(
     tokio::pin!(send);
     loop {
         // Still uploading: look again after `limit`.
-        let from = sent_at().map_or_else(Instant::now, Instant::from_std);
+        let from = sent_at().unwrap_or_else(Instant::now);
         let Some(deadline) = from.checked_add(limit) else {
             return Ok(send.await);
         };
         tokio::select! {
             biased;
             out = &mut send => return Ok(out),
-            _ = tokio::time::sleep_until(deadline) => {
-                if sent_at().is_some_and(|t| Instant::from_std(t) + limit <= Instant::now()) {
+            _ = alarm.ring_at(deadline) => {
+                if sent_at().is_some_and(|t| t + limit <= Instant::now()) {
                     return Err(NoHead(limit));
                 }
             }
@@ -97,18 +101,20 @@ pub struct IdleBody<B> {
     limit: Option<Duration>,
     /// When the last frame (or the head) arrived.
     last: Instant,
-    /// Armed on the first quiet poll; boxed because `Sleep` is `!Unpin`.
-    timer: Option<Pin<Box<Sleep>>>,
+    /// The connection's alarm, and its ring once a poll found it quiet.
+    alarm: Arc<Alarm>,
+    ring: Option<Ring>,
 }
 
 impl<B> IdleBody<B> {
     /// Wraps a body whose head just arrived; `None` never times out.
-    pub fn new(inner: B, limit: Option<Duration>) -> IdleBody<B> {
+    pub fn new(inner: B, limit: Option<Duration>, alarm: Arc<Alarm>) -> IdleBody<B> {
         IdleBody {
             inner,
             limit,
             last: Instant::now(),
-            timer: None,
+            alarm,
+            ring: None,
         }
     }
 
@@ -118,13 +124,13 @@ impl<B> IdleBody<B> {
         let Some(deadline) = self.last.checked_add(limit) else {
             return false;
         };
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if timer.deadline() != deadline {
-            timer.as_mut().reset(deadline);
+        let ring = self
+            .ring
+            .get_or_insert_with(|| self.alarm.ring_at(deadline));
+        if !ring.is_at(deadline) {
+            ring.reset(deadline);
         }
-        timer.as_mut().poll(cx).is_ready()
+        Pin::new(ring).poll(cx).is_ready()
     }
 }
 
@@ -173,6 +179,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alarm::Alarms;
     use bytes::Bytes;
     use http_body_util::BodyExt;
     use std::convert::Infallible;
@@ -192,6 +199,15 @@ mod tests {
         }
     }
 
+    /// An upstream connection's alarm, swept often enough for `limit`; the
+    /// handle must be kept for the sweeper to run.
+    fn alarm_for(limit: Option<Duration>) -> (Alarms, Arc<Alarm>) {
+        let alarms = Alarms::start();
+        alarms.fit(limit);
+        let alarm = alarms.alarm();
+        (alarms, alarm)
+    }
+
     fn fed() -> (mpsc::Sender<Bytes>, Fed) {
         let (tx, rx) = mpsc::channel(8);
         (tx, Fed(rx))
@@ -206,7 +222,9 @@ mod tests {
                 tx.send(Bytes::from_static(b"event\n\n")).await.unwrap();
             }
         });
-        let body = IdleBody::new(body, Some(Duration::from_millis(400)));
+        let limit = Some(Duration::from_millis(400));
+        let (_alarms, alarm) = alarm_for(limit);
+        let body = IdleBody::new(body, limit, alarm);
         let started = Instant::now();
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(bytes.len(), 12 * 7);
@@ -220,7 +238,9 @@ mod tests {
     async fn silence_after_a_frame_fails_the_body_and_keeps_what_came() {
         let (tx, body) = fed();
         tx.send(Bytes::from_static(b"first")).await.unwrap();
-        let mut body = IdleBody::new(body, Some(Duration::from_millis(200)));
+        let limit = Some(Duration::from_millis(200));
+        let (_alarms, alarm) = alarm_for(limit);
+        let mut body = IdleBody::new(body, limit, alarm);
         let frame = body.frame().await.unwrap().unwrap();
         assert_eq!(frame.into_data().unwrap(), "first");
         let quiet = Instant::now();
@@ -241,7 +261,8 @@ mod tests {
     #[tokio::test]
     async fn no_limit_waits_and_the_end_is_passed_on() {
         let (tx, body) = fed();
-        let mut body = IdleBody::new(body, None);
+        let (_alarms, alarm) = alarm_for(None);
+        let mut body = IdleBody::new(body, None, alarm);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(100)).await;
             tx.send(Bytes::from_static(b"late")).await.unwrap();
@@ -255,14 +276,18 @@ mod tests {
     async fn the_head_wait_starts_when_the_request_was_sent() {
         let sent = std::sync::Mutex::new(None);
         let limit = Some(Duration::from_millis(200));
+        let (_alarms, alarm) = alarm_for(limit);
         let started = Instant::now();
-        let waiting = await_head(std::future::pending::<()>(), limit, || {
-            *sent.lock().unwrap()
-        });
+        let waiting = await_head(
+            std::future::pending::<()>(),
+            limit,
+            || *sent.lock().unwrap(),
+            &alarm,
+        );
         let upload = async {
             // A slow upload: the client's pace, not the upstream's silence.
             tokio::time::sleep(Duration::from_millis(300)).await;
-            *sent.lock().unwrap() = Some(std::time::Instant::now());
+            *sent.lock().unwrap() = Some(Instant::now());
             std::future::pending::<()>().await
         };
         let err = tokio::select! {
@@ -275,7 +300,9 @@ mod tests {
         );
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(490), "{waited:?}");
-        let quick = await_head(async { 7 }, limit, || None).await.unwrap();
+        let quick = await_head(async { 7 }, limit, || None, &alarm)
+            .await
+            .unwrap();
         assert_eq!(quick, 7);
     }
 
