@@ -169,7 +169,9 @@ inside a response body    the gap between two pieces of it (an SSE stream that s
 expiry the stream to the client is cut, as when an upstream resets it.\n\
 Either way the archive entry keeps what arrived and says why in _error. A long stream that keeps \
 sending events is never cut. 0 waits for ever (the client's own timeout still applies). The \
-default matches the Anthropic SDKs' request timeout (X-Stainless-Timeout: 600)."
+default matches the Anthropic SDKs' request timeout (X-Stainless-Timeout: 600). Timeouts are \
+checked every eighth of the shorter of this and --client-timeout (at most every second), so one \
+fires up to that much late, never early."
     )]
     pub upstream_timeout: Duration,
 
@@ -192,7 +194,9 @@ default matches the Anthropic SDKs' request timeout (X-Stainless-Timeout: 600)."
 seconds: counted from connecting (a client trickling its head byte by byte, \"slowloris\", is \
 closed then) and from the end of each response (an idle keep-alive connection is closed then; \
 clients reconnect as they do after any server close). In forward mode the same bound applies to \
-the CONNECT head. Closed connections are counted in the status line and the summary. 0: never."
+the CONNECT head. Closed connections are counted in the status line and the summary. 0: never. \
+Checked every eighth of the shorter timeout (at most every second): a close comes up to that \
+much late, never early."
     )]
     pub client_timeout: Duration,
 
