@@ -390,7 +390,7 @@ fn users_proxy() -> Option<String> {
 /// Gives exchanges still held by upstream connections a moment to finish.
 async fn wait_for_exchanges(stats: &Stats, limit: Duration) {
     let until = Instant::now() + limit;
-    while stats.in_flight.load(Relaxed) > 0 && Instant::now() < until {
+    while stats.in_flight.get() > 0 && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -120,10 +120,15 @@ impl Pipeline {
         wire: Option<WireHead>,
         dest: Destination,
     ) -> Response<ProxyBody> {
-        let id = self.next_id.fetch_add(1, Relaxed);
-        // The path only: a query could carry a credential.
-        let span =
-            tracing::debug_span!("exchange", id, method = %req.method(), path = req.uri().path());
+        // The path only: a query could carry a credential. The id is taken
+        // only when the span is logged: an add per exchange on a line both
+        // workers share is not free.
+        let span = tracing::debug_span!(
+            "exchange",
+            id = self.next_id.fetch_add(1, Relaxed),
+            method = %req.method(),
+            path = req.uri().path()
+        );
         async move {
             // A slow disk slows new requests down rather than losing them;
             // nothing already under way waits.
@@ -359,7 +364,7 @@ pub struct Exchange {
 
 impl Exchange {
     fn start(rec: Box<Recorded>, pipeline: &Pipeline, admitted: bool) -> Arc<Exchange> {
-        pipeline.stats.in_flight.fetch_add(1, Relaxed);
+        pipeline.stats.in_flight.add(1);
         Arc::new(Exchange {
             rec: Mutex::new(Some(rec)),
             archive: pipeline.archive.clone(),
@@ -432,15 +437,13 @@ impl Exchange {
             rec.over = Some(Instant::now());
         }
         let stats = &self.stats;
-        stats.in_flight.fetch_sub(1, Relaxed);
-        stats.exchanges.fetch_add(1, Relaxed);
-        stats.bytes_up.fetch_add(rec.request_body.seen(), Relaxed);
-        stats
-            .bytes_down
-            .fetch_add(rec.response_body.seen(), Relaxed);
+        stats.in_flight.sub(1);
+        stats.exchanges.add(1);
+        stats.bytes_up.add(rec.request_body.seen());
+        stats.bytes_down.add(rec.response_body.seen());
         let status = rec.response.as_ref().map_or(0, |r| r.status);
         if let Some(err) = &rec.error {
-            stats.errors.fetch_add(1, Relaxed);
+            stats.errors.add(1);
             tracing::debug!(status, error = %err, "exchange ended");
         } else {
             tracing::debug!(status, "exchange ended");

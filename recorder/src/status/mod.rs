@@ -1,27 +1,31 @@
 //! Counters for the whole run, and the one live status line on stderr.
 //!
-//! Exchanges add to the counters once, when they end (atomics, no lock).
+//! Exchanges add to the counters once, when they end (atomics, no lock;
+//! the per-exchange ones are [`Tally`]s, a slot per thread).
 //! The line is redrawn a few times a second, only when stderr is a terminal
 //! and `-q` was not given; [`Stats::say`] prints a message above it.
+
+mod tally;
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
+pub use tally::Tally;
 
 /// What the run has seen so far.
 #[derive(Debug, Default)]
 pub struct Stats {
-    pub exchanges: AtomicU64,
-    pub errors: AtomicU64,
-    pub bytes_up: AtomicU64,
-    pub bytes_down: AtomicU64,
+    pub exchanges: Tally,
+    pub errors: Tally,
+    pub bytes_up: Tally,
+    pub bytes_down: Tally,
     pub tokens_in: AtomicU64,
     pub tokens_out: AtomicU64,
     /// Entries that could not be archived (queue full or writer failed).
     pub not_archived: AtomicU64,
     /// Exchanges begun and not yet handed to the archive.
-    pub in_flight: AtomicU64,
+    pub in_flight: Tally,
     /// Client connections closed for sending no request head in time
     /// (slowloris, or idle past `--client-timeout`).
     pub clients_timed_out: AtomicU64,
@@ -69,21 +73,21 @@ impl Stats {
         let n = |c: &AtomicU64| c.load(Relaxed);
         let mut s = format!(
             "record: {} exchange{} · ↑ {} ↓ {} · tokens in {} out {}",
-            n(&self.exchanges),
-            if n(&self.exchanges) == 1 { "" } else { "s" },
-            human_bytes(n(&self.bytes_up)),
-            human_bytes(n(&self.bytes_down)),
+            self.exchanges.get(),
+            if self.exchanges.get() == 1 { "" } else { "s" },
+            human_bytes(self.bytes_up.get()),
+            human_bytes(self.bytes_down.get()),
             n(&self.tokens_in),
             n(&self.tokens_out),
         );
-        if n(&self.in_flight) > 0 {
-            s += &format!(" · {} in flight", n(&self.in_flight));
+        if self.in_flight.get() > 0 {
+            s += &format!(" · {} in flight", self.in_flight.get());
         }
         if n(&self.waiting) > 0 {
             s += &format!(" · {} waiting for the disk", n(&self.waiting));
         }
-        if n(&self.errors) > 0 {
-            s += &format!(" · {} failed", n(&self.errors));
+        if self.errors.get() > 0 {
+            s += &format!(" · {} failed", self.errors.get());
         }
         if n(&self.clients_timed_out) > 0 {
             s += &format!(" · {} slow/idle closed", n(&self.clients_timed_out));
@@ -188,8 +192,8 @@ mod tests {
             s.line(),
             "record: 0 exchanges · ↑ 0 B ↓ 0 B · tokens in 0 out 0"
         );
-        s.exchanges.store(1, Relaxed);
-        s.bytes_down.store(1_234_567, Relaxed);
+        s.exchanges.add(1);
+        s.bytes_down.add(1_234_567);
         s.not_archived.store(2, Relaxed);
         let line = s.line();
         assert!(line.starts_with("record: 1 exchange ·"), "{line}");
