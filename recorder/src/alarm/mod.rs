@@ -5,14 +5,15 @@
 //! Each request used to arm two of tokio's timers (hyper's header-read timer
 //! and the wait for the upstream's head), each a lock on the timer wheel to
 //! insert it and another to take it out when the request went on in time, as
-//! nearly all do. Record's workers spent ~3% of their time there under 16
-//! connections (bench/README.md, "Throughput: timers without the timer
-//! wheel"). An [`Alarm`] belongs to a connection and is registered once, when
-//! the connection opens; arming it for a request is two stores, disarming it
-//! one compare-and-swap. The [`Alarms`] sweeper looks at every armed alarm
-//! once per period (an eighth of the shortest limit, at most a second) and
-//! wakes those whose deadline has passed: a timeout fires up to one period
-//! late, never early.
+//! nearly all do; with both switched off record served ~4% more requests
+//! under 16 connections (bench/README.md, "Throughput: one alarm per
+//! connection"). An [`Alarm`] belongs to a connection and is registered once,
+//! when the connection opens; arming it for a request is a store and its
+//! own waker's lock (no other thread takes it unless the alarm fires),
+//! disarming it a compare-and-swap. The [`Alarms`] sweeper looks at every
+//! armed alarm once per period (an eighth of the shortest limit, at most a
+//! second) and wakes those whose deadline has passed: a timeout fires up to
+//! one period late, never early.
 
 use std::future::Future;
 use std::pin::Pin;
