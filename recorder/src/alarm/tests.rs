@@ -23,11 +23,16 @@ fn poll(ring: &mut Ring, count: &Arc<Count>) -> Poll<()> {
 
 const MS: Duration = Duration::from_millis(1);
 
-#[test]
-fn a_ring_completes_once_the_sweep_finds_its_deadline_passed() {
+/// Alarms swept by hand, one connection's alarm, and the time to count from.
+fn one_alarm() -> (Alarms, Arc<Alarm>, Instant) {
     let alarms = Alarms::unswept();
     let alarm = alarms.alarm();
-    let t0 = Instant::now();
+    (alarms, alarm, Instant::now())
+}
+
+#[test]
+fn a_ring_completes_once_the_sweep_finds_its_deadline_passed() {
+    let (alarms, alarm, t0) = one_alarm();
     let count = Arc::new(Count::default());
     let mut ring = alarm.ring_at(t0 + 100 * MS);
     assert!(poll(&mut ring, &count).is_pending());
@@ -43,9 +48,7 @@ fn a_ring_completes_once_the_sweep_finds_its_deadline_passed() {
 
 #[test]
 fn a_ring_never_polled_or_dropped_wakes_nobody() {
-    let alarms = Alarms::unswept();
-    let alarm = alarms.alarm();
-    let t0 = Instant::now();
+    let (alarms, alarm, t0) = one_alarm();
     let count = Arc::new(Count::default());
     let unpolled = alarm.ring_at(t0 + MS);
     alarms.sweep(t0 + 10 * MS);
@@ -62,9 +65,7 @@ fn a_ring_never_polled_or_dropped_wakes_nobody() {
 fn an_old_ring_dropped_late_leaves_the_new_one_armed() {
     // A connection's next request arms the alarm while the previous
     // request's ring is still held.
-    let alarms = Alarms::unswept();
-    let alarm = alarms.alarm();
-    let t0 = Instant::now();
+    let (alarms, alarm, t0) = one_alarm();
     let (old_count, new_count) = (Arc::new(Count::default()), Arc::new(Count::default()));
     let mut old = alarm.ring_at(t0 + 10 * MS);
     assert!(poll(&mut old, &old_count).is_pending());
@@ -85,9 +86,7 @@ fn an_old_ring_dropped_late_leaves_the_new_one_armed() {
 
 #[test]
 fn a_reset_ring_waits_for_its_new_deadline() {
-    let alarms = Alarms::unswept();
-    let alarm = alarms.alarm();
-    let t0 = Instant::now();
+    let (alarms, alarm, t0) = one_alarm();
     let count = Arc::new(Count::default());
     let mut ring = alarm.ring_at(t0 + 10 * MS);
     assert!(poll(&mut ring, &count).is_pending());
