@@ -95,8 +95,7 @@ impl Alarms {
         alarm
     }
 
-    /// Fires every alarm whose deadline is before `now`, and forgets the
-    /// alarms whose connection is gone.
+    /// [`Registry::sweep`], for tests that sweep by hand.
     #[cfg(test)]
     fn sweep(&self, now: Instant) {
         self.shared.sweep(now);
@@ -104,7 +103,8 @@ impl Alarms {
 }
 
 impl Registry {
-    /// See [`Alarms::sweep`].
+    /// Fires every armed alarm whose deadline is before `now`, and forgets
+    /// the alarms whose connection is gone.
     fn sweep(&self, now: Instant) {
         let now = ticks(self.epoch, now);
         let due: Vec<Arc<Alarm>> = match self.alarms.lock() {

@@ -3,7 +3,7 @@
 //! Counting parses the reply's JSON (or its SSE events' data) a second
 //! time, after the archive's own pass: ~5% of record's CPU under load in
 //! the profile in bench/README.md. Nothing but the live status line shows the counts, so
-//! [`tokens`] does that work only while the line is on screen (not with
+//! [`count`] does that work only while the line is on screen (not with
 //! `-q`, not when stderr is not a terminal, not when wrapping a command).
 
 use cctap_archive::Entry;

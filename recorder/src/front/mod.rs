@@ -8,7 +8,6 @@
 //! - [`shutdown`]: stop accepting, drain, then cut off.
 //! - [`limits`]: the open-file limit, the connection cap, the client
 //!   timeout, warnings said once then counted.
-//! - [`timer`]: a tick that spares tokio's timer a wake-up per request.
 //!
 //! Where a request goes is [`crate::route`]'s; what happens to it after is
 //! [`crate::exchange`]'s.
