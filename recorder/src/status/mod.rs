@@ -71,23 +71,29 @@ impl Stats {
     /// The status line's text.
     pub fn line(&self) -> String {
         let n = |c: &AtomicU64| c.load(Relaxed);
+        // Each tally read once: a sum taken twice may differ between reads.
+        let (exchanges, in_flight, errors) = (
+            self.exchanges.get(),
+            self.in_flight.get(),
+            self.errors.get(),
+        );
         let mut s = format!(
             "record: {} exchange{} · ↑ {} ↓ {} · tokens in {} out {}",
-            self.exchanges.get(),
-            if self.exchanges.get() == 1 { "" } else { "s" },
+            exchanges,
+            if exchanges == 1 { "" } else { "s" },
             human_bytes(self.bytes_up.get()),
             human_bytes(self.bytes_down.get()),
             n(&self.tokens_in),
             n(&self.tokens_out),
         );
-        if self.in_flight.get() > 0 {
-            s += &format!(" · {} in flight", self.in_flight.get());
+        if in_flight > 0 {
+            s += &format!(" · {in_flight} in flight");
         }
         if n(&self.waiting) > 0 {
             s += &format!(" · {} waiting for the disk", n(&self.waiting));
         }
-        if self.errors.get() > 0 {
-            s += &format!(" · {} failed", self.errors.get());
+        if errors > 0 {
+            s += &format!(" · {errors} failed");
         }
         if n(&self.clients_timed_out) > 0 {
             s += &format!(" · {} slow/idle closed", n(&self.clients_timed_out));
