@@ -149,9 +149,22 @@ async fn the_sweeper_rings_within_a_period_of_the_deadline() {
 
 #[tokio::test]
 async fn the_sweeper_stops_with_the_last_handle() {
+    let tasks = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let before = tasks();
     let alarms = Alarms::start();
     alarms.fit(Some(10 * MS));
+    assert_eq!(tasks(), before + 1, "the sweeper runs");
     let registry = Arc::downgrade(&alarms.shared);
     drop(alarms);
     assert!(registry.upgrade().is_none(), "the task holds no handle");
+    // It sleeps its period (up to the 1 s it started with), then ends.
+    let until = Instant::now() + Duration::from_secs(5);
+    while tasks() > before && Instant::now() < until {
+        tokio::time::sleep(10 * MS).await;
+    }
+    assert_eq!(tasks(), before, "the sweeper ended");
 }
